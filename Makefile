@@ -1,0 +1,37 @@
+# The two commands a plant engineer needs (README): `make lab` and `make test`.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+VENV ?= .venv
+
+.PHONY: help lab test lint sanity unit molecule bench build clean-lab
+
+help:
+	@echo "make lab    - set up this machine (venv, Docker engine, lab images) and roll out the lab (site.yml)"
+	@echo "make test   - every test: lint, ansible-test sanity, build, molecule, benchmarks, pytest"
+
+lab:
+	bash scripts/lab.sh
+
+test:
+	bash scripts/run-tests.sh
+
+lint:
+	bash scripts/run-tests.sh lint
+
+sanity:
+	bash scripts/run-tests.sh sanity
+
+unit:
+	bash scripts/run-tests.sh pytest
+
+molecule:
+	bash scripts/run-tests.sh molecule
+
+bench:
+	bash scripts/run-tests.sh bench
+
+build:
+	bash scripts/run-tests.sh build
+
+clean-lab:
+	docker compose --project-name ming down --remove-orphans

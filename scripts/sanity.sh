@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Run `ansible-test sanity` on the collection, offline-capable.
+# ansible-test needs the collection at .../ansible_collections/<namespace>/<name> inside a git checkout, so
+# the tracked (and new, not ignored) files are copied into build/sanity/ first.
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+venv="${MING_VENV:-$repo/.venv}"
+python_version=$("$venv/bin/python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+work="$repo/build/sanity/ansible_collections/sensingcam/ming"
+
+# ansible-test downloads a get-pip script from Ansible's CI file server, which build machines cannot reach.
+# The stand-in bootstraps pip with ensurepip, then installs what ansible-test asks for. Each step runs in its
+# own process: ensurepip empties PIP_CONFIG_FILE, which would drop the machine's pip settings (its CA bundle).
+pip_version=$(grep -oE "pip='[0-9.]+'" "$venv"/lib/python*/site-packages/ansible_test/_internal/python_requirements.py | head -n 1 | cut -d"'" -f2)
+stand_in="$HOME/.ansible/test/cache/get_pip_${pip_version//./_}.py"
+if [ ! -f "$stand_in" ]; then
+  mkdir -p "$(dirname "$stand_in")"
+  cat > "$stand_in" <<'PY'
+"""Offline stand-in for ansible-test's get-pip bootstrap script (see scripts/sanity.sh)."""
+import subprocess
+import sys
+
+subprocess.run([sys.executable, "-m", "ensurepip", "--upgrade", "--default-pip"], check=True, stdout=subprocess.DEVNULL)
+subprocess.run([sys.executable, "-m", "pip", "install", "--disable-pip-version-check", *sys.argv[1:]], check=True)
+PY
+fi
+
+rm -rf "$work"
+mkdir -p "$work"
+(cd "$repo" && git ls-files -z --cached --others --exclude-standard | xargs -0 -I{} cp --parents -P {} "$work/" 2>/dev/null || true)
+cd "$work"
+git init -q && git add -A && git -c user.name=sanity -c user.email=sanity@localhost commit -qm sanity
+PATH="$venv/bin:$PATH" ansible-test sanity --venv --python "$python_version" --color no "$@"
