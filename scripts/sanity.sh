@@ -13,17 +13,18 @@ work="$repo/build/sanity/ansible_collections/sensingcam/ming"
 # own process: ensurepip empties PIP_CONFIG_FILE, which would drop the machine's pip settings (its CA bundle).
 pip_version=$(grep -oE "pip='[0-9.]+'" "$venv"/lib/python*/site-packages/ansible_test/_internal/python_requirements.py | head -n 1 | cut -d"'" -f2)
 stand_in="$HOME/.ansible/test/cache/get_pip_${pip_version//./_}.py"
-if [ ! -f "$stand_in" ]; then
-  mkdir -p "$(dirname "$stand_in")"
-  cat > "$stand_in" <<'PY'
-"""Offline stand-in for ansible-test's get-pip bootstrap script (see scripts/sanity.sh)."""
+mkdir -p "$(dirname "$stand_in")"
+cat > "$stand_in" <<'PY'
+"""Offline stand-in for ansible-test's get-pip bootstrap script (written by sensingcam.ming scripts/sanity.sh)."""
 import subprocess
 import sys
 
+# get-pip's own flags, which pip itself does not know.
+GET_PIP_ONLY = {"--no-setuptools", "--no-wheel"}
+arguments = [argument for argument in sys.argv[1:] if argument not in GET_PIP_ONLY]
 subprocess.run([sys.executable, "-m", "ensurepip", "--upgrade", "--default-pip"], check=True, stdout=subprocess.DEVNULL)
-subprocess.run([sys.executable, "-m", "pip", "install", "--disable-pip-version-check", *sys.argv[1:]], check=True)
+subprocess.run([sys.executable, "-m", "pip", "install", *arguments], check=True)
 PY
-fi
 
 rm -rf "$work"
 mkdir -p "$work"
