@@ -1,0 +1,237 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) 2025, sensingcam.ming maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+module: sensingcam_firmware_info
+short_description: Audit the firmware of one SICK sensingCam or of a whole fleet
+version_added: 0.1.0
+description:
+  - Reads the firmware version of a SICK sensingCam (SEC100 family), compares it with O(minimum_version) and
+    with the newest firmware in a local archive, and lists the profile's known issues for that version.
+  - Fleet mode (O(cameras)) audits many cameras at once, O(parallel) at a time, in one task, and never fails
+    because a camera is unreachable; that camera gets C(verdict=unreachable) and an C(error).
+  - Single-camera mode (O(host)) does not fail on an unreachable camera either; check C(reachable) or C(verdict).
+extends_documentation_fragment:
+  - sensingcam.ming.sensingcam
+  - sensingcam.ming.attributes
+  - sensingcam.ming.attributes.info_module
+options:
+  host:
+    description:
+      - Address of the one camera to audit. Use O(cameras) for a fleet.
+      - Exactly one of O(host) and O(cameras) is needed.
+    required: false
+  cameras:
+    description:
+      - The fleet to audit. Options a camera does not set are taken from this module's own options
+        (O(port), O(use_tls), O(validate_certs), O(ca_path), O(username), O(password), O(timeout), O(retries)).
+    type: list
+    elements: dict
+    suboptions:
+      name:
+        description: Name to report the camera under; defaults to its host.
+        type: str
+      host:
+        description: Address of the camera.
+        type: str
+        required: true
+      port:
+        description: TCP port of the camera's web API.
+        type: int
+      use_tls:
+        description: Talk HTTPS.
+        type: bool
+      validate_certs:
+        description: Check the camera's TLS certificate.
+        type: bool
+      ca_path:
+        description: PEM file of the CA that signed the camera's certificate.
+        type: path
+      username:
+        description: Camera user, when reads need a login.
+        type: str
+      password:
+        description: Password of the camera user, when reads need a login.
+        type: str
+      timeout:
+        description: Seconds to wait for each answer of this camera.
+        type: float
+      retries:
+        description: Retries of a read after a network error.
+        type: int
+  parallel:
+    description:
+      - How many cameras of O(cameras) are audited at the same time.
+    type: int
+    default: 16
+  archive:
+    description:
+      - Directory with the released firmware files and their C(manifest.yml)
+        (C(firmware) list of C(version), C(file), C(sha256), C(device_family)).
+      - When given, the newest version for the profile's device family is reported and compared.
+    type: path
+  minimum_version:
+    description:
+      - Lowest approved firmware version. Without it every reachable camera gets C(verdict=unknown).
+    type: str
+notes:
+  - Verdicts are V(approved) (at or above O(minimum_version)), V(below_minimum), V(unknown) (no minimum given, the
+    version could not be read, or the login was refused) and V(unreachable) (no answer, timeout or TLS failure).
+  - With O(timeout=3) and O(retries=0), a fleet with many dead cameras finishes in about
+    (dead cameras / O(parallel)) x 3 seconds.
+author:
+  - sensingcam.ming maintainers
+'''
+
+EXAMPLES = r'''
+- name: Audit one camera against the approved minimum and the local archive
+  sensingcam.ming.sensingcam_firmware_info:
+    host: 192.168.136.100
+    profile: "{{ playbook_dir }}/../profiles/sensingcam/sec100-fw2.yml"
+    archive: /srv/firmware/sensingcam
+    minimum_version: "2.6.0"
+  delegate_to: localhost
+  register: audit
+
+- name: Audit the whole fleet in one task (one entry per camera; passwords from the vault)
+  sensingcam.ming.sensingcam_firmware_info:
+    cameras:
+      - {name: line1-cam1, host: 10.1.1.10}
+      - {name: line1-cam2, host: 10.1.1.11, port: 8080}
+      - {name: line2-cam1, host: 10.1.2.10, username: Service, password: "{{ vault_line2_camera_password }}"}
+    parallel: 32
+    timeout: 3
+    retries: 0
+    minimum_version: "2.6.0"
+    archive: /srv/firmware/sensingcam
+  run_once: true
+  delegate_to: localhost
+  register: fleet_audit
+
+- name: Cameras that need an update
+  ansible.builtin.debug:
+    msg: "{{ fleet_audit.cameras | selectattr('verdict', 'equalto', 'below_minimum') | map(attribute='name') }}"
+'''
+
+RETURN = r'''
+reachable:
+  description: Whether the camera answered.
+  returned: single-camera mode
+  type: bool
+  sample: true
+version:
+  description: Firmware version the camera reports; V(null) when it did not answer.
+  returned: single-camera mode
+  type: str
+  sample: "2.5.3"
+verdict:
+  description: V(approved), V(below_minimum), V(unknown) or V(unreachable).
+  returned: single-camera mode
+  type: str
+  sample: below_minimum
+known_issues:
+  description: Known issues from the profile that apply to this version.
+  returned: single-camera mode
+  type: list
+  elements: dict
+  sample: [{below: "2.6.0", summary: "RTSP streaming reported to drop; ingest over the WebSocket JPEG relay instead"}]
+update_available:
+  description: Whether O(archive) holds a newer version; V(null) without archive or version.
+  returned: single-camera mode
+  type: bool
+  sample: true
+error:
+  description: Why the camera could not be audited; V(null) when it could.
+  returned: single-camera mode
+  type: str
+  sample: null
+name:
+  description: The camera's host (single-camera mode has no separate name).
+  returned: single-camera mode
+  type: str
+  sample: 192.168.136.100
+newest_available:
+  description: Newest firmware version in O(archive) for the profile's device family.
+  returned: when O(archive) is given
+  type: str
+  sample: "2.7.0"
+cameras:
+  description: One entry per camera of O(cameras), in the same order.
+  returned: fleet mode
+  type: list
+  elements: dict
+  contains:
+    name:
+      description: O(cameras[].name), or the host.
+      type: str
+      sample: line1-cam1
+    host:
+      description: Address of the camera.
+      type: str
+      sample: 10.1.1.10
+    reachable:
+      description: Whether the camera answered.
+      type: bool
+      sample: true
+    version:
+      description: Firmware version the camera reports.
+      type: str
+      sample: "2.6.1"
+    verdict:
+      description: V(approved), V(below_minimum), V(unknown) or V(unreachable).
+      type: str
+      sample: approved
+    known_issues:
+      description: Known issues from the profile that apply to this version.
+      type: list
+      elements: dict
+      sample: []
+    update_available:
+      description: Whether O(archive) holds a newer version.
+      type: bool
+      sample: false
+    error:
+      description: Why the camera could not be audited, or V(null).
+      type: str
+      sample: "Cannot reach the camera at http://10.1.1.12:80 to read 'FirmwareVersion' (Connection refused). ..."
+  sample: [{name: line1-cam1, host: 10.1.1.10, reachable: true, version: "2.6.1", verdict: approved,
+            known_issues: [], update_available: false, error: null}]
+summary:
+  description: Number of cameras per verdict, and in total.
+  returned: fleet mode
+  type: dict
+  sample: {total: 500, approved: 480, below_minimum: 12, unknown: 0, unreachable: 8}
+'''
+
+from ansible_collections.sensingcam.ming.plugins.module_utils.sensingcam import (  # noqa: E402
+    FirmwareAuditModule,
+    connection_argument_spec,
+    fleet_camera_spec,
+)
+
+
+class SensingCamFirmwareInfo(FirmwareAuditModule):
+    argument_spec = dict(
+        host=dict(connection_argument_spec()['host'], required=False),
+        cameras=dict(type='list', elements='dict', options=fleet_camera_spec()),
+        parallel=dict(type='int', default=16),
+        archive=dict(type='path'),
+        minimum_version=dict(type='str'),
+    )
+    required_one_of = [('host', 'cameras')]
+    mutually_exclusive = [('host', 'cameras')]
+
+
+def main():
+    SensingCamFirmwareInfo().run()
+
+
+if __name__ == '__main__':
+    main()
