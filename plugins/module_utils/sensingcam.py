@@ -403,7 +403,7 @@ class SensingCamClient:
 
     def __init__(self, host, profile, port=None, use_tls=False, validate_certs=True, ca_path=None,
                  username=None, password=None, timeout=10, retries=2, session=None,
-                 backoff=RETRY_BACKOFF_SECONDS, sleep=time.sleep):
+                 backoff=RETRY_BACKOFF_SECONDS, sleep=None):
         self.host = host
         self.profile = profile
         self.use_tls = use_tls
@@ -413,7 +413,7 @@ class SensingCamClient:
         self.timeout = timeout
         self.retries = max(0, int(retries or 0))
         self.backoff = backoff
-        self.sleep = sleep
+        self.sleep = sleep or time.sleep
         self.verify = ca_path if ca_path else validate_certs
         netloc = '[%s]' % host if ':' in host and not host.startswith('[') else host
         self.base_url = '%s://%s:%d' % ('https' if use_tls else 'http', netloc, self.port)
@@ -582,7 +582,7 @@ class SensingCamClient:
         """Bytes of the file endpoint ``files.<key>`` (authenticated JSON POST)."""
         path, auth_name = self.profile.file_endpoint(key)
         what = 'download %s' % path
-        response = self._send('POST', path, auth_name, what, idempotent=True,
+        response = self._send('POST', path, path, what, idempotent=True,
                               build=lambda: {'json': {'header': self.auth_header(auth_name)}})
         return response.content
 
@@ -598,7 +598,7 @@ class SensingCamClient:
             'header': (None, json.dumps(header), 'application/json'),
             'file': (filename, content, 'application/octet-stream'),
         }
-        response = self._send('POST', path, auth_name, what, idempotent=False, build=lambda: {'files': files},
+        response = self._send('POST', path, path, what, idempotent=False, build=lambda: {'files': files},
                               timeout=max(timeout or self.timeout, MIN_UPLOAD_TIMEOUT_SECONDS))
         if not response.content:
             return None

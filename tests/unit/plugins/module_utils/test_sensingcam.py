@@ -1,0 +1,459 @@
+"""Unit tests of the sensingCam client (module_utils/sensingcam.py).
+
+Against the in-process fake camera of tests/unit/sensingcam_fake_camera.py, not a real SEC100 and not the camera
+simulator: they prove the client follows the protocol as we understand it from SICK's public code, not that a
+real camera accepts it.
+"""
+
+import hashlib
+import json
+import os
+
+import pytest
+import requests
+from sensingcam_fake_camera import PASSWORD, PROFILE_PATH, FakeCamera, FakeNetwork, expected_response
+
+from ansible_collections.sensingcam.ming.plugins.module_utils import sensingcam as sc
+
+
+@pytest.fixture
+def profile():
+    return sc.DeviceProfile.load(PROFILE_PATH)
+
+
+@pytest.fixture
+def network():
+    return FakeNetwork()
+
+
+def make_client(profile, network, host="cam1", password=PASSWORD, **kwargs):
+    sleeps = []
+    kwargs.setdefault("retries", 2)
+    client = sc.SensingCamClient(host, profile, password=password, session=network, sleep=sleeps.append, **kwargs)
+    client.sleeps = sleeps
+    return client
+
+
+# -- auth math ----------------------------------------------------------------------------------------------------
+
+def test_challenge_response_matches_hand_computed_vector_without_salt():
+    ha1 = hashlib.sha256(b"Service:SICK Sensor:servicelevel").hexdigest()
+    ha2 = hashlib.sha256(b"POST:SnapshotMode").hexdigest()
+    want = hashlib.sha256(f"{ha1}:abc123:{ha2}".encode()).hexdigest()
+    assert sc.ha1("Service", "SICK Sensor", "servicelevel") == ha1
+    assert sc.challenge_response("Service", "SICK Sensor", "servicelevel", "abc123", "SnapshotMode") == want
+
+
+def test_challenge_response_with_ascii_salt_appends_salt_chars():
+    salt = [0x73, 0x61, 0x6C, 0x74]  # "salt"
+    ha1 = hashlib.sha256(b"Service:SICK Sensor:pw:salt").hexdigest()
+    ha2 = hashlib.sha256(b"POST:LocationName").hexdigest()
+    want = hashlib.sha256(f"{ha1}:n0:{ha2}".encode()).hexdigest()
+    assert sc.ha1("Service", "SICK Sensor", "pw", salt) == ha1
+    assert sc.challenge_response("Service", "SICK Sensor", "pw", "n0", "LocationName", salt=salt) == want
+
+
+def test_salt_with_high_bytes_is_hashed_as_raw_bytes():
+    """One char per byte (latin-1), as SICK's Lua client builds it with string.char: 0xE9 is one byte."""
+    salt = [0x00, 0xE9, 0xFF]
+    want = hashlib.sha256(b"U:R:p:\x00\xe9\xff").hexdigest()
+    assert sc.ha1("U", "R", "p", salt) == want
+    latin1 = ("U:R:p:" + bytes(salt).decode("latin-1")).encode("latin-1")
+    assert sc.ha1("U", "R", "p", salt) == hashlib.sha256(latin1).hexdigest()
+
+
+def test_empty_salt_is_no_salt():
+    assert sc.ha1("U", "R", "p", []) == hashlib.sha256(b"U:R:p").hexdigest()
+
+
+def test_write_sends_header_the_camera_accepts_and_a_fresh_challenge_each_time(profile, network):
+    camera = network.add("cam1", FakeCamera(salt=[1, 2, 250]))
+    client = make_client(profile, network)
+    client.write("LocationName", "line3")
+    client.write("TimeZone", "Europe/Berlin")
+    assert camera.variables["LocationName"] == "line3"
+    assert camera.variables["TimeZone"] == "Europe/Berlin"
+    challenges = camera.calls("POST", "/api/getChallenge")
+    assert len(challenges) == 2
+    posts = camera.calls("POST", "/api/LocationName")
+    header = posts[0][2]["header"]
+    assert set(header) == {"user", "response", "realm", "opaque", "nonce"}
+    assert header["response"] == expected_response("Service", "SICK Sensor", PASSWORD, header["nonce"],
+                                                   "LocationName", [1, 2, 250])
+    assert posts[0][2]["data"] == {"LocationName": "line3"}
+    nonces = [c[2]["header"]["nonce"] for c in camera.writes()]
+    assert len(set(nonces)) == 2
+
+
+def test_password_is_never_sent(profile, network):
+    camera = network.add("cam1")
+    make_client(profile, network).write("LocationName", "x")
+    assert PASSWORD not in json.dumps([r[2] for r in camera.requests])
+
+
+def test_reads_are_plain_gets_by_default(profile, network):
+    camera = network.add("cam1")
+    assert make_client(profile, network).read("FirmwareVersion") == "2.6.1"
+    assert [r[:2] for r in camera.requests] == [("GET", "/api/FirmwareVersion")]
+
+
+def test_reads_log_in_when_the_profile_says_so(profile, network):
+    camera = network.add("cam1", FakeCamera(reads_require_login=True))
+    profile.data["auth"]["reads_require_login"] = {"value": True, "status": "assumed"}
+    assert make_client(profile, network).read("SerialNumber") == "23450017"
+    post = camera.calls("POST", "/api/SerialNumber")[0]
+    assert "data" not in post[2] and post[2]["header"]["nonce"]
+
+
+def test_default_user_comes_from_profile(profile, network):
+    client = make_client(profile, network)
+    assert client.username == "Service"
+    assert make_client(profile, network, username="Operator").username == "Operator"
+
+
+def test_port_defaults_follow_use_tls(profile, network):
+    assert make_client(profile, network).base_url == "http://cam1:80"
+    assert make_client(profile, network, use_tls=True).base_url == "https://cam1:443"
+    assert make_client(profile, network, host="fd00::5", port=8080).base_url == "http://[fd00::5]:8080"
+
+
+def test_download_and_upload_use_the_auth_name(profile, network):
+    camera = network.add("cam1")
+    client = make_client(profile, network)
+    assert client.download("config_export") == camera.config
+    client.upload("config_import", b'{"new": true}', "cfg.json")
+    assert camera.config == b'{"new": true}'
+    upload = camera.calls("POST", "/file/upload/configuration")[0]
+    assert upload[3]["file"][0] == "cfg.json"
+    assert json.loads(upload[3]["header"][1])["user"] == "Service"
+
+
+# -- errors -------------------------------------------------------------------------------------------------------
+
+def error_of(call):
+    with pytest.raises(sc.SensingCamError) as caught:
+        call()
+    assert PASSWORD not in caught.value.message
+    return caught.value
+
+
+def test_wrong_password_is_401_wrong_credentials(profile, network):
+    network.add("cam1")
+    error = error_of(lambda: make_client(profile, network, password="wrong-" + PASSWORD).write("LocationName", "x"))
+    assert error.kind == "auth" and error.status_code == 401
+    assert "wrong user name or password" in error.message
+    assert "wrong-" not in error.message
+
+
+def test_user_level_too_low_is_403(profile, network):
+    camera = network.add("cam1")
+    camera.users["Viewer"] = PASSWORD
+    error = error_of(lambda: make_client(profile, network, username="Viewer").write("LocationName", "x"))
+    assert error.kind == "forbidden"
+    assert "user level is too low" in error.message and "'Viewer'" in error.message
+
+
+def test_unknown_variable_names_the_profile_file_and_key(profile, network):
+    camera = network.add("cam1")
+    del camera.variables["StreamProfilePrimary"]
+    error = error_of(lambda: make_client(profile, network).read("StreamProfilePrimary"))
+    assert error.kind == "not_found"
+    assert "streams.primary.name" in error.message
+    assert PROFILE_PATH in error.message
+
+
+def test_unknown_file_endpoint_names_its_profile_key(profile, network):
+    camera = network.add("cam1")
+    camera.status_override["/file/download/configuration"] = 404
+    error = error_of(lambda: make_client(profile, network).download("config_export"))
+    assert "files.config_export.path" in error.message
+
+
+def test_timeout_message(profile, network):
+    network.add("cam1").timeout = True
+    error = error_of(lambda: make_client(profile, network, timeout=3).read("FirmwareVersion"))
+    assert error.kind == "timeout"
+    assert "did not answer within 3 s" in error.message
+
+
+def test_unreachable_message_is_short_and_human(profile, network):
+    error = error_of(lambda: make_client(profile, network, host="nobody").read("FirmwareVersion"))
+    assert error.kind == "unreachable"
+    assert "Cannot reach the camera at http://nobody:80" in error.message
+    assert "Connection refused" in error.message
+    assert "HTTPConnectionPool" not in error.message
+
+
+def test_server_error_message(profile, network):
+    network.add("cam1").status_override["/api/FirmwareVersion"] = 503
+    error = error_of(lambda: make_client(profile, network).read("FirmwareVersion"))
+    assert error.kind == "server" and "HTTP 503" in error.message
+
+
+def test_device_status_in_envelope_is_an_error(profile, network):
+    client = make_client(profile, network)
+    with pytest.raises(sc.SensingCamError, match="status 7 .busy."):
+        client._envelope_data({"header": {"status": 7, "message": "busy"}, "data": {}}, "do it")
+
+
+def test_write_without_password_fails_clearly(profile, network):
+    network.add("cam1")
+    error = error_of(lambda: make_client(profile, network, password=None).write("LocationName", "x"))
+    assert error.kind == "config" and "password option" in error.message
+
+
+def test_scrub_removes_a_password_a_library_echoed():
+    assert sc._scrub("failed for hunter22 at x", "hunter22") == "failed for ******** at x"
+
+
+# -- retries ------------------------------------------------------------------------------------------------------
+
+def test_reads_are_retried_with_exponential_backoff(profile, network):
+    camera = network.add("cam1")
+    camera.fail_next_gets = 2
+    client = make_client(profile, network, retries=2)
+    assert client.read("FirmwareVersion") == "2.6.1"
+    assert client.sleeps == [0.5, 1.0]
+    assert len(camera.calls("GET")) == 3
+
+
+def test_retries_are_bounded(profile, network):
+    camera = network.add("cam1")
+    camera.fail_next_gets = 10
+    client = make_client(profile, network, retries=2)
+    error_of(lambda: client.read("FirmwareVersion"))
+    assert len(camera.calls("GET")) == 3
+
+
+def test_writes_are_never_retried(profile, network):
+    camera = network.add("cam1")
+    client = make_client(profile, network, retries=5)
+    real = network.request
+
+    def drop_writes(method, url, **kwargs):
+        if url.endswith("/api/LocationName"):
+            camera.requests.append((method, "/api/LocationName", None, None))
+            raise requests.exceptions.ConnectionError("[Errno 104] Connection reset by peer")
+        return real(method, url, **kwargs)
+
+    network.request = drop_writes
+    error = error_of(lambda: client.write("LocationName", "x"))
+    assert error.kind == "unreachable"
+    assert len(camera.calls(path="/api/LocationName")) == 1
+    assert client.sleeps == []
+
+
+def test_uploads_are_never_retried(profile, network):
+    camera = network.add("cam1")
+    camera.upload_breaks = True
+    client = make_client(profile, network, retries=5)
+    error_of(lambda: client.upload("firmware_upload", b"SICK-SEC100-FW 2.7.0\n", "fw.bin"))
+    assert len(camera.calls(path="/file/upload/firmware")) == 1
+
+
+def test_tls_errors_are_not_retried_and_say_what_to_do(profile, network):
+    client = make_client(profile, network, use_tls=True)
+    calls = []
+
+    def tls_fails(method, url, **kwargs):
+        calls.append(url)
+        raise requests.exceptions.SSLError("certificate verify failed")
+
+    network.request = tls_fails
+    error = error_of(lambda: client.read("FirmwareVersion"))
+    assert error.kind == "tls" and "ca_path" in error.message
+    assert len(calls) == 1
+
+
+def test_ca_path_is_passed_as_verify(profile, network):
+    assert make_client(profile, network, ca_path="/etc/ca.pem").verify == "/etc/ca.pem"
+    assert make_client(profile, network, validate_certs=False).verify is False
+
+
+# -- versions -----------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("low,high", [
+    ("2.5.9", "2.6.0"),
+    ("2.9.1", "2.10.0"),
+    ("2.6.0-rc1", "2.6.0"),
+    ("2.6.0a1", "2.6.0b1"),
+    ("2.6.0.dev1", "2.6.0a1"),
+    ("2.6.0-beta.2", "2.6.0-rc.1"),
+    ("2.6.0rc1", "2.6.0rc2"),
+    ("2.6", "2.6.1"),
+    ("1.99.99", "2"),
+    ("v2.6.0", "2.6.0.1"),
+])
+def test_version_order(low, high):
+    assert sc.FirmwareVersion(low) < sc.FirmwareVersion(high)
+    assert sc.FirmwareVersion(high) > low
+    assert not sc.FirmwareVersion(high) <= low
+
+
+@pytest.mark.parametrize("a,b", [("2.6", "2.6.0"), ("v2.6.0", "2.6.0"), ("2.6.0+build7", "2.6.0"), ("2", "2.0.0")])
+def test_version_equality(a, b):
+    assert sc.FirmwareVersion(a) == sc.FirmwareVersion(b)
+    assert hash(sc.FirmwareVersion(a)) == hash(sc.FirmwareVersion(b))
+
+
+@pytest.mark.parametrize("text", ["", "abc", "2.x", "2..6", None, True, "2.6.0-foo"])
+def test_not_versions(text):
+    assert sc.parse_version(text) is None
+    if text is not None:
+        with pytest.raises(ValueError):
+            sc.FirmwareVersion(text)
+
+
+def test_version_is_not_string_comparison():
+    assert "2.10.0" < "2.9.0"  # the trap
+    assert sc.FirmwareVersion("2.10.0") > sc.FirmwareVersion("2.9.0")
+
+
+# -- profile ------------------------------------------------------------------------------------------------------
+
+def test_profile_names(profile):
+    assert profile.variable("identity", "firmware_version") == "FirmwareVersion"
+    assert profile.default_user == "Service"
+    assert profile.realm == "SICK Sensor"
+    assert profile.file_endpoint("firmware_upload") == ("/file/upload/firmware", "firmware")
+    assert profile.location_of("TimeZone") == "time.time_zone.name"
+    assert profile.location_of("NoSuchThing") is None
+
+
+def test_profile_rtsp_by_version(profile):
+    old = profile.rtsp("10.0.0.5", "2.5.3")
+    assert old["available"] is False and old["urls"] == {} and "2.6.0" in old["reason"]
+    new = profile.rtsp("10.0.0.5", "2.6.0")
+    assert new["available"] is True
+    assert new["urls"] == {"primary": "rtsp://10.0.0.5:554/stream1", "secondary": "rtsp://10.0.0.5:554/stream2"}
+    assert profile.rtsp("10.0.0.5", None)["available"] is None
+
+
+def test_profile_known_issues_and_coverage(profile):
+    assert [i["below"] for i in profile.known_issues("2.5.9")] == ["2.6.0"]
+    assert profile.known_issues("2.6.0") == []
+    assert profile.covers("2.7.1") is True
+    assert profile.covers("3.0.0") is False
+    assert profile.covers("1.9") is False
+
+
+def test_profile_errors(tmp_path):
+    with pytest.raises(sc.ProfileError, match="Cannot read the device profile"):
+        sc.DeviceProfile.load(str(tmp_path / "missing.yml"))
+    bad = tmp_path / "bad.yml"
+    bad.write_text("profile_format: 9\n")
+    with pytest.raises(sc.ProfileError, match="profile_format 9"):
+        sc.DeviceProfile.load(str(bad))
+
+
+def test_check_allowed(profile):
+    allowed = profile.entry("streams", "allowed")
+    assert sc.check_allowed(allowed, {"codec": "h264", "fps": 30, "gop": 1}) == []
+    problems = sc.check_allowed(allowed, {"codec": "vp9", "fps": 31, "bitrate_kbps": 100})
+    assert len(problems) == 3
+    assert any("codec='vp9' is not one of h264, h265, mjpeg" in p for p in problems)
+
+
+@pytest.mark.parametrize("wanted,current,same", [
+    (5, "5", True), (5, 5, True), (5, 6, False), (True, "true", True), (False, True, False),
+    (["a", "b"], ["a", "b"], True), (["a", "b"], ["b", "a"], False), ("x", None, False), (True, None, False),
+])
+def test_same_value(wanted, current, same):
+    assert sc.same_value(wanted, current) is same
+
+
+# -- firmware archive and audit -----------------------------------------------------------------------------------
+
+def write_archive(directory, versions, family="sensingCam SEC100"):
+    entries = []
+    for version in versions:
+        name = f"sec100-{version}.bin"
+        content = f"SICK-SEC100-FW {version}\npayload".encode()
+        (directory / name).write_bytes(content)
+        entries.append({"version": version, "file": name, "sha256": hashlib.sha256(content).hexdigest(),
+                        "device_family": family})
+    entries.append({"version": "9.9.9", "file": "other.bin", "sha256": "00", "device_family": "picoCam2"})
+    import yaml
+    (directory / "manifest.yml").write_text(yaml.safe_dump({"firmware": entries}))
+    return directory
+
+
+def test_archive_is_filtered_and_sorted(tmp_path):
+    write_archive(tmp_path, ["2.6.0", "2.10.0", "2.9.1"])
+    entries = sc.load_firmware_archive(str(tmp_path), "sensingCam SEC100")
+    assert [e["version"] for e in entries] == ["2.10.0", "2.9.1", "2.6.0"]
+    assert entries[0]["path"] == os.path.join(str(tmp_path), "sec100-2.10.0.bin")
+
+
+def test_archive_errors(tmp_path):
+    with pytest.raises(sc.ProfileError, match="Cannot read the firmware manifest"):
+        sc.load_firmware_archive(str(tmp_path))
+    (tmp_path / "manifest.yml").write_text("firmware: [{version: 2.6.0}]\n")
+    with pytest.raises(sc.ProfileError, match="needs version, file and sha256"):
+        sc.load_firmware_archive(str(tmp_path))
+
+
+@pytest.mark.parametrize("version,minimum,verdict", [
+    ("2.6.1", "2.6.0", "approved"), ("2.6.0", "2.6.0", "approved"), ("2.5.3", "2.6.0", "below_minimum"),
+    ("2.6.1", None, "unknown"), ("garbage", "2.6.0", "unknown"),
+])
+def test_verdicts(version, minimum, verdict):
+    assert sc.firmware_verdict(version, minimum) == verdict
+
+
+def test_audit_camera_reachable_and_not(profile, network):
+    network.add("cam1").variables["FirmwareVersion"] = "2.5.3"
+    good = sc.audit_camera({"host": "cam1", "name": "line1", "retries": 0}, profile, "2.6.0", "2.7.0",
+                           session=network)
+    assert good == {"name": "line1", "host": "cam1", "reachable": True, "version": "2.5.3",
+                    "verdict": "below_minimum", "known_issues": profile.known_issues("2.5.3"),
+                    "update_available": True, "error": None}
+    bad = sc.audit_camera({"host": "gone", "retries": 0}, profile, "2.6.0", session=network)
+    assert bad["reachable"] is False and bad["verdict"] == "unreachable" and bad["name"] == "gone"
+    assert "Cannot reach" in bad["error"]
+
+
+def test_audit_camera_login_refused_is_reachable_but_unknown(profile, network):
+    network.add("cam1", FakeCamera(reads_require_login=True))
+    profile.data["auth"]["reads_require_login"] = {"value": True}
+    result = sc.audit_camera({"host": "cam1", "password": "nope", "retries": 0}, profile, "2.6.0", session=network)
+    assert result["reachable"] is True and result["verdict"] == "unknown" and "401" in result["error"]
+
+
+def test_audit_fleet_parallel_equals_serial_and_keeps_order(profile, network, monkeypatch):
+    cameras = []
+    for index in range(40):
+        host = f"cam{index}"
+        if index % 7:
+            network.add(host).variables["FirmwareVersion"] = "2.5.0" if index % 2 else "2.6.2"
+        cameras.append({"host": host, "retries": 0})
+    serial = sc.audit_fleet(cameras, profile, "2.6.0", parallel=1, session_factory=lambda c: network)
+    parallel = sc.audit_fleet(cameras, profile, "2.6.0", parallel=8, session_factory=lambda c: network)
+    assert serial == parallel
+    assert [r["host"] for r in parallel] == [c["host"] for c in cameras]
+    verdicts = {r["verdict"] for r in parallel}
+    assert verdicts == {"approved", "below_minimum", "unreachable"}
+    assert sum(r["verdict"] == "unreachable" for r in parallel) == 6
+
+
+def test_audit_fleet_uses_threads(profile, monkeypatch):
+    seen = []
+    monkeypatch.setattr(sc, "audit_camera", lambda camera, *a, **k: seen.append(camera["host"]) or camera["host"])
+    used = {}
+
+    class Pool:
+        def __init__(self, max_workers):
+            used["workers"] = max_workers
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+        def map(self, function, items):
+            return map(function, items)
+
+    monkeypatch.setattr(sc, "ThreadPoolExecutor", Pool)
+    assert sc.audit_fleet([{"host": "a"}, {"host": "b"}, {"host": "c"}], None, parallel=16) == ["a", "b", "c"]
+    assert used["workers"] == 3
