@@ -1,0 +1,105 @@
+"""Helpers for tests that run against the simulator (this collection's tests and the modules' tests).
+
+``running_simulator(...)`` starts a simulator on free loopback ports in a background thread with its own
+event loop, so synchronous test code (requests, urllib, Ansible modules) can talk to it::
+
+    with running_simulator(cameras=2, time_scale=0.02) as sim:
+        cam = sim.camera("cam001")
+        requests.get(f"{sim.url('cam001')}/api/FirmwareVersion")
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import secrets
+import socket
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+from .camera import CameraConfig
+from .profile import Profile, load_profile
+from .server import Simulator
+
+
+def free_ports(count: int, host: str = "127.0.0.1") -> list[int]:
+    """Ports free right now on ``host`` (bound then released; good enough for tests)."""
+    sockets, ports = [], []
+    try:
+        for _ in range(count):
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            sock.bind((host, 0))
+            sockets.append(sock)
+            ports.append(sock.getsockname()[1])
+    finally:
+        for sock in sockets:
+            sock.close()
+    return ports
+
+
+class SimulatorThread:
+    """A started Simulator plus its loop thread; ``call(coro)`` runs a coroutine on the simulator's loop."""
+
+    def __init__(self, simulator: Simulator, host: str) -> None:
+        self.simulator = simulator
+        self.host = host
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self.loop.run_forever, name="camera-simulator", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+        self.call(self.simulator.start())
+
+    def stop(self) -> None:
+        with contextlib.suppress(Exception):
+            self.call(self.simulator.stop(), timeout=30)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(timeout=10)
+        self.loop.close()
+
+    def call(self, coro: Any, timeout: float = 60) -> Any:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+
+    def camera(self, name: str):
+        return self.simulator.cameras[name]
+
+    def url(self, name: str) -> str:
+        return f"http://{self.host}:{self.simulator.cameras[name].config.port}"
+
+    @property
+    def control_url(self) -> str:
+        assert self.simulator.control_address is not None
+        host, port = self.simulator.control_address
+        return f"http://{host}:{port}"
+
+    def set_faults(self, name: str, **faults: Any) -> dict[str, Any]:
+        return self.call(self.simulator.set_faults(self.simulator.cameras[name], faults))
+
+    def reset(self, name: str) -> None:
+        self.call(self.simulator.reset(self.simulator.cameras[name]))
+
+
+@contextlib.contextmanager
+def running_simulator(cameras: int | list[CameraConfig] = 1, *, profile: Profile | None = None,
+                      password: str | None = None, user: str | None = None, time_scale: float = 0.02,
+                      latency_ms: float = 0.0, host: str = "127.0.0.1", **options: Any) -> Iterator[SimulatorThread]:
+    """Run a simulator for the duration of a ``with`` block. With an int, cameras cam001.. get free ports and
+    ``password`` (random when not given; read it back from ``sim.camera(name).config.password``)."""
+    profile = profile or load_profile()
+    if isinstance(cameras, int):
+        password = password or secrets.token_urlsafe(12)
+        configs = [CameraConfig(name=f"cam{i + 1:03d}", port=port, user=user or profile.default_user,
+                                password=password, serial=f"SIM{i + 1:05d}")
+                   for i, port in enumerate(free_ports(cameras, host))]
+    else:
+        configs = cameras
+    options.setdefault("control_port", 0)
+    sim = SimulatorThread(Simulator(profile, configs, bind=host, latency_ms=latency_ms, time_scale=time_scale,
+                                    **options), host)
+    sim.start()
+    try:
+        yield sim
+    finally:
+        sim.stop()
+
