@@ -1,0 +1,88 @@
+"""sensingcam_firmware_info against in-process fake cameras (not real SEC100s, not the camera simulator)."""
+
+import hashlib
+
+import pytest
+import yaml
+from sensingcam_fake_camera import PASSWORD, PROFILE_PATH, install_network, module_args
+
+from ansible_collections.sensingcam.ming.plugins.modules import sensingcam_firmware_info
+
+
+@pytest.fixture
+def network(monkeypatch):
+    return install_network(monkeypatch)
+
+
+@pytest.fixture
+def archive(tmp_path):
+    entries = []
+    for version in ("2.6.0", "2.7.0", "2.6.5"):
+        content = f"SICK-SEC100-FW {version}\n".encode()
+        (tmp_path / f"{version}.bin").write_bytes(content)
+        entries.append({"version": version, "file": f"{version}.bin", "device_family": "sensingCam SEC100",
+                        "sha256": hashlib.sha256(content).hexdigest()})
+    entries.append({"version": "3.0.0", "file": "x.bin", "sha256": "ab", "device_family": "sensingCam SEC110"})
+    (tmp_path / "manifest.yml").write_text(yaml.safe_dump({"firmware": entries}))
+    return str(tmp_path)
+
+
+def test_single_camera_below_minimum(run_module, network, archive):
+    network.add("cam1").variables["FirmwareVersion"] = "2.5.3"
+    failed, result = run_module(sensingcam_firmware_info.main,
+                                module_args(minimum_version="2.6.0", archive=archive), check_mode=True)
+    assert not failed and not result["changed"]
+    assert result["version"] == "2.5.3" and result["verdict"] == "below_minimum"
+    assert result["newest_available"] == "2.7.0" and result["update_available"] is True
+    assert result["reachable"] is True and result["error"] is None
+    assert result["known_issues"][0]["below"] == "2.6.0"
+
+
+def test_single_camera_unreachable_does_not_fail(run_module, network):
+    failed, result = run_module(sensingcam_firmware_info.main, module_args(minimum_version="2.6.0"))
+    assert not failed
+    assert result["verdict"] == "unreachable" and result["reachable"] is False
+    assert "Cannot reach" in result["error"]
+
+
+def test_without_minimum_the_verdict_is_unknown(run_module, network):
+    network.add("cam1")
+    failed, result = run_module(sensingcam_firmware_info.main, module_args())
+    assert not failed and result["verdict"] == "unknown" and result["version"] == "2.6.1"
+
+
+def test_fleet_mode(run_module, network, archive):
+    network.add("10.0.0.1").variables["FirmwareVersion"] = "2.6.1"
+    network.add("10.0.0.2", port=8080).variables["FirmwareVersion"] = "2.5.0"
+    cameras = [
+        {"name": "line1-cam1", "host": "10.0.0.1"},
+        {"name": "line1-cam2", "host": "10.0.0.2", "port": 8080, "password": "per-camera-secret"},
+        {"name": "line2-cam1", "host": "10.0.0.3"},
+    ]
+    args = {"cameras": cameras, "profile": PROFILE_PATH, "minimum_version": "2.6.0", "archive": archive,
+            "retries": 0, "parallel": 4, "password": PASSWORD}
+    failed, result = run_module(sensingcam_firmware_info.main, args)
+    assert not failed and not result["changed"]
+    by_name = {c["name"]: c for c in result["cameras"]}
+    assert [c["name"] for c in result["cameras"]] == ["line1-cam1", "line1-cam2", "line2-cam1"]
+    assert by_name["line1-cam1"]["verdict"] == "approved"
+    assert by_name["line1-cam2"]["verdict"] == "below_minimum"
+    assert by_name["line1-cam2"]["update_available"] is True
+    assert by_name["line2-cam1"]["verdict"] == "unreachable" and by_name["line2-cam1"]["reachable"] is False
+    assert result["summary"] == {"total": 3, "approved": 1, "below_minimum": 1, "unknown": 0, "unreachable": 1}
+    assert "per-camera-secret" not in str(result) and PASSWORD not in str(result)
+
+
+def test_host_and_cameras_are_exclusive(run_module, network):
+    failed, result = run_module(sensingcam_firmware_info.main,
+                                module_args(cameras=[{"host": "a"}]))
+    assert failed and "mutually exclusive" in result["msg"]
+    args = module_args()
+    del args["host"]
+    failed, result = run_module(sensingcam_firmware_info.main, args)
+    assert failed and "one of the following is required" in result["msg"]
+
+
+def test_bad_minimum_version(run_module, network):
+    failed, result = run_module(sensingcam_firmware_info.main, module_args(minimum_version="two"))
+    assert failed and "not a version number" in result["msg"]
