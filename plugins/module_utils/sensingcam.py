@@ -341,7 +341,7 @@ class DeviceProfile:
             if not isinstance(issue, dict):
                 continue
             below, since = parse_version(issue.get('below')), parse_version(issue.get('from'))
-            if below is not None and not version < below:
+            if below is not None and version >= below:
                 continue
             if since is not None and version < since:
                 continue
@@ -474,11 +474,9 @@ class SensingCamClient:
                 'or password. Check the username and password options.' % (self.base_url, self.username, what),
                 'auth', code)
         if code == 403:
-            raise SensingCamError(
-                "User '%s' is not allowed to %s on the camera at %s (HTTP 403): its user level is too low. Use an "
-                'account with a higher level (for example the Service level).' % (self.username, what,
-                                                                                   self.base_url),
-                'forbidden', code)
+            message = ("User '%s' is not allowed to %s on the camera at %s (HTTP 403): its user level is too low. "
+                       'Use an account with a higher level (for example the Service level).')
+            raise SensingCamError(message % (self.username, what, self.base_url), 'forbidden', code)
         if code == 404:
             key = self.profile.location_of(name)
             where = ('fix `%s` in the device profile %s' % (key, self.profile.path) if key
@@ -487,11 +485,10 @@ class SensingCamClient:
                 "The camera at %s does not know '%s' (HTTP 404 on %s): this firmware uses another name for it; %s."
                 % (self.base_url, name, path, where), 'not_found', code)
         if code >= 500:
-            raise SensingCamError(
-                'The camera at %s failed while trying to %s (HTTP %d %s). Try again later; if it persists, '
-                "check the camera's log or power-cycle it." % (self.base_url, what, code,
-                                                              getattr(response, 'reason', '') or ''),
-                'server', code)
+            message = ('The camera at %s failed while trying to %s (HTTP %d %s). Try again later; if it persists, '
+                       "check the camera's log or power-cycle it.")
+            raise SensingCamError(message % (self.base_url, what, code, getattr(response, 'reason', '') or ''),
+                                  'server', code)
         raise SensingCamError('The camera at %s answered HTTP %d %s while trying to %s.'
                               % (self.base_url, code, getattr(response, 'reason', '') or '', what), 'http', code)
 
@@ -952,9 +949,10 @@ class StructuredSettingsModule(SensingCamModule):
         name = self.variable(*keys)
         value = self.client.read(name)
         if not isinstance(value, dict):
-            raise SensingCamError("The camera reports '%s' as %s, not as an object with fields; check `%s` in the "
-                                  'device profile %s.' % (name, type(value).__name__, '.'.join(keys),
-                                                         self.profile.path), 'protocol')
+            message = ("The camera reports '%s' as %s, not as an object with fields; check `%s` in the device "
+                       'profile %s.')
+            raise SensingCamError(message % (name, type(value).__name__, '.'.join(keys), self.profile.path),
+                                  'protocol')
         self.device_value = value
         return dict((option, value.get(field)) for option, field in self.fields().items()
                     if option in self.settings)
@@ -1041,10 +1039,10 @@ class CameraInfoModule(SensingCamModule):
                              % (profile.path, profile.data.get('applies_to', {}).get('min_version'),
                                 profile.data.get('applies_to', {}).get('below_version'), version))
         if 'streams' in subsets:
+            streams = [stream for stream in ('primary', 'secondary')
+                       if isinstance(profile.entry('streams', stream, default=None), dict)]
             self.result['streams'] = dict(
-                (stream, self.read_fields(('streams', stream), self.STREAM_OPTIONS))
-                for stream in ('primary', 'secondary') if isinstance(profile.entry('streams', stream, default=None),
-                                                                   dict))
+                (stream, self.read_fields(('streams', stream), self.STREAM_OPTIONS)) for stream in streams)
         if 'time' in subsets:
             self.result['time'] = dict((key, self.read_optional('time', key))
                                        for key in ('device_time', 'ntp_enabled', 'ntp_servers', 'time_zone'))
@@ -1060,8 +1058,8 @@ class CameraInfoModule(SensingCamModule):
             ws_port = int(profile.setting('transport', 'websocket_port', default=8888))
             ws_path = profile.setting('transport', 'websocket_path', default='/ws')
             netloc = '[%s]' % host if ':' in host and not host.startswith('[') else host
-            self.result['websocket_url'] = '%s://%s:%d%s' % ('wss' if self.params['use_tls'] else 'ws', netloc,
-                                                              ws_port, ws_path)
+            scheme = 'wss' if self.params['use_tls'] else 'ws'
+            self.result['websocket_url'] = '%s://%s:%d%s' % (scheme, netloc, ws_port, ws_path)
         self.result['known_issues'] = profile.known_issues(version)
         self.module.exit_json(**self.result)
 

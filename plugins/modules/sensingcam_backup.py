@@ -54,7 +54,7 @@ options:
         and C(-) become C(_).
     type: str
 author:
-  - sensingcam.ming maintainers
+  - sensingcam.ming maintainers (@sensingcam)
 '''
 
 EXAMPLES = r'''

@@ -45,7 +45,7 @@ options:
       - Time zone name (profile C(time.time_zone)), for example V(Europe/Berlin).
     type: str
 author:
-  - sensingcam.ming maintainers
+  - sensingcam.ming maintainers (@sensingcam)
 '''
 
 EXAMPLES = r'''

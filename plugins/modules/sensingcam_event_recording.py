@@ -45,7 +45,7 @@ options:
         (V(software), V(digital_input), V(mqtt) for SEC100 fw 2.x).
     type: str
 author:
-  - sensingcam.ming maintainers
+  - sensingcam.ming maintainers (@sensingcam)
 '''
 
 EXAMPLES = r'''

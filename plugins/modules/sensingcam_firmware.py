@@ -67,7 +67,7 @@ notes:
   - Update one camera at a time per line (C(serial=1) or a small C(serial) batch), so a bad image never takes a
     whole line down.
 author:
-  - sensingcam.ming maintainers
+  - sensingcam.ming maintainers (@sensingcam)
 '''
 
 EXAMPLES = r'''

@@ -87,7 +87,7 @@ notes:
   - With O(timeout=3) and O(retries=0), a fleet with many dead cameras finishes in about
     (dead cameras / O(parallel)) x 3 seconds.
 author:
-  - sensingcam.ming maintainers
+  - sensingcam.ming maintainers (@sensingcam)
 '''
 
 EXAMPLES = r'''

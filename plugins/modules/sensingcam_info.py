@@ -31,7 +31,7 @@ options:
     choices: [identity, streams, time, event_recording, rtsp]
     default: [identity, streams, time, event_recording, rtsp]
 author:
-  - sensingcam.ming maintainers
+  - sensingcam.ming maintainers (@sensingcam)
 '''
 
 EXAMPLES = r'''

@@ -58,7 +58,7 @@ options:
       - Frames between key frames (group of pictures), within the profile's C(streams.allowed.gop).
     type: int
 author:
-  - sensingcam.ming maintainers
+  - sensingcam.ming maintainers (@sensingcam)
 '''
 
 EXAMPLES = r'''
