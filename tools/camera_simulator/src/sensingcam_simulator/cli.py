@@ -216,6 +216,7 @@ async def _serve(simulator: Simulator) -> None:
         await stop.wait()
     finally:
         await simulator.stop()
+        log.info("stopped")
 
 
 def main(argv: list[str] | None = None) -> int:
