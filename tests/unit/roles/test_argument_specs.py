@@ -1,0 +1,44 @@
+"""Every role documents every variable it reads: meta/argument_specs.yml is kept key-for-key with
+defaults/main.yml, and literal defaults agree (the check prometheus.prometheus runs in its CI)."""
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROLES = Path(__file__).resolve().parents[3] / "roles"
+ROLE_DIRS = sorted(path for path in ROLES.iterdir() if (path / "defaults" / "main.yml").exists())
+
+
+def load(path):
+    return yaml.safe_load(path.read_text()) or {}
+
+
+@pytest.mark.parametrize("role", ROLE_DIRS, ids=lambda path: path.name)
+def test_every_default_is_specified_and_every_option_has_a_default(role):
+    defaults = load(role / "defaults" / "main.yml")
+    options = load(role / "meta" / "argument_specs.yml")["argument_specs"]["main"]["options"]
+    missing_from_spec = sorted(set(defaults) - set(options))
+    missing_from_defaults = sorted(
+        name for name, spec in options.items() if name not in defaults and not spec.get("required", False)
+    )
+    assert missing_from_spec == [], f"{role.name}: document these in meta/argument_specs.yml"
+    assert missing_from_defaults == [], f"{role.name}: give these a value in defaults/main.yml or make them required"
+
+
+@pytest.mark.parametrize("role", ROLE_DIRS, ids=lambda path: path.name)
+def test_literal_defaults_match_the_spec(role):
+    defaults = load(role / "defaults" / "main.yml")
+    options = load(role / "meta" / "argument_specs.yml")["argument_specs"]["main"]["options"]
+    for name, value in defaults.items():
+        if isinstance(value, str) and "{{" in value:
+            continue  # computed from other variables; the spec documents the effective default
+        if "default" in options.get(name, {}):
+            assert options[name]["default"] == value, f"{role.name}: {name} default differs between spec and defaults"
+
+
+@pytest.mark.parametrize("role", ROLE_DIRS, ids=lambda path: path.name)
+def test_variables_carry_the_role_prefix(role):
+    prefix = role.name.lstrip("_") if role.name.startswith("_") else role.name
+    for name in load(role / "defaults" / "main.yml"):
+        assert name.lstrip("_").startswith(prefix + "_"), f"{role.name}: {name} lacks the {prefix}_ prefix"
