@@ -523,5 +523,8 @@ class Simulator:
 
     async def control_reset(self, request: web.Request) -> web.Response:
         camera = self._camera(request)
-        await self.reset(camera)
+        try:
+            await self.reset(camera)
+        except OSError as exc:
+            return web.json_response({"error": f"cannot reopen the camera port: {exc}"}, status=500)
         return web.json_response(camera.summary(self.is_online(camera)))
