@@ -645,12 +645,12 @@ def test_cli_refuses_missing_password_source(tmp_path):
     """Against the camera simulator, not a real camera: no password source is an error, not a built-in default."""
     env = {**os.environ, "PYTHONPATH": str(REPO / "tools" / "camera_simulator" / "src")}
     result = subprocess.run([sys.executable, "-m", "sensingcam_simulator", "--cameras", "1"], cwd=REPO, env=env,
-                            capture_output=True, text=True, timeout=30)
+                            capture_output=True, text=True, timeout=30, check=False)
     assert result.returncode == 2
     assert "--password-file" in result.stderr
     result = subprocess.run([sys.executable, "-m", "sensingcam_simulator", "--cameras", "1", "--password-file",
                              str(tmp_path / "pw"), "--control-bind", "0.0.0.0"], cwd=REPO, env=env,
-                            capture_output=True, text=True, timeout=30)
+                            capture_output=True, text=True, timeout=30, check=False)
     assert result.returncode == 2 and "loopback" in result.stderr
 
 

@@ -52,7 +52,7 @@ def test_nonce_single_use_and_expiry():
 def test_nonce_store_is_bounded():
     """Runs against the camera simulator's code, not a real camera: unused challenges cannot pile up."""
     store = auth.NonceStore(ttl=60, max_outstanding=5)
-    nonces = [store.issue("u").nonce for _ in range(20)]
+    nonces = [store.issue("u").nonce for _attempt in range(20)]
     assert len(store) <= 5
     store.consume(nonces[-1])
 

@@ -49,7 +49,7 @@ def canonical_codes(bits: Sequence[int], symbols: Sequence[int]) -> dict[int, tu
     code = 0
     index = 0
     for length, count in enumerate(bits, start=1):
-        for _ in range(count):
+        for _code_index in range(count):
             codes[symbols[index]] = (code, length)
             code += 1
             index += 1

@@ -27,7 +27,7 @@ def free_ports(count: int, host: str = "127.0.0.1") -> list[int]:
     """Ports free right now on ``host`` (bound then released; good enough for tests)."""
     sockets, ports = [], []
     try:
-        for _ in range(count):
+        for _port_index in range(count):
             sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
             sock.bind((host, 0))
             sockets.append(sock)
@@ -102,4 +102,3 @@ def running_simulator(cameras: int | list[CameraConfig] = 1, *, profile: Profile
         yield sim
     finally:
         sim.stop()
-
