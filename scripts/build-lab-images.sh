@@ -11,6 +11,8 @@ suite="${MING_DEBIAN_SUITE:-bookworm}"
 mirror="${MING_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 base_image="ming/debian-base:$suite"
 base_packages="python3,ca-certificates"
+# Bump when build_base changes what ends up in the base image; the rest of this script does not rebuild it.
+base_recipe=1
 extra_ca_dir=/usr/local/share/ca-certificates
 
 die() { echo "ERROR: $*" >&2; exit 1; }
@@ -24,7 +26,7 @@ ca_bundle_hash() { cat "$extra_ca_dir"/*.crt 2>/dev/null | sha256sum | cut -d' '
 
 build_base() {
   local want rootfs
-  want=$( { echo "$suite $mirror $base_packages"; sha256sum "$0" | cut -d' ' -f1; ca_bundle_hash; } | sha256sum | cut -d' ' -f1)
+  want=$( { echo "$base_recipe $suite $mirror $base_packages"; ca_bundle_hash; } | sha256sum | cut -d' ' -f1)
   if [ "$(image_hash "$base_image")" = "$want" ]; then
     echo "$base_image is up to date"; return 0
   fi
@@ -40,7 +42,7 @@ build_base() {
   rm -f "$rootfs.log"
   if compgen -G "$extra_ca_dir/*.crt" >/dev/null; then
     cp "$extra_ca_dir"/*.crt "$rootfs/usr/local/share/ca-certificates/"
-    chroot "$rootfs" update-ca-certificates >/dev/null
+    chroot "$rootfs" update-ca-certificates >/dev/null 2>&1
   fi
   # Keep images small and reproducible: no package cache, no logs of the build.
   rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/* "$rootfs"/var/log/*.log
@@ -52,8 +54,21 @@ build_base() {
 }
 
 build_service() {
-  local service=$1 context="$repo/images/$1" tag="ming/$1:lab" want base_id
-  [ -f "$context/Dockerfile" ] || die "no images/$service/Dockerfile"
+  local service=$1 source="$repo/images/$1" tag="ming/$1:lab" want base_id context path
+  [ -f "$source/Dockerfile" ] || die "no images/$service/Dockerfile"
+  # The context holds the Dockerfile plus, when images/<service>/context-paths lists them, repository paths
+  # (e.g. the simulator's source); the content hash covers exactly what the build can see.
+  context=$(mktemp -d /var/tmp/ming-context.XXXXXX)
+  trap 'rm -rf "$context"' RETURN
+  cp -a "$source"/. "$context"/
+  rm -f "$context/context-paths"
+  if [ -f "$source/context-paths" ]; then
+    while read -r path; do
+      [[ -z "$path" || "$path" == \#* ]] && continue
+      (cd "$repo" && cp -a --parents "$path" "$context"/) || die "images/$service/context-paths: $path does not exist"
+    done < "$source/context-paths"
+    find "$context" -name __pycache__ -prune -exec rm -rf {} +
+  fi
   base_id=$(docker image inspect --format '{{ .Id }}' "$base_image")
   want=$( { echo "$base_id"; (cd "$context" && find . -type f -print0 | sort -z | xargs -0 sha256sum); } | sha256sum | cut -d' ' -f1)
   if [ "$(image_hash "$tag")" = "$want" ]; then
@@ -61,7 +76,9 @@ build_service() {
   fi
   echo "Building $tag ..."
   DOCKER_BUILDKIT=0 docker build --quiet --label "ming.content-hash=$want" \
-    --build-arg "BASE_IMAGE=$base_image" -t "$tag" "$context" >/dev/null
+    --build-arg "BASE_IMAGE=$base_image" -t "$tag" "$context" >"$context.log" 2>&1 \
+    || { cat "$context.log" >&2; rm -f "$context.log"; die "building $tag failed (output above)"; }
+  rm -f "$context.log"
   echo "$tag built"
 }
 
