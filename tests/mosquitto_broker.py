@@ -1,0 +1,232 @@
+"""Start the real Mosquitto broker binary on a free loopback port, and talk to it, for tests.
+
+Debian's Mosquitto 2.0.11 init script needs systemd, which these machines lack, so the binary is started directly
+(``mosquitto -c <conf>``) and stopped by the test that started it. 2.0 has no config test mode: a broker that
+exits during start-up is reported with its log.
+"""
+
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+MOSQUITTO_PASSWD = shutil.which("mosquitto_passwd") or "/usr/bin/mosquitto_passwd"
+MOSQUITTO_PUB = shutil.which("mosquitto_pub") or "/usr/bin/mosquitto_pub"
+MOSQUITTO_SUB = shutil.which("mosquitto_sub") or "/usr/bin/mosquitto_sub"
+
+
+def mosquitto_available():
+    return all(os.access(path, os.X_OK) for path in (MOSQUITTO, MOSQUITTO_PASSWD, MOSQUITTO_PUB, MOSQUITTO_SUB))
+
+
+requires_mosquitto = pytest.mark.skipif(
+    not mosquitto_available(), reason="needs Mosquitto 2 binaries: apt-get install -y mosquitto mosquitto-clients"
+)
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class Broker:
+    """A running ``mosquitto`` process with password file and (optionally) ACL file, loopback only."""
+
+    def __init__(self, directory, password_file, acl_file=None):
+        self.directory = Path(directory)
+        self.password_file = Path(password_file)
+        self.acl_file = Path(acl_file) if acl_file else None
+        self.port = None
+        self.process = None
+        self.log_path = self.directory / "mosquitto.log"
+
+    def start(self, attempts=3):
+        for _ in range(attempts):
+            self.port = free_port()
+            lines = [
+                f"listener {self.port} 127.0.0.1",
+                "allow_anonymous false",
+                f"password_file {self.password_file}",
+                "persistence false",
+                # As root, mosquitto would drop to the 'mosquitto' user, which cannot enter pytest's 0700 tmp dirs.
+                f"user {pwd.getpwuid(os.getuid()).pw_name}",
+                "log_dest stdout",
+                "log_type error",
+                "log_type warning",
+                "log_type notice",
+                "log_type information",
+            ]
+            if self.acl_file:
+                lines.append(f"acl_file {self.acl_file}")
+            config = self.directory / "mosquitto.conf"
+            config.write_text("\n".join(lines) + "\n")
+            log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
+            self.process = subprocess.Popen([MOSQUITTO, "-c", str(config)], stdout=log, stderr=subprocess.STDOUT)
+            self._log = log
+            if self._wait_listening():
+                return self
+            self.stop()
+            if "Address already in use" not in self.log():
+                break
+        raise RuntimeError(f"mosquitto did not start:\n{self.log()}")
+
+    def _wait_listening(self, timeout=10.0):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                return False
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                    return True
+            except OSError:
+                time.sleep(0.05)
+        return False
+
+    def log(self):
+        try:
+            return self.log_path.read_text(errors="replace")
+        except OSError:
+            return ""
+
+    def stop(self):
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=5)
+        if getattr(self, "_log", None):
+            self._log.close()
+            self._log = None
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc_info):
+        self.stop()
+
+
+def cli_publish(port, username, password, topic="test/login", message="hello"):
+    """Publish once with mosquitto_pub; returns (exit code, output). 0 means the broker accepted the login."""
+    command = [MOSQUITTO_PUB, "-h", "127.0.0.1", "-p", str(port), "-t", topic, "-m", message, "-q", "1"]
+    if username is not None:
+        command += ["-u", username, "-P", password]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=15, check=False)
+    return done.returncode, done.stdout + done.stderr
+
+
+def _client(username, password, client_id=None):
+    import paho.mqtt.client as mqtt
+
+    client = mqtt.Client(
+        mqtt.CallbackAPIVersion.VERSION2,
+        client_id=client_id or f"test-{uuid.uuid4().hex[:10]}",
+        protocol=mqtt.MQTTv311,
+    )
+    if username is not None:
+        client.username_pw_set(username, password)
+    return client
+
+
+def try_connect(port, username, password, timeout=10.0):
+    """Connect with paho-mqtt and return the broker's CONNACK reason code as an int (0 = accepted)."""
+    client = _client(username, password)
+    answered = threading.Event()
+    outcome = {}
+
+    def on_connect(_client, _userdata, _flags, reason_code, _properties):
+        outcome["code"] = reason_code.value
+        answered.set()
+
+    def on_disconnect(_client, _userdata, _flags, reason_code, _properties):
+        outcome.setdefault("code", reason_code.value or -1)
+        answered.set()
+
+    client.on_connect = on_connect
+    client.on_disconnect = on_disconnect
+    client.connect("127.0.0.1", port, keepalive=30)
+    client.loop_start()
+    try:
+        if not answered.wait(timeout):
+            raise TimeoutError("the broker did not answer CONNECT")
+        return outcome["code"]
+    finally:
+        client.disconnect()
+        client.loop_stop()
+
+
+class Listener:
+    """A subscribed paho client that records every message it is delivered."""
+
+    def __init__(self, port, username, password, topics=("#",)):
+        self.messages = []
+        self._arrived = threading.Condition()
+        self._client = _client(username, password)
+        self._subscribed = threading.Event()
+        self._connected = threading.Event()
+        self._topics = topics
+        self._client.on_connect = self._on_connect
+        self._client.on_subscribe = lambda *args: self._subscribed.set()
+        self._client.on_message = self._on_message
+        self._client.connect("127.0.0.1", port, keepalive=30)
+        self._client.loop_start()
+        if not self._connected.wait(10) or not self._subscribed.wait(10):
+            self.close()
+            raise TimeoutError("listener could not connect and subscribe")
+
+    def _on_connect(self, client, _userdata, _flags, reason_code, _properties):
+        if reason_code.is_failure:
+            return
+        self._connected.set()
+        client.subscribe([(topic, 1) for topic in self._topics])
+
+    def _on_message(self, _client, _userdata, message):
+        with self._arrived:
+            self.messages.append((message.topic, message.payload.decode("utf-8", "replace")))
+            self._arrived.notify_all()
+
+    def wait_for(self, topic, payload, timeout=10.0):
+        """True once (topic, payload) has been delivered."""
+        deadline = time.monotonic() + timeout
+        with self._arrived:
+            while (topic, payload) not in self.messages:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._arrived.wait(remaining)
+        return True
+
+    def close(self):
+        self._client.disconnect()
+        self._client.loop_stop()
+
+
+def publish_all(port, username, password, messages, timeout=10.0):
+    """Publish [(topic, payload), ...] in order at QoS 1 from one connection, waiting for each PUBACK.
+
+    Mosquitto acknowledges a publish its ACL denies and drops it silently (MQTT 3.1.1 has no way to say no), so
+    the caller proves denial by non-delivery: publish a permitted marker last and wait for it.
+    """
+    client = _client(username, password)
+    connected = threading.Event()
+    client.on_connect = lambda *args: connected.set()
+    client.connect("127.0.0.1", port, keepalive=30)
+    client.loop_start()
+    try:
+        if not connected.wait(timeout):
+            raise TimeoutError("publisher could not connect")
+        for topic, payload in messages:
+            client.publish(topic, payload, qos=1).wait_for_publish(timeout)
+    finally:
+        client.disconnect()
+        client.loop_stop()
