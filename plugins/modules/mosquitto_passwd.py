@@ -209,7 +209,8 @@ def read_file(module, path):
         module.fail_json(msg='%s is a directory; path must name the password file.' % path)
     if not os.path.exists(path):
         directory = os.path.dirname(path) or '.'
-        if not os.path.isdir(directory):
+        # In check mode an earlier task of the same run may be the one that would create the directory.
+        if not os.path.isdir(directory) and not module.check_mode:
             module.fail_json(msg='The directory %s of the password file does not exist.' % directory)
         return None
     try:
