@@ -7,4 +7,6 @@ cd "$repo"
 bash scripts/bootstrap-venv.sh
 bash scripts/docker-engine.sh
 bash scripts/build-lab-images.sh
+# The lab cameras (inventories/lab, group sensingcams) are the camera simulator on loopback.
+bash scripts/camera-simulator-lab.sh start
 .venv/bin/ansible-playbook site.yml "$@"
