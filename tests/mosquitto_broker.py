@@ -50,7 +50,7 @@ class Broker:
         self.log_path = self.directory / "mosquitto.log"
 
     def start(self, attempts=3):
-        for _ in range(attempts):
+        for _attempt in range(attempts):
             self.port = free_port()
             lines = [
                 f"listener {self.port} 127.0.0.1",

@@ -106,7 +106,7 @@ def test_plc_cannot_publish_to_another_line_frigate_or_its_own_ack(broker, obser
     last = marker("factory/line/line1/event")
     publish_all(broker.port, *login("plc-line1"), refused + [last])
     assert observer.wait_for(*last), broker.log()
-    delivered = {topic for topic, _ in observer.messages}
+    delivered = {message[0] for message in observer.messages}
     for topic, payload in refused:
         assert (topic, payload) not in observer.messages, f"{topic} was delivered"
     assert "factory/line/line2/event" not in delivered

@@ -32,13 +32,14 @@ CLIENTS = [
 ]
 
 
-def rules(client, roots=ROOTS):
+def rules(client, roots=None):
+    roots = ROOTS if roots is None else roots
     return [(rule["access"], rule["topic"]) for rule in mosquitto_client_acl_rules(client, roots)]
 
 
-def may(client, access, topic, roots=ROOTS):
+def may(client, access, topic):
     """Would Mosquitto 2.0 grant ``access`` on ``topic``? (user rules first, first grant wins, default deny)."""
-    for rule in mosquitto_client_acl_rules(client, roots):
+    for rule in mosquitto_client_acl_rules(client, ROOTS):
         if rule["pattern"]:
             continue
         if topic_matches(rule["topic"], topic) and rule["access"] in (access, "readwrite"):
@@ -107,7 +108,7 @@ def test_topic_roots_are_configurable_and_partial_roots_keep_defaults():
     assert rules(CLIENTS[0], roots) == [("write", "machine/alert/line1/+"), ("read", "machine/alert/line1/event/ack")]
     assert ("write", "factory/dead-letter/#") in rules(CLIENTS[1], roots)
     assert ("read", "nvr/#") in rules(CLIENTS[1], roots)
-    assert rules(CLIENTS[2], None) == [("readwrite", "frigate/#")]
+    assert [(r["access"], r["topic"]) for r in mosquitto_client_acl_rules(CLIENTS[2])] == [("readwrite", "frigate/#")]
 
 
 def test_acl_file_has_one_user_block_per_client_and_no_anonymous_rules():

@@ -31,10 +31,10 @@ B64 = r"[A-Za-z0-9+/]"
 PBKDF2_FORMAT = re.compile(rf"^\$7\$(\d+)\${B64}{{16}}\${B64}{{86}}==$")
 
 
-def real_passwd_file(tmp_path, algorithm, passwords=PASSWORDS):
+def real_passwd_file(tmp_path, algorithm):
     """A password file written by the real mosquitto_passwd binary (batch mode)."""
     path = tmp_path / f"passwd-{algorithm}"
-    for index, (name, password) in enumerate(passwords.items()):
+    for index, (name, password) in enumerate(PASSWORDS.items()):
         command = [MOSQUITTO_PASSWD, "-H", algorithm]
         if index == 0:
             command.append("-c")

@@ -32,7 +32,8 @@ def passwd(tmp_path):
     return tmp_path / "passwd"
 
 
-def args(path, users=USERS, **extra):
+def args(path, users=None, **extra):
+    users = USERS if users is None else users
     return dict(path=str(path), users=[dict(user) for user in users], **extra)
 
 
@@ -40,7 +41,8 @@ def stored(path):
     return {entry.name: entry.hash for entry in PasswordFile(path.read_text()).entries if entry.name}
 
 
-def assert_no_secret(result, path, users=USERS):
+def assert_no_secret(result, path, users=None):
+    users = USERS if users is None else users
     text = json.dumps(result)
     for user in users:
         assert user["password"] not in text
@@ -224,7 +226,7 @@ def test_file_made_by_the_real_binary_is_not_changed_when_passwords_match(run_mo
 @pytest.mark.mosquitto
 def test_real_broker_accepts_the_file_we_write(run_module, passwd, tmp_path):
     """Real Mosquitto 2.0.11 broker, loopback port, allow_anonymous false, password_file written by the module."""
-    failed, _ = run_module(main, args(passwd))
+    failed, _result = run_module(main, args(passwd))
     assert not failed
     with Broker(tmp_path, passwd) as broker:
         for user in USERS:
