@@ -1,0 +1,156 @@
+"""Fixtures for the camera tests: the camera simulator (tools/camera_simulator, run in-process on free loopback ports)
+and helpers that run the collection through real ``ansible`` / ``ansible-playbook`` processes.
+
+Nothing here talks to a real camera: every test in this directory runs against the camera simulator.
+"""
+
+import json
+import os
+import secrets
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[3]
+SIMULATOR_SRC = REPO / "tools" / "camera_simulator" / "src"
+if str(SIMULATOR_SRC) not in sys.path:
+    sys.path.insert(0, str(SIMULATOR_SRC))
+
+from sensingcam_simulator.camera import CameraConfig  # noqa: E402
+from sensingcam_simulator.testing import free_ports, running_simulator  # noqa: E402
+
+PROFILE = REPO / "profiles" / "sensingcam" / "sec100-fw2.yml"
+VENV_BIN = Path(sys.executable).parent
+ANSIBLE = str(VENV_BIN / "ansible")
+ANSIBLE_PLAYBOOK = str(VENV_BIN / "ansible-playbook")
+
+
+def ansible_env(**extra):
+    env = dict(os.environ)
+    env.update(
+        ANSIBLE_CONFIG=str(REPO / "ansible.cfg"),
+        ANSIBLE_COLLECTIONS_PATH=str(REPO / ".collections"),
+        ANSIBLE_NOCOLOR="1",
+        ANSIBLE_HOST_KEY_CHECKING="0",
+        ANSIBLE_LOCALHOST_WARNING="0",
+        ANSIBLE_INVENTORY_UNPARSED_WARNING="0",
+    )
+    env.update(extra)
+    return env
+
+
+class Simulated:
+    """A running simulator plus what a test needs to reach it: password, control API, camera URLs."""
+
+    def __init__(self, sim):
+        self.sim = sim
+        first = next(iter(sim.simulator.cameras.values()))
+        self.password = first.config.password
+        self.user = first.config.user
+
+    @property
+    def names(self):
+        return list(self.sim.simulator.cameras)
+
+    def port(self, name):
+        return self.sim.camera(name).config.port
+
+    def control(self, path, method="GET", body=None):
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(self.sim.control_url + path, data=data, method=method,
+                                         headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return json.loads(response.read())
+
+    def summary(self, name):
+        return self.control(f"/cameras/{name}")
+
+    def set_faults(self, name, **faults):
+        return self.control(f"/cameras/{name}/faults", "PUT", faults)
+
+    def get(self, name, variable):
+        """The camera's variable as its own API reports it (GET /api/<Name>)."""
+        with urllib.request.urlopen(f"{self.sim.url(name)}/api/{variable}", timeout=10) as response:
+            return json.loads(response.read())["data"][variable]
+
+    def write_inventory(self, path, names=None, **group_vars):
+        """An inventory with a sensingcams group for these cameras; the password only in group vars."""
+        hosts = {}
+        for name in names or self.names:
+            hosts[name] = {"sensingcam_host": "127.0.0.1", "sensingcam_port": self.port(name),
+                           "sensingcam_line": f"line{(int(name[-3:]) - 1) // 10 + 1}" if name[-3:].isdigit() else "line1",
+                           "sensingcam_station": f"st{name[-3:]}", "sensingcam_ingest": "rtsp"}
+        variables = {"ansible_connection": "local", "ansible_python_interpreter": sys.executable,
+                     "sensingcam_username": self.user, "sensingcam_password": self.password,
+                     "sensingcam_timeout": 3, "sensingcam_retries": 0}
+        variables.update(group_vars)
+        path.write_text(yaml.safe_dump({"all": {"children": {"sensingcams": {"hosts": hosts, "vars": variables}}}}))
+        return path
+
+
+@pytest.fixture
+def simulator(request):
+    """Factory: ``simulator(cameras=3, firmware=["2.5.1"])`` starts a simulator stopped after the test."""
+    started = []
+
+    def start(cameras=3, firmware=("2.6.2",), latency_ms=0.0, time_scale=0.02):
+        password = secrets.token_urlsafe(12)
+        configs = [CameraConfig(name=f"cam{i + 1:03d}", port=port, user="Service", password=password,
+                                firmware_version=firmware[i % len(firmware)], serial=f"SIM{i + 1:05d}")
+                   for i, port in enumerate(free_ports(cameras))]
+        context = running_simulator(configs, time_scale=time_scale, latency_ms=latency_ms)
+        sim = context.__enter__()
+        started.append(context)
+        return Simulated(sim)
+
+    yield start
+    for context in reversed(started):
+        context.__exit__(None, None, None)
+
+
+def run_module(module, args, sim, camera, check=False, diff=False, password=None):
+    """One module run through the real ``ansible`` ad-hoc command (JSON callback); returns its result dict."""
+    full = {"host": "127.0.0.1", "port": sim.port(camera), "profile": str(PROFILE), "timeout": 3, "retries": 0,
+            "password": sim.password if password is None else password}
+    full.update(args)
+    command = [ANSIBLE, "localhost", "-i", "localhost,", "-c", "local",
+               "-e", f"ansible_python_interpreter={sys.executable}",
+               "-m", f"sensingcam.ming.{module}", "-a", json.dumps(full)]
+    if check:
+        command.append("--check")
+    if diff:
+        command.append("--diff")
+    process = subprocess.run(command, capture_output=True, text=True, timeout=180, cwd=REPO,
+                             env=ansible_env(ANSIBLE_LOAD_CALLBACK_PLUGINS="1", ANSIBLE_STDOUT_CALLBACK="ansible.posix.json"))
+    try:
+        output = json.loads(process.stdout)
+    except ValueError as exc:
+        raise AssertionError(f"ansible printed no JSON (rc {process.returncode}):\n{process.stdout}\n{process.stderr}") from exc
+    result = output["plays"][0]["tasks"][0]["hosts"]["localhost"]
+    result["_stdout"] = process.stdout + process.stderr
+    return result
+
+
+def run_playbook(playbook, inventory, *extra, cwd=None, check=False, env=None):
+    """``ansible-playbook`` as a plant engineer runs it; returns the CompletedProcess (stdout + stderr as text)."""
+    command = [ANSIBLE_PLAYBOOK, str(playbook), "-i", str(inventory), *extra]
+    if check:
+        command.append("--check")
+    return subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=cwd or REPO,
+                          env=ansible_env(**(env or {})))
+
+
+def recap(stdout):
+    """{host: {"ok": n, "changed": n, "failed": n, ...}} from the PLAY RECAP of the default callback."""
+    hosts = {}
+    for line in stdout.split("PLAY RECAP")[-1].splitlines()[1:]:
+        if ":" not in line:
+            continue
+        host, _, counts = line.partition(":")
+        hosts[host.strip()] = {key: int(value) for key, value in
+                               (part.split("=") for part in counts.split() if "=" in part)}
+    return hosts
