@@ -140,8 +140,10 @@ def run_playbook(playbook, inventory, *extra, cwd=None, check=False, env=None):
     command = [ANSIBLE_PLAYBOOK, str(playbook), "-i", str(inventory), *extra]
     if check:
         command.append("--check")
-    return subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=cwd or REPO,
-                          env=ansible_env(**(env or {})))
+    cwd = Path(cwd or REPO)
+    # PWD as a shell sets it: the playbooks take relative report/backup paths from the caller's directory.
+    return subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=cwd,
+                          env=ansible_env(PWD=str(cwd), **(env or {})))
 
 
 def recap(stdout):

@@ -1,0 +1,210 @@
+"""The camera playbooks (firmware audit, firmware update, backup, the Cameras play of site.yml) and the lab
+simulator script, run through real ``ansible-playbook`` processes.
+
+All of these run against the camera simulator (tools/camera_simulator), not a real camera.
+"""
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+
+import pytest
+
+from .conftest import REPO, recap, run_playbook
+from .test_camera_modules import firmware_archive
+
+pytestmark = pytest.mark.simulator
+AUDIT = REPO / "playbooks" / "firmware_audit.yml"
+
+
+def reports(directory):
+    report = json.loads((directory / "firmware-audit-latest.json").read_text())
+    markdown = (directory / "firmware-audit-latest.md").read_text()
+    return report, markdown
+
+
+@pytest.mark.slow
+def test_audit_of_20_cameras_with_3_offline_reports_exactly_those_3(simulator, tmp_path):
+    """Fault "3 of 20 cameras offline" (simulator ports closed): the audit finishes, both reports list all 20 and
+    exactly those 3 as unreachable; the others get their verdicts and known issues. One fleet task audits all."""
+    sim = simulator(20, firmware=["2.6.2", "2.5.1"])
+    offline = ["cam004", "cam011", "cam017"]
+    for name in offline:
+        sim.set_faults(name, offline=True)
+    inventory = sim.write_inventory(tmp_path / "hosts.yml", sensingcam_minimum_firmware="2.6.0")
+    run = run_playbook(AUDIT, inventory, "-e", f"sensingcam_report_dir={tmp_path / 'reports'}")
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert run.stdout.count("TASK [Audit the firmware of every camera in one fleet task]") == 1
+    report, markdown = reports(tmp_path / "reports")
+    assert report["summary"] == {"total": 20, "approved": 8, "below_minimum": 9, "unknown": 0, "unreachable": 3}
+    by_name = {camera["name"]: camera for camera in report["cameras"]}
+    assert sorted(by_name) == sim.names
+    assert sorted(n for n, c in by_name.items() if c["verdict"] == "unreachable") == offline
+    assert all("Cannot reach the camera" in by_name[n]["error"] for n in offline)
+    assert by_name["cam002"]["verdict"] == "below_minimum" and by_name["cam002"]["version"] == "2.5.1"
+    assert by_name["cam002"]["known_issues"][0]["summary"].startswith("RTSP streaming reported to drop")
+    assert "ingest is rtsp but firmware 2.5.1" in by_name["cam002"]["notes"][0]
+    assert by_name["cam001"] | {"notes": []} == by_name["cam001"] and by_name["cam001"]["verdict"] == "approved"
+    assert by_name["cam001"]["line"] == "line1" and by_name["cam001"]["station"] == "st001"
+    assert sorted(report["not_audited"]) == offline and len(report["violations"]) == 9
+    assert "| cam004 | line1 | st004 | rtsp | - | unreachable |" in markdown
+    assert "| cam002 | line1 | st002 | rtsp | 2.5.1 | below minimum | RTSP streaming reported to drop" in markdown
+    assert "20 in total, 8 approved, 9 below minimum, 0 unknown, 3 unreachable" in markdown
+    assert sim.password not in run.stdout + run.stderr
+    assert sim.password not in (tmp_path / "reports" / "firmware-audit-latest.json").read_text()
+    stamped = sorted(p.name for p in (tmp_path / "reports").iterdir())
+    assert len(stamped) == 4 and all(p.startswith("firmware-audit-") for p in stamped)
+
+
+def test_audit_policy_fails_listing_violators_and_is_safe_in_check_mode(simulator, tmp_path):
+    """Policy "fail on violation" against the simulator: non-zero exit naming the cameras below the minimum; the
+    run is read-only (no login, nothing written to a camera) and works under --check."""
+    sim = simulator(3, firmware=["2.6.2", "2.5.1", "2.4.0"])
+    inventory = sim.write_inventory(tmp_path / "hosts.yml", sensingcam_minimum_firmware="2.6.0",
+                                    sensingcam_audit_fail_on_violation=True)
+    run = run_playbook(AUDIT, inventory, "-e", f"sensingcam_report_dir={tmp_path / 'reports'}", check=True)
+    assert run.returncode != 0
+    assert "Firmware policy violated: 2 camera(s) run firmware below 2.6.0: cam002, cam003." in run.stdout
+    report, _ = reports(tmp_path / "reports")
+    assert report["check_mode"] is True and report["violations"] == ["cam002", "cam003"]
+    for name in sim.names:
+        counters = sim.summary(name)["counters"]
+        assert counters["logins_ok"] == counters["logins_failed"] == counters["config_imports"] == 0
+
+
+def test_audit_rejects_bad_input_before_touching_a_camera(simulator, tmp_path):
+    """Input validation (firmware_audit.meta.yml) against the simulator: a bad ingest mode fails the run early."""
+    sim = simulator(1)
+    inventory = sim.write_inventory(tmp_path / "hosts.yml")
+    run = run_playbook(AUDIT, inventory, "-e", "sensingcam_ingest=hls", "-e", f"sensingcam_report_dir={tmp_path}")
+    assert run.returncode != 0 and "sensingcam_ingest" in run.stdout and "hls" in run.stdout
+    assert sim.summary("cam001")["counters"]["requests"] == 0
+
+
+@pytest.mark.slow
+def test_firmware_update_playbook_backs_up_then_updates_in_batches(simulator, tmp_path):
+    """playbooks/firmware_update.yml against the simulator: check mode says what it would do and sends nothing;
+    the run backs every camera up first, updates in batches, and a re-run changes nothing."""
+    sim = simulator(3, firmware=["2.5.1", "2.6.2", "2.7.0"])
+    inventory = sim.write_inventory(tmp_path / "hosts.yml")
+    args = ["-e", "sensingcam_firmware_target=2.7.0", "-e", f"sensingcam_firmware_archive={firmware_archive(tmp_path / 'fw')}",
+            "-e", "sensingcam_firmware_poll_interval=0.2", "-e", "sensingcam_update_serial=2",
+            "-e", f"sensingcam_backup_dir={tmp_path / 'backups'}"]
+    playbook = REPO / "playbooks" / "firmware_update.yml"
+    checked = run_playbook(playbook, inventory, *args, check=True)
+    assert checked.returncode == 0, checked.stdout
+    assert "cam001: Would upgrade the camera from 2.5.1 to 2.7.0." in checked.stdout
+    assert "cam002: Would upgrade the camera from 2.6.2 to 2.7.0." in checked.stdout
+    assert "cam003: The camera already runs firmware 2.7.0." in checked.stdout
+    assert not (tmp_path / "backups").exists()
+    assert all(sim.summary(n)["counters"]["firmware_uploads"] == 0 for n in sim.names)
+
+    applied = run_playbook(playbook, inventory, *args)
+    assert applied.returncode == 0, applied.stdout
+    assert applied.stdout.count("PLAY [Camera firmware update]") == 2, "serial 2 of 3 cameras: two batches"
+    assert [sim.get(n, "FirmwareVersion") for n in sim.names] == ["2.7.0"] * 3
+    assert [sim.summary(n)["counters"]["firmware_uploads"] for n in sim.names] == [1, 1, 0]
+    assert sorted(p.name for p in (tmp_path / "backups").glob("*-latest.json")) == [
+        "cam001-latest.json", "cam002-latest.json", "cam003-latest.json"]
+    again = run_playbook(playbook, inventory, *args)
+    assert again.returncode == 0, again.stdout
+    # The re-run uploads nothing; the backups of cam001/cam002 are new (their export carries the new version).
+    firmware_tasks = [part.split("TASK [", 1)[0] for part in again.stdout.split("TASK [Update the firmware")[1:]]
+    assert len(firmware_tasks) == 2 and not any("changed:" in part for part in firmware_tasks), again.stdout
+    assert [sim.summary(n)["counters"]["firmware_uploads"] for n in sim.names] == [1, 1, 0]
+
+
+@pytest.mark.slow
+def test_firmware_update_stops_after_a_failed_batch(simulator, tmp_path):
+    """Fault "checksum mismatch" on the first camera (simulator rejects the image): max_fail_percentage 0 stops the
+    roll-out before the next batch; the failed camera stays on its old version."""
+    sim = simulator(3, firmware=["2.5.1"])
+    sim.set_faults("cam001", checksum_mismatch=True)
+    inventory = sim.write_inventory(tmp_path / "hosts.yml")
+    run = run_playbook(REPO / "playbooks" / "firmware_update.yml", inventory,
+                       "-e", "sensingcam_firmware_target=2.7.0",
+                       "-e", f"sensingcam_firmware_archive={firmware_archive(tmp_path / 'fw')}",
+                       "-e", "sensingcam_firmware_poll_interval=0.2", "-e", "sensingcam_update_serial=1",
+                       "-e", f"sensingcam_backup_dir={tmp_path / 'backups'}")
+    assert run.returncode != 0
+    assert "stays on 2.5.1" in run.stdout
+    assert [sim.get(n, "FirmwareVersion") for n in sim.names] == ["2.5.1"] * 3
+    assert [sim.summary(n)["counters"]["firmware_uploads"] for n in sim.names] == [1, 0, 0]
+
+
+def test_camera_backup_playbook_is_idempotent(simulator, tmp_path):
+    """playbooks/camera_backup.yml against the simulator: one versioned file per camera, nothing new on a re-run."""
+    sim = simulator(2)
+    inventory = sim.write_inventory(tmp_path / "hosts.yml")
+    playbook = REPO / "playbooks" / "camera_backup.yml"
+    first = run_playbook(playbook, inventory, "-e", "sensingcam_backup_dir=backups", cwd=tmp_path)
+    assert first.returncode == 0, first.stdout
+    assert all(h["changed"] == 1 for h in recap(first.stdout).values()), first.stdout
+    assert len(list((tmp_path / "backups").glob("cam00?-2*.json"))) == 2, "relative to the start directory"
+    again = run_playbook(playbook, inventory, "-e", "sensingcam_backup_dir=backups", cwd=tmp_path)
+    assert all(h["changed"] == 0 for h in recap(again.stdout).values()), again.stdout
+
+
+def test_site_cameras_play_applies_host_settings_idempotently(simulator, tmp_path):
+    """The Cameras play of site.yml against the simulator: settings from host/group vars, only those set;
+    --check changes nothing, the run applies them, a re-run reports changed=0."""
+    sim = simulator(2)
+    inventory = sim.write_inventory(
+        tmp_path / "hosts.yml", sensingcam_config={"time_zone": "Europe/Vienna"},
+        sensingcam_streams={"secondary": {"fps": 12}},
+        sensingcam_event_recording={"pre_trigger_seconds": 7})
+    checked = run_playbook(REPO / "site.yml", inventory, check=True)
+    assert checked.returncode == 0, checked.stdout
+    assert sim.get("cam001", "TimeZone") == "UTC"
+    applied = run_playbook(REPO / "site.yml", inventory)
+    assert applied.returncode == 0, applied.stdout
+    for name in sim.names:
+        assert sim.get(name, "TimeZone") == "Europe/Vienna" and sim.get(name, "LocationName") == name
+        assert sim.get(name, "StreamProfileSecondary")["FrameRate"] == 12
+        assert sim.get(name, "StreamProfilePrimary")["FrameRate"] == 25
+        assert sim.get(name, "EventRecording")["PreTrigger"] == 7
+    again = run_playbook(REPO / "site.yml", inventory)
+    assert all(h["changed"] == 0 for h in recap(again.stdout).values()), again.stdout
+
+
+def ports_free(*ports):
+    for port in ports:
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return False
+    return True
+
+
+@pytest.mark.slow
+def test_lab_simulator_script_and_audit_of_the_lab_inventory(tmp_path):
+    """scripts/camera-simulator-lab.sh starts the simulator for inventories/lab (idempotent), the firmware audit of
+    the lab inventory writes both reports, and stop stops it. Against the camera simulator, not a real camera."""
+    if not ports_free(18101, 18102, 18103):
+        pytest.skip("the lab cameras' ports 18101-18103 are in use (a running lab simulator)")
+    control = socket.socket()
+    control.bind(("127.0.0.1", 0))
+    control_port = control.getsockname()[1]
+    control.close()
+    env = dict(os.environ, MING_DEV_DIR=str(tmp_path / "state"), MING_LAB_SIMULATOR_CONTROL_PORT=str(control_port))
+    script = REPO / "scripts" / "camera-simulator-lab.sh"
+    try:
+        started = subprocess.run([str(script), "start"], capture_output=True, text=True, env=env, timeout=60)
+        assert started.returncode == 0 and "started" in started.stdout, started.stdout + started.stderr
+        assert "already runs" in subprocess.run([str(script), "start"], capture_output=True, text=True, env=env,
+                                                timeout=60).stdout
+        run = run_playbook(AUDIT, REPO / "inventories" / "lab" / "hosts.yml",
+                           "-e", f"sensingcam_report_dir={tmp_path / 'reports'}")
+        assert run.returncode == 0, run.stdout + run.stderr
+        report, markdown = reports(tmp_path / "reports")
+        assert {c["name"]: c["verdict"] for c in report["cameras"]} == {
+            "cam-line1-st10": "approved", "cam-line1-st20": "approved", "cam-line2-st10": "below_minimum"}
+        assert "| cam-line2-st10 | line2 | st10 | websocket | 2.5.1 | below minimum |" in markdown
+    finally:
+        stopped = subprocess.run([str(script), "stop"], capture_output=True, text=True, env=env, timeout=60)
+    assert "stopped" in stopped.stdout
+    assert ports_free(18101, 18102, 18103)
+    assert "not running" in subprocess.run([str(script), "stop"], capture_output=True, text=True, env=env,
+                                           timeout=60).stdout
+    shutil.rmtree(tmp_path / "state", ignore_errors=True)
