@@ -304,9 +304,10 @@ def test_not_versions(text):
             sc.FirmwareVersion(text)
 
 
-def test_version_is_not_string_comparison():
-    assert "2.10.0" < "2.9.0"  # the trap
-    assert sc.FirmwareVersion("2.10.0") > sc.FirmwareVersion("2.9.0")
+@pytest.mark.parametrize("newer, older", [("2.10.0", "2.9.0")])
+def test_version_is_not_string_comparison(newer, older):
+    assert newer < older  # the trap: as strings, 2.10 sorts before 2.9
+    assert sc.FirmwareVersion(newer) > sc.FirmwareVersion(older)
 
 
 # -- profile ------------------------------------------------------------------------------------------------------

@@ -44,7 +44,7 @@ def test_apply_then_rerun_is_idempotent(run_module, camera):
 def test_only_set_options_are_read_and_written(run_module, camera):
     failed, result = run_module(sensingcam_config.main, module_args(time_zone="Europe/Berlin"))
     assert not failed and result["changed_settings"] == ["time_zone"]
-    touched = {path for _, path, _, _ in camera.requests if path != "/api/getChallenge"}
+    touched = {request[1] for request in camera.requests if request[1] != "/api/getChallenge"}
     assert touched == {"/api/TimeZone"}
 
 
