@@ -3,7 +3,8 @@
 # and ffmpeg behind the camera simulator's video stream. Fast when everything is installed already.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
-packages=(mosquitto mosquitto-clients)
+# cron: its crontab is needed by ansible.builtin.cron (firmware_audit_schedule role tests).
+packages=(mosquitto mosquitto-clients cron)
 if [ -f "$repo/tools/camera_simulator/apt-packages.txt" ]; then
   mapfile -t sim_packages < <(grep -vE '^\s*(#|$)' "$repo/tools/camera_simulator/apt-packages.txt")
   packages+=("${sim_packages[@]}")
