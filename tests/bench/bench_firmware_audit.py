@@ -55,7 +55,8 @@ def environment(workdir):
     env = dict(os.environ)
     env.update(ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), ANSIBLE_COLLECTIONS_PATH=str(REPO / ".collections"),
                ANSIBLE_NOCOLOR="1", PWD=str(workdir),
-               ANSIBLE_CALLBACKS_ENABLED="ansible.posix.profile_tasks", PYTHONPATH=str(REPO / "tools" / "camera_simulator" / "src"))
+               ANSIBLE_CALLBACKS_ENABLED="ansible.posix.profile_tasks",
+               PYTHONPATH=str(REPO / "tools" / "camera_simulator" / "src"))
     return env
 
 
@@ -129,7 +130,8 @@ def per_host_baseline(workdir, inventory):
     args = json.dumps({"host": "{{ sensingcam_host }}", "port": "{{ sensingcam_port }}", "profile": str(PROFILE),
                        "minimum_version": "2.6.0", "timeout": 10, "retries": 0})
     seconds, run = timed([str(VENV_BIN / "ansible"), "sensingcams", "-i", str(inventory), "--forks", "1",
-                          "--limit", f"sensingcams[0:{BASELINE_SUBSET - 1}]", "-m", "sensingcam.ming.sensingcam_firmware_info",
+                          "--limit", f"sensingcams[0:{BASELINE_SUBSET - 1}]",
+                          "-m", "sensingcam.ming.sensingcam_firmware_info",
                           "-a", args], workdir)
     problems = []
     audited = sum(1 for line in run.stdout.splitlines() if line.strip().startswith(("verdict:", '"verdict":')))

@@ -82,7 +82,7 @@ class Simulated:
         hosts = {}
         for name in names or self.names:
             hosts[name] = {"sensingcam_host": "127.0.0.1", "sensingcam_port": self.port(name),
-                           "sensingcam_line": f"line{(int(name[-3:]) - 1) // 10 + 1}" if name[-3:].isdigit() else "line1",
+                           "sensingcam_line": f"line{(int(name[-3:]) - 1) // 10 + 1}",
                            "sensingcam_station": f"st{name[-3:]}", "sensingcam_ingest": "rtsp"}
         variables = {"ansible_connection": "local", "ansible_python_interpreter": sys.executable,
                      "sensingcam_username": self.user, "sensingcam_password": self.password,
@@ -125,11 +125,13 @@ def run_module(module, args, sim, camera, check=False, diff=False, password=None
     if diff:
         command.append("--diff")
     process = subprocess.run(command, capture_output=True, text=True, timeout=180, cwd=REPO,
-                             env=ansible_env(ANSIBLE_LOAD_CALLBACK_PLUGINS="1", ANSIBLE_STDOUT_CALLBACK="ansible.posix.json"))
+                             env=ansible_env(ANSIBLE_LOAD_CALLBACK_PLUGINS="1",
+                                             ANSIBLE_STDOUT_CALLBACK="ansible.posix.json"))
     try:
         output = json.loads(process.stdout)
     except ValueError as exc:
-        raise AssertionError(f"ansible printed no JSON (rc {process.returncode}):\n{process.stdout}\n{process.stderr}") from exc
+        raise AssertionError(
+            f"ansible printed no JSON (rc {process.returncode}):\n{process.stdout}\n{process.stderr}") from exc
     result = output["plays"][0]["tasks"][0]["hosts"]["localhost"]
     result["_stdout"] = process.stdout + process.stderr
     return result

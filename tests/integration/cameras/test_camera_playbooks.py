@@ -89,7 +89,8 @@ def test_firmware_update_playbook_backs_up_then_updates_in_batches(simulator, tm
     the run backs every camera up first, updates in batches, and a re-run changes nothing."""
     sim = simulator(3, firmware=["2.5.1", "2.6.2", "2.7.0"])
     inventory = sim.write_inventory(tmp_path / "hosts.yml")
-    args = ["-e", "sensingcam_firmware_target=2.7.0", "-e", f"sensingcam_firmware_archive={firmware_archive(tmp_path / 'fw')}",
+    args = ["-e", "sensingcam_firmware_target=2.7.0",
+            "-e", f"sensingcam_firmware_archive={firmware_archive(tmp_path / 'fw')}",
             "-e", "sensingcam_firmware_poll_interval=0.2", "-e", "sensingcam_update_serial=2",
             "-e", f"sensingcam_backup_dir={tmp_path / 'backups'}"]
     playbook = REPO / "playbooks" / "firmware_update.yml"

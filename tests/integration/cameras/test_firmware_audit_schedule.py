@@ -70,7 +70,8 @@ def test_cron_path_check_apply_idempotent_remove(schedule):
     assert checked.returncode == 0, checked.stdout
     assert recap(checked.stdout)["localhost"]["changed"] >= 2
     assert "30 2" not in checked.stdout and "5 3 * * * root" in checked.stdout
-    assert not (root / "cron.d" / "ming-firmware-audit").exists() and not (root / "sbin" / "ming-firmware-audit").exists()
+    assert not (root / "cron.d" / "ming-firmware-audit").exists()
+    assert not (root / "sbin" / "ming-firmware-audit").exists()
 
     applied = schedule()
     assert applied.returncode == 0, applied.stdout
@@ -110,7 +111,8 @@ def test_systemd_path_renders_valid_units(schedule):
     assert not (root / "cron.d" / "ming-firmware-audit").exists()
     assert recap(schedule(**forced).stdout)["localhost"]["changed"] == 0
     if shutil.which("systemd-analyze"):
-        verify = subprocess.run(["systemd-analyze", "verify", "ming-firmware-audit.timer", "ming-firmware-audit.service"],
+        units = ["ming-firmware-audit.timer", "ming-firmware-audit.service"]
+        verify = subprocess.run(["systemd-analyze", "verify", *units],
                                 cwd=root / "systemd", capture_output=True, text=True, timeout=60)
         assert verify.returncode == 0, verify.stdout + verify.stderr
 
