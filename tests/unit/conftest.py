@@ -28,18 +28,29 @@ class ModuleFailure(ModuleExit):
 def run_module(monkeypatch):
     """Run a module's main() with the given arguments and return (failed, result)."""
 
+    # module.warn() goes to a process-wide store whose behaviour depends on what else the test session loaded
+    # (controller-side Ansible prints instead of storing); recording it here keeps tests order-independent.
+    recorded_warnings = []
+
+    def warn(self, warning):
+        recorded_warnings.append(warning)
+
     def exit_json(self, **kwargs):
         kwargs.setdefault("changed", False)
+        kwargs["warnings"] = list(recorded_warnings)
         raise ModuleExit(kwargs)
 
     def fail_json(self, **kwargs):
         kwargs["failed"] = True
+        kwargs["warnings"] = list(recorded_warnings)
         raise ModuleFailure(kwargs)
 
+    monkeypatch.setattr(basic.AnsibleModule, "warn", warn)
     monkeypatch.setattr(basic.AnsibleModule, "exit_json", exit_json)
     monkeypatch.setattr(basic.AnsibleModule, "fail_json", fail_json)
 
     def _run(main, args, check_mode=False, diff=False):
+        recorded_warnings.clear()
         args = dict(args)
         args["_ansible_check_mode"] = check_mode
         args["_ansible_diff"] = diff
