@@ -34,4 +34,5 @@ build:
 	bash scripts/run-tests.sh build
 
 clean-lab:
+	bash scripts/camera-simulator-lab.sh stop
 	docker compose --project-name ming down --remove-orphans
