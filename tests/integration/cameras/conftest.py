@@ -126,7 +126,7 @@ def run_module(module, args, sim, camera, check=False, diff=False, password=None
         command.append("--diff")
     process = subprocess.run(command, capture_output=True, text=True, timeout=180, cwd=REPO,
                              env=ansible_env(ANSIBLE_LOAD_CALLBACK_PLUGINS="1",
-                                             ANSIBLE_STDOUT_CALLBACK="ansible.posix.json"))
+                                             ANSIBLE_STDOUT_CALLBACK="ansible.posix.json"), check=False)
     try:
         output = json.loads(process.stdout)
     except ValueError as exc:
@@ -145,7 +145,7 @@ def run_playbook(playbook, inventory, *extra, cwd=None, check=False, env=None):
     cwd = Path(cwd or REPO)
     # PWD as a shell sets it: the playbooks take relative report/backup paths from the caller's directory.
     return subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=cwd,
-                          env=ansible_env(PWD=str(cwd), **(env or {})))
+                          env=ansible_env(PWD=str(cwd), **(env or {})), check=False)
 
 
 def recap(stdout):
@@ -154,7 +154,7 @@ def recap(stdout):
     for line in stdout.split("PLAY RECAP")[-1].splitlines()[1:]:
         if ":" not in line:
             continue
-        host, _, counts = line.partition(":")
+        host, _separator, counts = line.partition(":")
         hosts[host.strip()] = {key: int(value) for key, value in
                                (part.split("=") for part in counts.split() if "=" in part)}
     return hosts

@@ -36,9 +36,9 @@ def test_config_check_apply_idempotent_change(simulator):
     def time_settings():
         return sim.get("cam001", "TimeZone"), sim.get("cam001", "NtpEnabled"), sim.get("cam001", "NtpServers")
 
-    checked, _ = cycle(sim, "sensingcam_config",
-                       {"time_zone": "Europe/Berlin", "ntp_enabled": True, "ntp_servers": ["10.0.0.1"]},
-                       ("Europe/Berlin", True, ["10.0.0.1"]), time_settings)
+    checked, _applied = cycle(sim, "sensingcam_config",
+                              {"time_zone": "Europe/Berlin", "ntp_enabled": True, "ntp_servers": ["10.0.0.1"]},
+                              ("Europe/Berlin", True, ["10.0.0.1"]), time_settings)
     assert checked["diff"]["before"]["time_zone"] == "UTC"
     changed = run_module("sensingcam_config", {"ntp_servers": ["10.0.0.2", "10.0.0.1"]}, sim, "cam001")
     assert changed["changed"] is True and changed["changed_settings"] == ["ntp_servers"]
