@@ -39,12 +39,18 @@ def free_port():
 
 
 class Broker:
-    """A running ``mosquitto`` process with password file and (optionally) ACL file, loopback only."""
+    """A running ``mosquitto`` process with password file and (optionally) ACL file, on loopback by default.
 
-    def __init__(self, directory, password_file, acl_file=None):
+    ``bind`` picks another local address (e.g. a Docker network's gateway, for a broker in a container to reach);
+    ``listener_lines`` are added to the listener (e.g. ``cafile``/``certfile``/``keyfile`` for TLS).
+    """
+
+    def __init__(self, directory, password_file, acl_file=None, bind="127.0.0.1", listener_lines=()):
         self.directory = Path(directory)
         self.password_file = Path(password_file)
         self.acl_file = Path(acl_file) if acl_file else None
+        self.bind = bind
+        self.listener_lines = list(listener_lines)
         self.port = None
         self.process = None
         self.log_path = self.directory / "mosquitto.log"
@@ -53,7 +59,8 @@ class Broker:
         for _attempt in range(attempts):
             self.port = free_port()
             lines = [
-                f"listener {self.port} 127.0.0.1",
+                f"listener {self.port} {self.bind}",
+                *self.listener_lines,
                 "allow_anonymous false",
                 f"password_file {self.password_file}",
                 "persistence false",
@@ -85,7 +92,7 @@ class Broker:
             if self.process.poll() is not None:
                 return False
             try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                with socket.create_connection((self.bind, self.port), timeout=0.2):
                     return True
             except OSError:
                 time.sleep(0.05)
