@@ -1,9 +1,13 @@
-"""Verify the lab roll-out against the real services it started: Mosquitto 2.0 in the lab image
-(ming/mosquitto:lab, Debian's mosquitto package) on the local Docker engine. Molecule's testinfra verifier."""
+"""Verify the lab roll-out against the real services it started: Mosquitto 2.0.11 in the lab image
+(ming/mosquitto:lab, Debian's mosquitto package) on the local Docker engine, with the lab's TLS listener (18883,
+certificate from the lab CA) and plain listener (11883). Molecule's testinfra verifier."""
 
 import json
 import os
+import socket
+import ssl
 import threading
+import time
 import uuid
 from pathlib import Path
 
@@ -11,8 +15,11 @@ import paho.mqtt.client as mqtt
 
 CONTAINER = "ming-molecule-mosquitto"
 BROKER_PORT = 11883
+TLS_PORT = 18883
 SECRETS = Path(os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY", "/nonexistent")) / "secrets"
 NOT_AUTHORISED = (4, 5, 134, 135)  # MQTT 3.1.1 bad credentials / not authorised; MQTT 5 equivalents
+LAB_CA = SECRETS / "mosquitto-ca" / "ca.crt"
+CONFIG_DIR = "/opt/ming-molecule/mosquitto/config"
 
 
 def lab_secret(name):
@@ -22,17 +29,20 @@ def lab_secret(name):
 class Session:
     """One MQTT client connection; `reason` is the broker's CONNACK answer, or None when it gave none."""
 
-    def __init__(self, username=None, password=None):
+    def __init__(self, username=None, password=None, port=BROKER_PORT, cafile=None):
         self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"verify-{uuid.uuid4().hex[:8]}")
+        if cafile is not None:
+            self.client.tls_set_context(ssl.create_default_context(cafile=str(cafile)))
         if username is not None:
             self.client.username_pw_set(username, password)
         self.connack = threading.Event()
         self.reason = None
         self.messages = []
+        self.topics = []
         self.received = threading.Event()
         self.client.on_connect = self._on_connect
         self.client.on_message = self._on_message
-        self.client.connect("127.0.0.1", BROKER_PORT, keepalive=10)
+        self.client.connect("127.0.0.1", port, keepalive=10)
         self.client.loop_start()
         self.connack.wait(5)
 
@@ -42,6 +52,7 @@ class Session:
 
     def _on_message(self, client, userdata, message):
         self.messages.append(message.payload)
+        self.topics.append(message.topic)
         self.received.set()
 
     def close(self):
@@ -57,6 +68,54 @@ def test_broker_container_is_healthy(host):
 
 def test_broker_is_published_on_loopback_only(host):
     assert host.check_output(f"docker port {CONTAINER} 1883").strip() == f"127.0.0.1:{BROKER_PORT}"
+    assert host.check_output(f"docker port {CONTAINER} 8883").strip() == f"127.0.0.1:{TLS_PORT}"
+
+
+def test_broker_key_is_readable_by_the_broker_only(host):
+    key = host.file(f"{CONFIG_DIR}/certs/server.key")
+    assert (key.uid, key.gid, key.mode) == (1883, 1883, 0o600)
+    assert host.file(f"{CONFIG_DIR}/passwd").mode == 0o600
+
+
+def tls_handshake(context, server_hostname="localhost"):
+    with socket.create_connection(("127.0.0.1", TLS_PORT), timeout=5) as raw, \
+            context.wrap_socket(raw, server_hostname=server_hostname) as tls:
+        return tls.version()
+
+
+def test_tls_handshake_succeeds_with_the_lab_ca_and_fails_without_it():
+    assert tls_handshake(ssl.create_default_context(cafile=str(LAB_CA))) in ("TLSv1.2", "TLSv1.3")
+    assert tls_handshake(ssl.create_default_context(cafile=str(LAB_CA)), "127.0.0.1") in ("TLSv1.2", "TLSv1.3")
+    try:
+        tls_handshake(ssl.create_default_context())
+    except ssl.SSLCertVerificationError:
+        pass
+    else:
+        raise AssertionError("the broker certificate was trusted without the lab CA")
+
+
+def test_acl_over_tls_plc_cannot_publish_to_another_line_or_frigate():
+    """plc-line1 over TLS: its own event arrives, line 2's and Frigate's topics never do (ACL in force)."""
+    marker = f"verify-{uuid.uuid4().hex[:8]}"
+    observer = Session("nodered", lab_secret("mosquitto-nodered"), TLS_PORT, LAB_CA)
+    plc = Session("plc-line1", lab_secret("mosquitto-plc-line1"), TLS_PORT, LAB_CA)
+    try:
+        assert observer.reason is not None and not observer.reason.is_failure
+        assert plc.reason is not None and not plc.reason.is_failure
+        subscribed = threading.Event()
+        observer.client.on_subscribe = lambda *args: subscribed.set()
+        observer.client.subscribe([("factory/line/#", 1), ("frigate/#", 1)])
+        assert subscribed.wait(5), "subscription was not acknowledged"
+        for topic in ("factory/line/line2/event", "frigate/events", "factory/line/line1/event"):
+            plc.client.publish(topic, marker.encode(), qos=1).wait_for_publish(5)
+        deadline = time.monotonic() + 5
+        while len(observer.messages) < 1 and time.monotonic() < deadline:
+            observer.received.wait(0.2)
+        time.sleep(0.5)  # the refused messages were published first: they would have arrived by now
+        assert observer.topics == ["factory/line/line1/event"]
+    finally:
+        observer.close()
+        plc.close()
 
 
 def test_anonymous_client_is_refused():
