@@ -133,7 +133,9 @@ def test_wrong_password_is_refused():
 
 
 def test_authenticated_publish_subscribe_round_trip():
-    topic = f"factory/line/line1/event/verify-{uuid.uuid4().hex[:8]}"
+    """Plain lab listener: plc-line1's event reaches Node-RED (the ACL lets a PLC publish one level under its line)."""
+    topic = "factory/line/line1/event"
+    payload = f'{{"event": "stop", "verify": "{uuid.uuid4().hex[:8]}"}}'.encode()
     subscriber = Session("nodered", lab_secret("mosquitto-nodered"))
     publisher = Session("plc-line1", lab_secret("mosquitto-plc-line1"))
     try:
@@ -143,9 +145,9 @@ def test_authenticated_publish_subscribe_round_trip():
         subscriber.client.on_subscribe = lambda *args: subscribed.set()
         subscriber.client.subscribe(topic, qos=1)
         assert subscribed.wait(5), "subscription was not acknowledged"
-        publisher.client.publish(topic, b'{"event": "stop"}', qos=1).wait_for_publish(5)
+        publisher.client.publish(topic, payload, qos=1).wait_for_publish(5)
         assert subscriber.received.wait(5), "message was not delivered"
-        assert subscriber.messages == [b'{"event": "stop"}']
+        assert subscriber.messages == [payload]
     finally:
         subscriber.close()
         publisher.close()
