@@ -30,12 +30,14 @@ install_engine() {
 start_engine() {
   mkdir -p "$state_dir"
   echo "Starting dockerd (log: $log_file) ..."
-  # setsid: dockerd must outlive this script and not get our terminal's signals.
-  as_root setsid dockerd >"$log_file" 2>&1 < /dev/null &
-  echo $! > "$pid_file"
+  # setsid: dockerd must outlive this script and not get our terminal's signals. dockerd writes its own pid
+  # file (setsid may fork, so $! is not always dockerd) and removes it when it exits.
+  rm -f "$pid_file"
+  as_root setsid dockerd --pidfile "$pid_file" >"$log_file" 2>&1 < /dev/null &
+  local launcher=$!
   for _ in $(seq 1 120); do
     engine_answers && return 0
-    kill -0 "$(cat "$pid_file")" 2>/dev/null || break
+    [ -f "$pid_file" ] || kill -0 "$launcher" 2>/dev/null || break
     sleep 0.5
   done
   tail -n 20 "$log_file" >&2 || true
