@@ -51,11 +51,13 @@ print("\n".join(lines))
 }
 
 ensure_password() {
-  # Same alphabet and length as the inventory's lookup options (ming_lab_secret_options); created once.
+  # The inventory owns the lab camera password (lookup 'password' in group_vars/sensingcams.yml): resolving it
+  # once creates the secret file with the inventory's own options. Only its length is printed.
   [ -s "$password_file" ] && return 0
-  mkdir -p "$secrets_dir"
-  chmod 0700 "$secrets_dir"
-  (umask 077 && "$python" -c 'import secrets, string; a = string.ascii_letters + string.digits; print("".join(secrets.choice(a) for _ in range(32)))' >"$password_file")
+  (cd "$repo" && "$repo/.venv/bin/ansible" -i inventories/lab/hosts.yml 'sensingcams[0]' \
+    -m ansible.builtin.debug -a 'msg={{ sensingcam_password | length }}' >/dev/null) \
+    || { echo "ERROR: could not resolve sensingcam_password from inventories/lab" >&2; return 1; }
+  [ -s "$password_file" ] || { echo "ERROR: the lab inventory did not create $password_file" >&2; return 1; }
 }
 
 simulator_command() {
