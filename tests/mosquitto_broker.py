@@ -9,10 +9,12 @@ import os
 import pwd
 import shutil
 import socket
+import ssl
 import subprocess
 import threading
 import time
 import uuid
+import warnings
 from pathlib import Path
 
 import pytest
@@ -237,3 +239,96 @@ def publish_all(port, username, password, messages, timeout=10.0):
     finally:
         client.disconnect()
         client.loop_stop()
+
+
+def tls_context(cafile=None, minimum=None, maximum=None):
+    context = ssl.create_default_context(cafile=str(cafile) if cafile else None)
+    if minimum or maximum:
+        context.set_ciphers("DEFAULT:@SECLEVEL=0")  # let the client offer old versions, so the broker must refuse
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)  # TLS 1.0/1.1 on purpose
+            if minimum:
+                context.minimum_version = minimum
+            if maximum:
+                context.maximum_version = maximum
+    return context
+
+
+def handshake(port, context, server_hostname="localhost"):
+    """The negotiated TLS version and the broker certificate (DER) of one TLS handshake."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as raw, \
+            context.wrap_socket(raw, server_hostname=server_hostname) as tls:
+        return tls.version(), tls.getpeercert(binary_form=True)
+
+
+class Session:
+    """A paho-mqtt connection over TLS (or plain) that records CONNACK, deliveries and disconnects."""
+
+    def __init__(self, port, username, password, cafile=None, topics=(), host="127.0.0.1"):
+        import paho.mqtt.client as mqtt
+
+        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"test-{uuid.uuid4().hex[:8]}",
+                                  protocol=mqtt.MQTTv311)
+        if cafile:
+            self.client.tls_set_context(tls_context(cafile))
+        if username is not None:
+            self.client.username_pw_set(username, password)
+        self.reason = None
+        self.disconnects = 0
+        self.messages = []
+        self._connack = threading.Event()
+        self._subscribed = threading.Event()
+        self._arrived = threading.Condition()
+        self._topics = topics
+        self.client.on_connect = self._on_connect
+        self.client.on_disconnect = self._on_disconnect
+        self.client.on_message = self._on_message
+        self.client.on_subscribe = lambda *args: self._subscribed.set()
+        self.client.connect(host, port, keepalive=30)
+        self.client.loop_start()
+        self._connack.wait(10)
+        if topics and self.accepted:
+            assert self._subscribed.wait(10), "subscription not acknowledged"
+
+    @property
+    def accepted(self):
+        return self.reason is not None and not self.reason.is_failure
+
+    def _on_connect(self, client, _userdata, _flags, reason, _properties):
+        self.reason = reason
+        if not reason.is_failure and self._topics:
+            client.subscribe([(topic, 1) for topic in self._topics])
+        self._connack.set()
+
+    def _on_disconnect(self, *_args):
+        self.disconnects += 1
+        self._connack.set()
+
+    def _on_message(self, _client, _userdata, message):
+        with self._arrived:
+            self.messages.append((message.topic, message.payload.decode(), message.qos))
+            self._arrived.notify_all()
+
+    def publish(self, topic, payload, qos=1):
+        self.client.publish(topic, payload, qos=qos).wait_for_publish(10)
+
+    def wait_for(self, topic, payload, timeout=15.0):
+        deadline = time.monotonic() + timeout
+        with self._arrived:
+            while not any(m[0] == topic and m[1] == payload for m in self.messages):
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return None
+                self._arrived.wait(remaining)
+            return next(m for m in self.messages if m[0] == topic and m[1] == payload)
+
+    def close(self):
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+def login_code(port, username, password, cafile=None):
+    session = Session(port, username, password, cafile=cafile)
+    session.close()
+    assert session.reason is not None, "the broker sent no CONNACK"
+    return session.reason.value

@@ -6,12 +6,15 @@ import json
 import os
 import socket
 import ssl
-import threading
 import time
 import uuid
 from pathlib import Path
 
-import paho.mqtt.client as mqtt
+import sys
+
+# The MQTT test client is shared with the broker's integration tests (tests/mosquitto_broker.py).
+sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "tests"))
+from mosquitto_broker import Session  # noqa: E402
 
 CONTAINER = "ming-molecule-mosquitto"
 BROKER_PORT = 11883
@@ -24,40 +27,6 @@ CONFIG_DIR = "/opt/ming-molecule/mosquitto/config"
 
 def lab_secret(name):
     return (SECRETS / name).read_text().strip()
-
-
-class Session:
-    """One MQTT client connection; `reason` is the broker's CONNACK answer, or None when it gave none."""
-
-    def __init__(self, username=None, password=None, port=BROKER_PORT, cafile=None):
-        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"verify-{uuid.uuid4().hex[:8]}")
-        if cafile is not None:
-            self.client.tls_set_context(ssl.create_default_context(cafile=str(cafile)))
-        if username is not None:
-            self.client.username_pw_set(username, password)
-        self.connack = threading.Event()
-        self.reason = None
-        self.messages = []
-        self.topics = []
-        self.received = threading.Event()
-        self.client.on_connect = self._on_connect
-        self.client.on_message = self._on_message
-        self.client.connect("127.0.0.1", port, keepalive=10)
-        self.client.loop_start()
-        self.connack.wait(5)
-
-    def _on_connect(self, client, userdata, flags, reason, properties):
-        self.reason = reason
-        self.connack.set()
-
-    def _on_message(self, client, userdata, message):
-        self.messages.append(message.payload)
-        self.topics.append(message.topic)
-        self.received.set()
-
-    def close(self):
-        self.client.disconnect()
-        self.client.loop_stop()
 
 
 def test_broker_container_is_healthy(host):
@@ -97,36 +66,31 @@ def test_tls_handshake_succeeds_with_the_lab_ca_and_fails_without_it():
 def test_acl_over_tls_plc_cannot_publish_to_another_line_or_frigate():
     """plc-line1 over TLS: its own event arrives, line 2's and Frigate's topics never do (ACL in force)."""
     marker = f"verify-{uuid.uuid4().hex[:8]}"
-    observer = Session("nodered", lab_secret("mosquitto-nodered"), TLS_PORT, LAB_CA)
-    plc = Session("plc-line1", lab_secret("mosquitto-plc-line1"), TLS_PORT, LAB_CA)
+    observer = Session(TLS_PORT, "nodered", lab_secret("mosquitto-nodered"), LAB_CA,
+                       topics=("factory/line/#", "frigate/#"))
+    plc = Session(TLS_PORT, "plc-line1", lab_secret("mosquitto-plc-line1"), LAB_CA)
     try:
         assert observer.reason is not None and not observer.reason.is_failure
         assert plc.reason is not None and not plc.reason.is_failure
-        subscribed = threading.Event()
-        observer.client.on_subscribe = lambda *args: subscribed.set()
-        observer.client.subscribe([("factory/line/#", 1), ("frigate/#", 1)])
-        assert subscribed.wait(5), "subscription was not acknowledged"
         for topic in ("factory/line/line2/event", "frigate/events", "factory/line/line1/event"):
-            plc.client.publish(topic, marker.encode(), qos=1).wait_for_publish(5)
-        deadline = time.monotonic() + 5
-        while len(observer.messages) < 1 and time.monotonic() < deadline:
-            observer.received.wait(0.2)
+            plc.publish(topic, marker)
+        observer.wait_for("factory/line/line1/event", marker, timeout=5)
         time.sleep(0.5)  # the refused messages were published first: they would have arrived by now
-        assert observer.topics == ["factory/line/line1/event"]
+        assert [message[0] for message in observer.messages] == ["factory/line/line1/event"]
     finally:
         observer.close()
         plc.close()
 
 
 def test_anonymous_client_is_refused():
-    session = Session()
+    session = Session(BROKER_PORT, None, None)
     session.close()
     assert session.reason is not None, "the broker sent no CONNACK"
     assert session.reason.value in NOT_AUTHORISED
 
 
 def test_wrong_password_is_refused():
-    session = Session("nodered", "not-the-password")
+    session = Session(BROKER_PORT, "nodered", "not-the-password")
     session.close()
     assert session.reason is not None, "the broker sent no CONNACK"
     assert session.reason.value in NOT_AUTHORISED
@@ -135,19 +99,15 @@ def test_wrong_password_is_refused():
 def test_authenticated_publish_subscribe_round_trip():
     """Plain lab listener: plc-line1's event reaches Node-RED (the ACL lets a PLC publish one level under its line)."""
     topic = "factory/line/line1/event"
-    payload = f'{{"event": "stop", "verify": "{uuid.uuid4().hex[:8]}"}}'.encode()
-    subscriber = Session("nodered", lab_secret("mosquitto-nodered"))
-    publisher = Session("plc-line1", lab_secret("mosquitto-plc-line1"))
+    payload = f'{{"event": "stop", "verify": "{uuid.uuid4().hex[:8]}"}}'
+    subscriber = Session(BROKER_PORT, "nodered", lab_secret("mosquitto-nodered"), topics=(topic,))
+    publisher = Session(BROKER_PORT, "plc-line1", lab_secret("mosquitto-plc-line1"))
     try:
         assert subscriber.reason is not None and not subscriber.reason.is_failure
         assert publisher.reason is not None and not publisher.reason.is_failure
-        subscribed = threading.Event()
-        subscriber.client.on_subscribe = lambda *args: subscribed.set()
-        subscriber.client.subscribe(topic, qos=1)
-        assert subscribed.wait(5), "subscription was not acknowledged"
-        publisher.client.publish(topic, payload, qos=1).wait_for_publish(5)
-        assert subscriber.received.wait(5), "message was not delivered"
-        assert subscriber.messages == [payload]
+        publisher.publish(topic, payload)
+        assert subscriber.wait_for(topic, payload, timeout=5), "message was not delivered"
+        assert [message[1] for message in subscriber.messages] == [payload]
     finally:
         subscriber.close()
         publisher.close()
