@@ -34,5 +34,4 @@ build:
 	bash scripts/run-tests.sh build
 
 clean-lab:
-	bash scripts/camera-simulator-lab.sh stop
-	docker compose --project-name ming down --remove-orphans
+	bash scripts/lab.sh stop

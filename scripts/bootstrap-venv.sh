@@ -5,6 +5,9 @@ set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 venv="${MING_VENV:-$repo/.venv}"
 requirements="$repo/requirements-dev.txt"
+# The camera simulator is a package of its own (tools/camera_simulator), installed editable into the venv so the
+# tests import it like any other library.
+simulator="$repo/tools/camera_simulator"
 
 find_python() {
   # ansible-core 2.20+ needs Python 3.12; pyenv ships 3.12 on our build machines.
@@ -24,7 +27,7 @@ find_python() {
 mkdir -p "$repo/.collections/ansible_collections/sensingcam"
 ln -sfn "$repo" "$repo/.collections/ansible_collections/sensingcam/ming"
 
-wanted_hash=$(sha256sum "$requirements" | cut -d' ' -f1)
+wanted_hash=$(cat "$requirements" "$simulator/pyproject.toml" | sha256sum | cut -d' ' -f1)
 if [ -x "$venv/bin/python" ] && [ "$(cat "$venv/.requirements-hash" 2>/dev/null)" = "$wanted_hash" ]; then
   exit 0
 fi
@@ -38,4 +41,5 @@ echo "Creating virtualenv $venv with $("$python" --version)"
 quiet_pip() { "$venv/bin/pip" "$@" 2> >(grep -v "is ignored: it is neither a file nor a directory" >&2); }
 quiet_pip install --quiet --upgrade pip
 quiet_pip install --quiet -r "$requirements"
+quiet_pip install --quiet --no-deps --editable "$simulator"
 echo "$wanted_hash" > "$venv/.requirements-hash"

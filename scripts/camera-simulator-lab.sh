@@ -17,6 +17,8 @@ secrets_dir="$repo/.secrets/lab"
 password_file="$secrets_dir/sensingcam-service"
 control_port=${MING_LAB_SIMULATOR_CONTROL_PORT:-17999}
 python="$repo/.venv/bin/python"
+# shellcheck source=scripts/lab-owner.sh
+. "$repo/scripts/lab-owner.sh"
 
 running_pid() {
   # The pid of our simulator, or nothing (a stale pid file or a reused pid is not ours).
@@ -85,7 +87,7 @@ start() {
   ensure_password
   printf '%s\n' "$wanted" >"$config_file"
   # shellcheck disable=SC2046  # the command is one or three words, split on purpose
-  PYTHONPATH="$repo/tools/camera_simulator/src${PYTHONPATH:+:$PYTHONPATH}" nohup $(simulator_command) \
+  nohup $(simulator_command) \
     --config "$config_file" --password-file "$password_file" --bind 127.0.0.1 \
     --control-port "$control_port" --profile "$repo/profiles/sensingcam/sec100-fw2.yml" \
     >"$log_file" 2>&1 </dev/null &
@@ -139,8 +141,8 @@ status() {
 }
 
 case "${1:-}" in
-  start) start ;;
-  stop) stop ;;
+  start) lab_claim; start ;;
+  stop) lab_claim; stop ;;
   status) status ;;
   *) echo "usage: $0 start|stop|status" >&2; exit 2 ;;
 esac

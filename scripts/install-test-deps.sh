@@ -1,14 +1,27 @@
 #!/usr/bin/env bash
-# Debian packages the test suite runs for real: the Mosquitto broker and clients, the GStreamer RTSP server
-# and ffmpeg behind the camera simulator's video stream. Fast when everything is installed already.
+# Debian packages the tests run for real. Fast when everything is installed already.
+# Usage: install-test-deps.sh [group ...]   groups (default: all):
+#   runtime  the Mosquitto broker and clients, cron, and the GStreamer RTSP server and ffmpeg behind the camera
+#            simulator's video stream (integration tests, molecule)
+#   sanity   shellcheck, so ansible-test's shellcheck sanity test runs instead of being skipped
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
-# cron: its crontab is needed by ansible.builtin.cron (firmware_audit_schedule role tests).
-packages=(mosquitto mosquitto-clients cron)
-if [ -f "$repo/tools/camera_simulator/apt-packages.txt" ]; then
-  mapfile -t sim_packages < <(grep -vE '^\s*(#|$)' "$repo/tools/camera_simulator/apt-packages.txt")
-  packages+=("${sim_packages[@]}")
-fi
+
+groups=("$@")
+[ ${#groups[@]} -gt 0 ] || groups=(runtime sanity)
+packages=()
+for group in "${groups[@]}"; do
+  case "$group" in
+    runtime)
+      # cron: its crontab is needed by ansible.builtin.cron (firmware_audit_schedule role tests).
+      packages+=(mosquitto mosquitto-clients cron)
+      mapfile -t sim_packages < <(grep -vE '^\s*(#|$)' "$repo/tools/camera_simulator/apt-packages.txt")
+      packages+=("${sim_packages[@]}")
+      ;;
+    sanity) packages+=(shellcheck) ;;
+    *) echo "ERROR: install-test-deps.sh: unknown group '$group' (runtime, sanity)" >&2; exit 2 ;;
+  esac
+done
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

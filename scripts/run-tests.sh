@@ -2,33 +2,52 @@
 # Every test of the collection, from a fresh clone on a fresh machine: `make test` (and .ci/run) call this.
 # Usage: run-tests.sh [stage ...]   stages: lint sanity build molecule bench pytest (default: all, in that order;
 # pytest last so its summary closes the run).
+# Each stage prepares only what it needs: lint, sanity, build and bench need the venv (and sanity shellcheck),
+# molecule and pytest also a Docker engine, the lab broker image and the Debian test packages.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
 
+all_stages=(lint sanity build molecule bench pytest)
 stages=("$@")
-[ ${#stages[@]} -gt 0 ] || stages=(lint sanity build molecule bench pytest)
+[ ${#stages[@]} -gt 0 ] || stages=("${all_stages[@]}")
 
 bash scripts/bootstrap-venv.sh
-bash scripts/docker-engine.sh
-bash scripts/build-lab-images.sh
-bash scripts/install-test-deps.sh
-export PATH="$repo/.venv/bin:$PATH"
+venv_bin="${MING_VENV:-$repo/.venv}/bin"
+export PATH="$venv_bin:$PATH"
 export ANSIBLE_COLLECTIONS_PATH="$repo/.collections"
 # Ansible and the tests must never leak a secret into CI logs; nothing here needs interactive input.
 export ANSIBLE_NOCOLOR=1 PY_COLORS=0
+
+# What the stages need beyond the venv, prepared once however many stages ask for it.
+prepared=" "
+need() {
+  local what
+  for what in "$@"; do
+    case "$prepared" in *" $what "*) continue ;; esac
+    case "$what" in
+      docker) bash scripts/docker-engine.sh ;;
+      # Only the images a test runs: the broker. (images/camera-simulator is for plants' dry runs.)
+      images) need docker; bash scripts/build-lab-images.sh mosquitto ;;
+      test-packages) bash scripts/install-test-deps.sh runtime ;;
+      shellcheck) bash scripts/install-test-deps.sh sanity ;;
+      *) echo "ERROR: run-tests.sh: nothing known as '$what' to prepare" >&2; exit 2 ;;
+    esac
+    prepared+="$what "
+  done
+}
 
 stage_lint() {
   yamllint --strict .
   ruff check .
   ansible-lint --profile production --offline
 }
-stage_sanity() { bash scripts/sanity.sh; }
+stage_sanity() { need shellcheck; bash scripts/sanity.sh; }
 stage_build() {
   mkdir -p build
   ansible-galaxy collection build --force --output-path build/ .
 }
-stage_molecule() { molecule test --scenario-name default; }
+stage_molecule() { need docker images test-packages; molecule test --scenario-name default; }
 stage_bench() {
   local bench found=0
   for bench in tests/bench/bench_*.py; do
@@ -36,12 +55,14 @@ stage_bench() {
     found=1
     python "$bench"
   done
-  [ "$found" -eq 1 ] || echo "no benchmarks yet"
+  [ "$found" -eq 1 ] || { echo "ERROR: no benchmark found in tests/bench/ (bench_*.py)" >&2; return 1; }
 }
-stage_pytest() { pytest; }
+stage_pytest() { need docker images test-packages; pytest; }
 
 for stage in "${stages[@]}"; do
-  declare -F "stage_$stage" >/dev/null || { echo "ERROR: unknown stage '$stage' (lint sanity build molecule bench pytest)" >&2; exit 2; }
+  declare -F "stage_$stage" >/dev/null || { echo "ERROR: unknown stage '$stage' (${all_stages[*]})" >&2; exit 2; }
+done
+for stage in "${stages[@]}"; do
   echo "=== $stage"
   started=$SECONDS
   "stage_$stage"

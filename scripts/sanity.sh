@@ -6,7 +6,8 @@ set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 venv="${MING_VENV:-$repo/.venv}"
 python_version=$("$venv/bin/python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
-work="$repo/build/sanity/ansible_collections/sensingcam/ming"
+# MING_SANITY_DIR lets two runs on one machine use separate copies.
+work="${MING_SANITY_DIR:-$repo/build/sanity}/ansible_collections/sensingcam/ming"
 
 # ansible-test downloads a get-pip script from Ansible's CI file server, which build machines cannot reach.
 # The stand-in bootstraps pip with ensurepip, then installs what ansible-test asks for. Each step runs in its
@@ -28,7 +29,11 @@ PY
 
 rm -rf "$work"
 mkdir -p "$work"
-(cd "$repo" && git ls-files -z --cached --others --exclude-standard | xargs -0 -I{} cp --parents -P {} "$work/" 2>/dev/null || true)
+# Every tracked or new file is copied, or the run fails: sanity must check what the commit holds, not less.
+# (A tracked file deleted in the work tree is not part of what would be committed, so it is left out.)
+(cd "$repo" && git ls-files -z --cached --others --exclude-standard \
+  | while IFS= read -r -d '' file; do [ -e "$file" ] || [ -L "$file" ] || continue; printf '%s\0' "$file"; done \
+  | xargs -0 cp --parents -P --target-directory="$work/")
 cd "$work"
 git init -q && git add -A && git -c user.name=sanity -c user.email=sanity@localhost commit -qm sanity
 PATH="$venv/bin:$PATH" ansible-test sanity --venv --python "$python_version" --color no "$@"

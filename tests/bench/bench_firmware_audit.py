@@ -55,8 +55,7 @@ def environment(workdir):
     env = dict(os.environ)
     env.update(ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), ANSIBLE_COLLECTIONS_PATH=str(REPO / ".collections"),
                ANSIBLE_NOCOLOR="1", PWD=str(workdir),
-               ANSIBLE_CALLBACKS_ENABLED="ansible.posix.profile_tasks",
-               PYTHONPATH=str(REPO / "tools" / "camera_simulator" / "src"))
+               ANSIBLE_CALLBACKS_ENABLED="ansible.posix.profile_tasks")
     return env
 
 

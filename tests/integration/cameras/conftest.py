@@ -16,12 +16,8 @@ import pytest
 import yaml
 
 REPO = Path(__file__).resolve().parents[3]
-SIMULATOR_SRC = REPO / "tools" / "camera_simulator" / "src"
-if str(SIMULATOR_SRC) not in sys.path:
-    sys.path.insert(0, str(SIMULATOR_SRC))
-
-from sensingcam_simulator.camera import CameraConfig  # noqa: E402
-from sensingcam_simulator.testing import free_ports, running_simulator  # noqa: E402
+from sensingcam_simulator.camera import CameraConfig
+from sensingcam_simulator.testing import free_ports, running_simulator
 
 PROFILE = REPO / "profiles" / "sensingcam" / "sec100-fw2.yml"
 VENV_BIN = Path(sys.executable).parent

@@ -604,7 +604,7 @@ def test_reads_require_login_profile(tmp_path):
 # Command line (subprocess)
 # --------------------------------------------------------------------------------------------------------------
 def start_cli(args, tmp_path):
-    env = {**os.environ, "PYTHONPATH": str(REPO / "tools" / "camera_simulator" / "src")}
+    env = dict(os.environ)
     proc = subprocess.Popen([sys.executable, "-m", "sensingcam_simulator", *args], cwd=REPO, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     line = proc.stdout.readline()
@@ -643,7 +643,7 @@ def test_cli_generates_password_file(tmp_path):
 
 def test_cli_refuses_missing_password_source(tmp_path):
     """Against the camera simulator, not a real camera: no password source is an error, not a built-in default."""
-    env = {**os.environ, "PYTHONPATH": str(REPO / "tools" / "camera_simulator" / "src")}
+    env = dict(os.environ)
     result = subprocess.run([sys.executable, "-m", "sensingcam_simulator", "--cameras", "1"], cwd=REPO, env=env,
                             capture_output=True, text=True, timeout=30, check=False)
     assert result.returncode == 2
