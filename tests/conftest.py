@@ -29,7 +29,7 @@ def pytest_runtest_makereport(item, call):
         reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
         report.outcome = "failed"
         report.longrepr = ("CI=true: a skip is a failure here (every prerequisite is installed by the repository's "
-                           "scripts, so this is a missing install step): %s" % reason)
+                           f"scripts, so this is a missing install step): {reason}")
 
 
 def pytest_terminal_summary(terminalreporter):

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 import yaml
-
-REPO = Path(__file__).resolve().parents[3]
 from sensingcam_simulator.camera import CameraConfig
 from sensingcam_simulator.testing import free_ports, running_simulator
+
+REPO = Path(__file__).resolve().parents[3]
 
 PROFILE = REPO / "profiles" / "sensingcam" / "sec100-fw2.yml"
 VENV_BIN = Path(sys.executable).parent

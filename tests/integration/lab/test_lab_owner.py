@@ -60,7 +60,7 @@ def test_a_lab_that_no_longer_runs_is_taken_over(lab_state):
     (state / "lab-owner").write_text(str(other) + "\n")
     result = run(LAB, "check", state_dir=state, project=project)
     assert result.returncode == 0, result.stderr
-    assert "Taking over the lab from %s" % other in result.stdout
+    assert f"Taking over the lab from {other}" in result.stdout
     assert (state / "lab-owner").read_text().strip() == str(REPO)
 
 
@@ -71,7 +71,7 @@ def test_second_checkout_is_refused_while_the_first_ones_simulator_runs(lab_stat
         result = run(script, *args, state_dir=state, project=project)
         assert result.returncode == 1, (script, args, result.stdout, result.stderr)
         assert "run by the checkout %s (camera simulator pid %d)" % (other, fake_simulator.pid) in result.stderr
-        assert "make -C %s clean-lab" % other in result.stderr
+        assert f"make -C {other} clean-lab" in result.stderr
     # Nothing of the other lab was touched: its owner record stays, its simulator still runs.
     assert (state / "lab-owner").read_text().strip() == str(other)
     assert fake_simulator.poll() is None
@@ -93,4 +93,4 @@ def test_second_checkout_is_refused_while_the_first_ones_containers_run(lab_stat
     finally:
         subprocess.run([docker, "rm", "--force", name], check=False, capture_output=True, timeout=60)
     assert result.returncode == 1, result.stdout
-    assert "run by the checkout %s (containers %s)" % (other, name) in result.stderr
+    assert f"run by the checkout {other} (containers {name})" in result.stderr
