@@ -34,5 +34,5 @@ def pytest_runtest_makereport(item, call):
 
 def pytest_terminal_summary(terminalreporter):
     skipped = len(terminalreporter.stats.get("skipped", []))
-    terminalreporter.write_line("skipped tests: %d%s" % (skipped, " (CI=true turns skips into failures)"
-                                                         if in_ci() else ""))
+    note = " (CI=true turns skips into failures)" if in_ci() else ""
+    terminalreporter.write_line(f"skipped tests: {skipped}{note}")

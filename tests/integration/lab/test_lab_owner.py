@@ -39,10 +39,10 @@ def fake_simulator(lab_state):
     state, _, _ = lab_state
     process = subprocess.Popen(["bash", "-c", "exec -a sensingcam_simulator sleep 120"])
     for _ in range(100):
-        cmdline = Path("/proc/%d/cmdline" % process.pid).read_bytes()
+        cmdline = Path(f"/proc/{process.pid}/cmdline").read_bytes()
         if b"sensingcam_simulator" in cmdline:
             break
-    (state / "camera-simulator-lab.pid").write_text("%d\n" % process.pid)
+    (state / "camera-simulator-lab.pid").write_text(f"{process.pid}\n")
     yield process
     process.kill()
     process.wait()
@@ -70,7 +70,7 @@ def test_second_checkout_is_refused_while_the_first_ones_simulator_runs(lab_stat
     for script, args in ((LAB, ["check"]), (LAB, []), (SIMULATOR_LAB, ["start"]), (SIMULATOR_LAB, ["stop"])):
         result = run(script, *args, state_dir=state, project=project)
         assert result.returncode == 1, (script, args, result.stdout, result.stderr)
-        assert "run by the checkout %s (camera simulator pid %d)" % (other, fake_simulator.pid) in result.stderr
+        assert f"run by the checkout {other} (camera simulator pid {fake_simulator.pid})" in result.stderr
         assert f"make -C {other} clean-lab" in result.stderr
     # Nothing of the other lab was touched: its owner record stays, its simulator still runs.
     assert (state / "lab-owner").read_text().strip() == str(other)
