@@ -36,11 +36,11 @@ def lab_state(tmp_path):
 @pytest.fixture
 def fake_simulator(lab_state):
     """A process that looks like the lab's camera simulator to the scripts (its argv[0] names it)."""
-    state, _, _ = lab_state
+    state = lab_state[0]
     process = subprocess.Popen(["bash", "-c", "exec -a sensingcam_simulator sleep 120"])
-    for _ in range(100):
+    for attempt in range(100):
         cmdline = Path(f"/proc/{process.pid}/cmdline").read_bytes()
-        if b"sensingcam_simulator" in cmdline:
+        if b"sensingcam_simulator" in cmdline or attempt == 99:
             break
     (state / "camera-simulator-lab.pid").write_text(f"{process.pid}\n")
     yield process
@@ -49,7 +49,7 @@ def fake_simulator(lab_state):
 
 
 def test_first_checkout_claims_the_lab(lab_state):
-    state, _, project = lab_state
+    state, project = lab_state[0], lab_state[2]
     result = run(LAB, "check", state_dir=state, project=project)
     assert result.returncode == 0, result.stderr
     assert (state / "lab-owner").read_text().strip() == str(REPO)
