@@ -4,13 +4,19 @@ simulator script, run through real ``ansible-playbook`` processes.
 All of these run against the camera simulator (tools/camera_simulator), not a real camera.
 """
 
+import contextlib
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
+import sys
+from pathlib import Path
 
 import pytest
+import yaml
+from sensingcam_simulator.testing import free_ports
 
 from .conftest import REPO, recap, run_playbook
 from .test_camera_modules import firmware_archive
@@ -178,26 +184,65 @@ def ports_free(*ports):
     return True
 
 
+LAB_CAMERAS = ("cam-line1-st10", "cam-line1-st20", "cam-line2-st10")
+
+
+def lab_layout(root, ports):
+    """A checkout's layout for scripts/camera-simulator-lab.sh: the real script and profile (linked), the running
+    venv, and a copy of inventories/lab whose cameras listen on ``ports`` instead of 18101-18103.
+
+    The script reads the fleet from ``<checkout>/inventories/lab``; moving the ports keeps this test from meeting
+    the lab's own simulator, which `make lab` leaves running on 18101-18103 before `make test`. Its secrets go to
+    ``<root>/.secrets/lab``, never to the real lab's.
+    """
+    (root / "scripts").mkdir(parents=True)
+    for script in ("camera-simulator-lab.sh", "lab-owner.sh"):
+        (root / "scripts" / script).symlink_to(REPO / "scripts" / script)
+    (root / ".venv").symlink_to(Path(sys.executable).parent.parent)
+    (root / "profiles").symlink_to(REPO / "profiles")
+    shutil.copytree(REPO / "inventories" / "lab", root / "inventories" / "lab")
+    hosts_file = root / "inventories" / "lab" / "hosts.yml"
+    inventory = yaml.safe_load(hosts_file.read_text())
+    cameras = inventory["all"]["children"]["sensingcams"]["hosts"]
+    assert sorted(cameras) == sorted(LAB_CAMERAS), "inventories/lab changed its cameras: update this test"
+    for name, port in zip(LAB_CAMERAS, ports, strict=True):
+        cameras[name]["sensingcam_port"] = port
+    hosts_file.write_text(yaml.safe_dump(inventory, sort_keys=False))
+    return root / "scripts" / "camera-simulator-lab.sh", hosts_file
+
+
+def stop_leftover_simulator(state_dir):
+    """Stop a simulator this test started that the script could not stop: only processes whose command line names
+    this test's own state directory (its --config file), each by its pid."""
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            words = cmdline.read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if any(word.startswith(str(state_dir).encode() + b"/") for word in words) and b"--config" in words:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(int(cmdline.parent.name), signal.SIGTERM)
+
+
 @pytest.mark.slow
 def test_lab_simulator_script_and_audit_of_the_lab_inventory(tmp_path):
     """scripts/camera-simulator-lab.sh starts the simulator for inventories/lab (idempotent), the firmware audit of
-    the lab inventory writes both reports, and stop stops it. Against the camera simulator, not a real camera."""
-    if not ports_free(18101, 18102, 18103):
-        pytest.skip("the lab cameras' ports 18101-18103 are in use (a running lab simulator)")
-    control = socket.socket()
-    control.bind(("127.0.0.1", 0))
-    control_port = control.getsockname()[1]
-    control.close()
-    env = dict(os.environ, MING_DEV_DIR=str(tmp_path / "state"), MING_LAB_SIMULATOR_CONTROL_PORT=str(control_port))
-    script = REPO / "scripts" / "camera-simulator-lab.sh"
+    the lab inventory writes both reports, and stop stops it. Against the camera simulator, not a real camera.
+
+    Runs beside a running lab: the script runs in a throwaway checkout layout (lab_layout) whose copy of
+    inventories/lab puts the three lab cameras on free ports, with its own state directory and secrets."""
+    ports = free_ports(3)
+    control_port = free_ports(1)[0]
+    script, lab_inventory = lab_layout(tmp_path / "checkout", ports)
+    state_dir = tmp_path / "state"
+    env = dict(os.environ, MING_DEV_DIR=str(state_dir), MING_LAB_SIMULATOR_CONTROL_PORT=str(control_port))
     try:
         started = subprocess.run([str(script), "start"], capture_output=True, text=True, env=env, timeout=60,
                                  check=False)
         assert started.returncode == 0 and "started" in started.stdout, started.stdout + started.stderr
         assert "already runs" in subprocess.run([str(script), "start"], capture_output=True, text=True, env=env,
                                                 timeout=60, check=False).stdout
-        run = run_playbook(AUDIT, REPO / "inventories" / "lab" / "hosts.yml",
-                           "-e", f"sensingcam_report_dir={tmp_path / 'reports'}")
+        run = run_playbook(AUDIT, lab_inventory, "-e", f"sensingcam_report_dir={tmp_path / 'reports'}")
         assert run.returncode == 0, run.stdout + run.stderr
         report, markdown = reports(tmp_path / "reports")
         assert {c["name"]: c["verdict"] for c in report["cameras"]} == {
@@ -206,8 +251,9 @@ def test_lab_simulator_script_and_audit_of_the_lab_inventory(tmp_path):
     finally:
         stopped = subprocess.run([str(script), "stop"], capture_output=True, text=True, env=env, timeout=60,
                                  check=False)
+        stop_leftover_simulator(state_dir)
     assert "stopped" in stopped.stdout
-    assert ports_free(18101, 18102, 18103)
+    assert ports_free(*ports)
     assert "not running" in subprocess.run([str(script), "stop"], capture_output=True, text=True, env=env,
                                            timeout=60, check=False).stdout
-    shutil.rmtree(tmp_path / "state", ignore_errors=True)
+    shutil.rmtree(state_dir, ignore_errors=True)
