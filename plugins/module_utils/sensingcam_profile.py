@@ -1,0 +1,217 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2025, sensingcam.ming maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""The sensingCam device profile: every device-specific name and limit, one YAML file per firmware line.
+
+Variables, file endpoints, envelope keys, ports, RTSP paths and known issues come from profiles/sensingcam/*.yml;
+a field engineer fixes a name there, not in the code.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+import traceback
+
+from ansible_collections.sensingcam.ming.plugins.module_utils._api import url_host
+from ansible_collections.sensingcam.ming.plugins.module_utils.firmware_version import parse_version
+
+try:
+    import yaml
+except ImportError:
+    HAS_YAML = False
+    YAML_IMPORT_ERROR = traceback.format_exc()
+else:
+    HAS_YAML = True
+    YAML_IMPORT_ERROR = None
+
+
+PROFILE_ENV_VAR = 'SENSINGCAM_PROFILE'
+SUPPORTED_PROFILE_FORMATS = (1,)
+
+
+class ProfileError(Exception):
+    """The device profile is missing, unreadable or lacks an entry the module needs."""
+
+
+_MISSING = object()
+
+
+class DeviceProfile:
+    """The device profile: every device-specific name and limit, loaded from YAML."""
+
+    def __init__(self, data, path='<memory>'):
+        self.path = path
+        if not isinstance(data, dict):
+            raise ProfileError('The device profile %s is not a YAML mapping.' % path)
+        if data.get('profile_format') not in SUPPORTED_PROFILE_FORMATS:
+            raise ProfileError('The device profile %s has profile_format %r; this collection reads format %s.'
+                               % (path, data.get('profile_format'),
+                                  ', '.join(str(f) for f in SUPPORTED_PROFILE_FORMATS)))
+        for section in ('transport', 'auth', 'response', 'identity'):
+            if not isinstance(data.get(section), dict):
+                raise ProfileError('The device profile %s has no `%s:` section.' % (path, section))
+        self.data = data
+
+    @classmethod
+    def load(cls, path):
+        if not HAS_YAML:
+            raise ProfileError('PyYAML is needed to read the device profile %s.' % path)
+        try:
+            with open(path, 'rb') as handle:
+                data = yaml.safe_load(handle)
+        except (IOError, OSError) as exc:
+            raise ProfileError('Cannot read the device profile %s: %s.' % (path, exc.strerror or exc)) from None
+        except yaml.YAMLError as exc:
+            raise ProfileError('The device profile %s is not valid YAML: %s' % (path, exc)) from None
+        return cls(data, path)
+
+    # -- generic access ---------------------------------------------------------------------------------------
+    def entry(self, *keys, **kwargs):
+        """The raw profile node at ``keys`` (e.g. entry('streams', 'primary'))."""
+        default = kwargs.get('default', _MISSING)
+        node = self.data
+        for key in keys:
+            if not isinstance(node, dict) or key not in node:
+                if default is not _MISSING:
+                    return default
+                raise ProfileError('The device profile %s has no `%s` entry.' % (self.path, '.'.join(keys)))
+            node = node[key]
+        return node
+
+    def setting(self, *keys, **kwargs):
+        """A scalar setting; entries written as ``{value: x, status: ...}`` give x."""
+        default = kwargs.get('default', _MISSING)
+        node = self.entry(*keys, default=default)
+        if isinstance(node, dict) and 'value' in node:
+            return node['value']
+        return node
+
+    def variable(self, *keys):
+        """The device variable name of the entry at ``keys`` (its ``name:`` field)."""
+        node = self.entry(*keys)
+        if not isinstance(node, dict) or not isinstance(node.get('name'), str):
+            raise ProfileError('The device profile %s entry `%s` has no `name:`.' % (self.path, '.'.join(keys)))
+        return node['name']
+
+    def writable(self, *keys):
+        return self.entry(*keys).get('access', 'read') == 'read_write'
+
+    def file_endpoint(self, key):
+        node = self.entry('files', key)
+        if not isinstance(node, dict) or 'path' not in node or 'auth_name' not in node:
+            raise ProfileError('The device profile %s entry `files.%s` needs `path:` and `auth_name:`.'
+                               % (self.path, key))
+        return node['path'], node['auth_name']
+
+    def location_of(self, name):
+        """Dotted profile key where the device name (variable, file path or auth name) ``name`` is set."""
+        def walk(node, prefix):
+            if isinstance(node, dict):
+                for field in ('name', 'path', 'auth_name'):
+                    if node.get(field) == name and prefix:
+                        return '%s.%s' % (prefix, field)
+                for key, child in node.items():
+                    found = walk(child, '%s.%s' % (prefix, key) if prefix else str(key))
+                    if found:
+                        return found
+            return None
+        return walk(self.data, '')
+
+    # -- named settings ---------------------------------------------------------------------------------------
+    @property
+    def name(self):
+        return self.data.get('name', os.path.basename(self.path))
+
+    @property
+    def device_family(self):
+        return self.data.get('device_family')
+
+    @property
+    def http_port(self):
+        return int(self.setting('transport', 'http_port', default=80))
+
+    @property
+    def https_port(self):
+        return int(self.setting('transport', 'https_port', default=443))
+
+    @property
+    def api_prefix(self):
+        return '/' + str(self.setting('transport', 'api_prefix', default='/api')).strip('/')
+
+    @property
+    def realm(self):
+        return self.setting('auth', 'realm', default='SICK Sensor')
+
+    @property
+    def challenge_method(self):
+        return self.setting('auth', 'challenge_method', default='getChallenge')
+
+    @property
+    def default_user(self):
+        return self.setting('auth', 'default_user', default=None)
+
+    @property
+    def reads_require_login(self):
+        return bool(self.setting('auth', 'reads_require_login', default=False))
+
+    @property
+    def header_key(self):
+        return self.setting('response', 'header_key', default='header')
+
+    @property
+    def data_key(self):
+        return self.setting('response', 'data_key', default='data')
+
+    @property
+    def status_ok(self):
+        return self.setting('response', 'status_ok', default=0)
+
+    def covers(self, version):
+        """True/False when the version is inside/outside ``applies_to``; None when unknown."""
+        version = parse_version(version)
+        applies = self.data.get('applies_to') or {}
+        if version is None:
+            return None
+        low, high = parse_version(applies.get('min_version')), parse_version(applies.get('below_version'))
+        if low is not None and version < low:
+            return False
+        return high is None or version < high
+
+    def known_issues(self, version):
+        """Known issues (profile ``firmware.known_issues``) that apply to ``version``: list of dicts."""
+        version = parse_version(version)
+        if version is None:
+            return []
+        found = []
+        for issue in self.entry('firmware', 'known_issues', default=None) or []:
+            if not isinstance(issue, dict):
+                continue
+            below, since = parse_version(issue.get('below')), parse_version(issue.get('from'))
+            if below is not None and version >= below:
+                continue
+            if since is not None and version < since:
+                continue
+            found.append(dict(issue))
+        return found
+
+    def rtsp(self, host, version):
+        """RTSP availability and URLs (no credentials in them) for a camera on ``version``."""
+        since = parse_version(self.setting('rtsp', 'available_from_version', default=None))
+        current = parse_version(version)
+        if current is None:
+            available, reason = None, 'firmware version unknown'
+        elif since is not None and current < since:
+            available, reason = False, 'firmware %s is below %s, which is reported to drop RTSP' % (current, since)
+        else:
+            available, reason = True, None
+        port = int(self.setting('rtsp', 'port', default=554))
+        paths = self.setting('rtsp', 'paths', default={}) or {}
+        netloc = url_host(host)
+        urls = {} if available is False else dict(
+            (stream, 'rtsp://%s:%d%s' % (netloc, port, path)) for stream, path in sorted(paths.items()))
+        return {'available': available, 'reason': reason, 'urls': urls,
+                'status': self.entry('rtsp', 'paths', default={}).get('status', 'assumed')}
