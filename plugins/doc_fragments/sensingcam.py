@@ -68,7 +68,6 @@ options:
       - The path is read where the module runs (usually the controller, with C(delegate_to=localhost)).
     type: path
 requirements:
-  - requests
   - PyYAML
 notes:
   - The camera's API is HTTP on the camera itself; run these modules with C(delegate_to=localhost) (or on any host

@@ -106,10 +106,41 @@ src:
   sample: /srv/backups/cameras/line3-cam-latest.json
 '''
 
-from ansible_collections.sensingcam.ming.plugins.module_utils.sensingcam import ConfigBackupModule  # noqa: E402
+import json  # noqa: E402
+import os  # noqa: E402
+import re  # noqa: E402
+import time  # noqa: E402
+
+from ansible_collections.sensingcam.ming.plugins.module_utils.sensingcam_module import SensingCamModule  # noqa: E402
+from ansible_collections.sensingcam.ming.plugins.module_utils.sick_login import sha256_hex  # noqa: E402
 
 
-class SensingCamBackup(ConfigBackupModule):
+def _safe_path_part(text):
+    return re.sub(r'[^A-Za-z0-9._-]+', '_', text).strip('._') or 'camera'
+
+
+def utc_timestamp(now=None):
+    return time.strftime('%Y%m%dT%H%M%SZ', time.gmtime(now))
+
+
+def _normalized(content):
+    """Bytes to compare two configuration exports by: canonical JSON when it is JSON, else the raw bytes."""
+    try:
+        return json.dumps(json.loads(content), sort_keys=True, separators=(',', ':')).encode('utf-8')
+    except (TypeError, ValueError):
+        return bytes(content)
+
+
+def _as_text(content):
+    try:
+        return content.decode('utf-8')
+    except UnicodeDecodeError:
+        return '<%d bytes of binary data>' % len(content)
+
+
+class ConfigBackupModule(SensingCamModule):
+    """Export the camera configuration to a file (kept only when it changed) or restore one."""
+
     argument_spec = dict(
         state=dict(type='str', choices=['exported', 'restored'], default='exported'),
         dest=dict(type='path'),
@@ -118,9 +149,83 @@ class SensingCamBackup(ConfigBackupModule):
     )
     required_if = [('state', 'exported', ('dest',)), ('state', 'restored', ('src',))]
 
+    def execute(self):
+        try:
+            if self.params['state'] == 'exported':
+                self.export()
+            else:
+                self.restore()
+        except (IOError, OSError) as exc:
+            self.fail('Cannot write or read the backup file: %s' % exc)
+
+    def backup_name(self):
+        return _safe_path_part(self.params.get('name') or self.params['host'])
+
+    def export(self):
+        dest, name = self.params['dest'], self.backup_name()
+        content = self.client.download('config_export')
+        latest = os.path.join(dest, '%s-latest.json' % name)
+        previous = None
+        if os.path.exists(latest):
+            with open(latest, 'rb') as handle:
+                previous = handle.read()
+        self.result['latest_file'] = latest
+        if previous is not None and _normalized(previous) == _normalized(content):
+            self.exit(changed=False, backup_file=os.path.realpath(latest), size=len(content),
+                      sha256=sha256_hex(content), msg='The configuration equals the latest backup; no new file.')
+        path = os.path.join(dest, '%s-%s.json' % (name, utc_timestamp()))
+        counter = 1
+        while os.path.exists(path):
+            path = os.path.join(dest, '%s-%s-%d.json' % (name, utc_timestamp(), counter))
+            counter += 1
+        if self.diff_mode:
+            self.result['diff'] = {'before': '' if previous is None else _as_text(previous),
+                                   'after': _as_text(content), 'before_header': latest, 'after_header': path}
+        if self.check_mode:
+            self.exit(changed=True, backup_file=path, size=len(content), sha256=sha256_hex(content),
+                      msg='Would write a new backup %s.' % path)
+        if not os.path.isdir(dest):
+            os.makedirs(dest, 0o700)
+        temporary = path + '.part'
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, 'wb') as handle:
+            handle.write(content)
+        os.rename(temporary, path)
+        link = latest + '.part'
+        if os.path.lexists(link):
+            os.unlink(link)
+        try:
+            os.symlink(os.path.basename(path), link)
+        except (OSError, NotImplementedError):
+            with open(link, 'wb') as handle:
+                handle.write(content)
+        os.rename(link, latest)
+        self.exit(changed=True, backup_file=path, size=len(content), sha256=sha256_hex(content),
+                  msg='Wrote the backup %s.' % path)
+
+    def restore(self):
+        src = self.params['src']
+        with open(src, 'rb') as handle:
+            wanted = handle.read()
+        current = self.client.download('config_export')
+        self.result['src'] = src
+        if _normalized(current) == _normalized(wanted):
+            self.exit(changed=False, msg='The camera configuration already equals %s.' % src)
+        if self.diff_mode:
+            self.result['diff'] = {'before': _as_text(current), 'after': _as_text(wanted),
+                                   'before_header': 'camera %s' % self.params['host'], 'after_header': src}
+        if self.check_mode:
+            self.exit(changed=True, msg='Would restore the camera configuration from %s.' % src)
+        self.client.upload('config_import', wanted, os.path.basename(src))
+        after = self.client.download('config_export')
+        if _normalized(after) != _normalized(wanted):
+            self.warn('The camera accepted %s, but its configuration export now differs from that file; '
+                      'it may have adjusted some values.' % src)
+        self.exit(changed=True, msg='Restored the camera configuration from %s.' % src)
+
 
 def main():
-    SensingCamBackup().run()
+    ConfigBackupModule().run()
 
 
 if __name__ == '__main__':

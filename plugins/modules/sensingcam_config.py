@@ -76,10 +76,12 @@ changed_settings:
   sample: [ntp_servers]
 '''
 
-from ansible_collections.sensingcam.ming.plugins.module_utils.sensingcam import VariableSettingsModule  # noqa: E402
+from ansible_collections.sensingcam.ming.plugins.module_utils.sensingcam_module import SensingCamModule  # noqa: E402
 
 
-class SensingCamConfig(VariableSettingsModule):
+class SensingCamConfig(SensingCamModule):
+    """Settings kept in one device variable each; only the options the user set are read, compared and written."""
+
     argument_spec = dict(
         device_name=dict(type='str'),
         ntp_enabled=dict(type='bool'),
@@ -93,6 +95,18 @@ class SensingCamConfig(VariableSettingsModule):
         'time_zone': ('time', 'time_zone'),
     }
     settings = tuple(variables)
+
+    def read(self):
+        return dict((option, self.client.read(self.variable(*self.variables[option])))
+                    for option in sorted(self.wanted()))
+
+    def check_change(self, changes, current):
+        for option in sorted(changes):
+            self.require_writable(*self.variables[option])
+
+    def update(self, changes, current):
+        for option in sorted(changes):
+            self.client.write(self.variable(*self.variables[option]), changes[option])
 
 
 def main():

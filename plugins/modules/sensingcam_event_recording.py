@@ -75,7 +75,10 @@ changed_settings:
   sample: [pre_trigger_seconds]
 '''
 
-from ansible_collections.sensingcam.ming.plugins.module_utils.sensingcam import StructuredSettingsModule, check_allowed  # noqa: E402
+from ansible_collections.sensingcam.ming.plugins.module_utils.sensingcam_module import (  # noqa: E402
+    StructuredSettingsModule,
+    check_allowed,
+)
 
 
 class SensingCamEventRecording(StructuredSettingsModule):

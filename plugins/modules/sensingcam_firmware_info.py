@@ -210,14 +210,104 @@ summary:
   sample: {total: 500, approved: 480, below_minimum: 12, unknown: 0, unreachable: 8}
 '''
 
-from ansible_collections.sensingcam.ming.plugins.module_utils.sensingcam import (  # noqa: E402
-    FirmwareAuditModule,
-    connection_argument_spec,
-    fleet_camera_spec,
+from concurrent.futures import ThreadPoolExecutor  # noqa: E402
+
+from ansible_collections.sensingcam.ming.plugins.module_utils._api import scrub  # noqa: E402
+from ansible_collections.sensingcam.ming.plugins.module_utils.firmware_version import parse_version  # noqa: E402
+from ansible_collections.sensingcam.ming.plugins.module_utils.sensingcam_client import (  # noqa: E402
+    SensingCamClient,
+    SensingCamError,
 )
+from ansible_collections.sensingcam.ming.plugins.module_utils.sensingcam_firmware_archive import (  # noqa: E402
+    load_firmware_archive,
+)
+from ansible_collections.sensingcam.ming.plugins.module_utils.sensingcam_module import (  # noqa: E402
+    SensingCamModule,
+    connection_argument_spec,
+)
+from ansible_collections.sensingcam.ming.plugins.module_utils.sensingcam_profile import ProfileError  # noqa: E402
 
 
-class SensingCamFirmwareInfo(FirmwareAuditModule):
+def firmware_verdict(version, minimum_version):
+    """approved / below_minimum / unknown (no version or no minimum to judge by)."""
+    current, minimum = parse_version(version), parse_version(minimum_version)
+    if current is None or minimum is None:
+        return 'unknown'
+    return 'approved' if current >= minimum else 'below_minimum'
+
+
+def audit_camera(camera, profile, minimum_version=None, newest_available=None, opener=None):
+    """Firmware audit of one camera; never raises for the camera's own faults.
+
+    ``camera`` holds client options: host (required), name, port, use_tls, validate_certs, ca_path, username,
+    password, timeout, retries. ``opener`` stands in for open_url (tests). Returns ``{name, host, reachable,
+    version, verdict, known_issues, update_available, error}``.
+    """
+    result = {'name': camera.get('name') or camera['host'], 'host': camera['host'], 'reachable': False,
+              'version': None, 'verdict': 'unreachable', 'known_issues': [], 'update_available': None,
+              'error': None}
+    try:
+        client = SensingCamClient(
+            camera['host'], profile, port=camera.get('port'), use_tls=camera.get('use_tls') or False,
+            validate_certs=camera.get('validate_certs', True) is not False, ca_path=camera.get('ca_path'),
+            username=camera.get('username'), password=camera.get('password'),
+            timeout=camera.get('timeout') or 10, retries=camera.get('retries', 2), opener=opener)
+        version = client.read(profile.variable('identity', 'firmware_version'))
+    except SensingCamError as exc:
+        result['error'] = scrub(exc.message, camera.get('password'))
+        if exc.kind not in ('timeout', 'unreachable', 'tls'):
+            result['reachable'] = True
+            result['verdict'] = 'unknown'
+        return result
+    except ProfileError as exc:
+        result['error'] = str(exc)
+        result['verdict'] = 'unknown'
+        return result
+    result['reachable'] = True
+    result['version'] = None if version is None else str(version)
+    result['verdict'] = firmware_verdict(result['version'], minimum_version)
+    result['known_issues'] = profile.known_issues(result['version'])
+    current, newest = parse_version(result['version']), parse_version(newest_available)
+    if current is not None and newest is not None:
+        result['update_available'] = newest > current
+    return result
+
+
+def audit_fleet(cameras, profile, minimum_version=None, newest_available=None, parallel=16, opener=None):
+    """``audit_camera`` for every camera, ``parallel`` at a time; results in the order of ``cameras``."""
+    def one(camera):
+        return audit_camera(camera, profile, minimum_version, newest_available, opener=opener)
+
+    workers = max(1, min(int(parallel or 1), len(cameras) or 1))
+    if workers == 1:
+        return [one(camera) for camera in cameras]
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(one, cameras))
+
+
+FLEET_CAMERA_OPTIONS = ('port', 'use_tls', 'validate_certs', 'ca_path', 'username', 'password', 'timeout', 'retries')
+
+
+def fleet_camera_spec():
+    """Suboptions of ``cameras`` in sensingcam_firmware_info: unset ones inherit the module's top-level value."""
+    return dict(
+        name=dict(type='str'),
+        host=dict(type='str', required=True),
+        port=dict(type='int'),
+        use_tls=dict(type='bool'),
+        validate_certs=dict(type='bool'),
+        ca_path=dict(type='path'),
+        username=dict(type='str'),
+        password=dict(type='str', no_log=True),
+        timeout=dict(type='float'),
+        retries=dict(type='int'),
+    )
+
+
+class FirmwareAuditModule(SensingCamModule):
+    """Firmware audit of one camera (``host``) or of a fleet (``cameras``, ``parallel`` at a time)."""
+
+    connect = False
     argument_spec = dict(
         host=dict(connection_argument_spec()['host'], required=False),
         cameras=dict(type='list', elements='dict', options=fleet_camera_spec()),
@@ -228,9 +318,40 @@ class SensingCamFirmwareInfo(FirmwareAuditModule):
     required_one_of = [('host', 'cameras')]
     mutually_exclusive = [('host', 'cameras')]
 
+    def execute(self):
+        params = self.params
+        newest = None
+        if params.get('archive'):
+            try:
+                archive = load_firmware_archive(params['archive'], self.profile.device_family)
+            except ProfileError as exc:
+                self.fail(str(exc))
+            newest = archive[0]['version'] if archive else None
+            self.result['newest_available'] = newest
+        minimum = params.get('minimum_version')
+        if minimum is not None and parse_version(minimum) is None:
+            self.fail('minimum_version %r is not a version number.' % minimum)
+        if params.get('cameras') is not None:
+            cameras = []
+            for camera in params['cameras']:
+                merged = dict(camera)
+                for key in FLEET_CAMERA_OPTIONS:
+                    if merged.get(key) is None:
+                        merged[key] = params.get(key)
+                cameras.append(merged)
+            results = audit_fleet(cameras, self.profile, minimum, newest, parallel=params['parallel'])
+            summary = dict((verdict, 0) for verdict in ('approved', 'below_minimum', 'unknown', 'unreachable'))
+            for item in results:
+                summary[item['verdict']] = summary.get(item['verdict'], 0) + 1
+            summary['total'] = len(results)
+            self.exit(cameras=results, summary=summary)
+        item = audit_camera(params, self.profile, minimum, newest)
+        item.pop('host', None)
+        self.exit(**item)
+
 
 def main():
-    SensingCamFirmwareInfo().run()
+    FirmwareAuditModule().run()
 
 
 if __name__ == '__main__':

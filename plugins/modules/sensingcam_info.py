@@ -109,19 +109,87 @@ unsupported:
   sample: [time.time_zone]
 '''
 
-from ansible_collections.sensingcam.ming.plugins.module_utils.sensingcam import CameraInfoModule  # noqa: E402
+from ansible_collections.sensingcam.ming.plugins.module_utils._api import url_host  # noqa: E402
+from ansible_collections.sensingcam.ming.plugins.module_utils.sensingcam_client import SensingCamError  # noqa: E402
+from ansible_collections.sensingcam.ming.plugins.module_utils.sensingcam_module import SensingCamModule  # noqa: E402
 
 GATHER = ['identity', 'streams', 'time', 'event_recording', 'rtsp']
 
 
-class SensingCamInfo(CameraInfoModule):
+class CameraInfoModule(SensingCamModule):
+    """Reads everything the profile names; a name the firmware does not know becomes a warning, not a failure."""
+
+    STREAM_OPTIONS = ('codec', 'width', 'height', 'fps', 'bitrate_kbps', 'gop')
     argument_spec = dict(
         gather=dict(type='list', elements='str', choices=GATHER, default=GATHER),
     )
 
+    def read_optional(self, *keys):
+        name = self.variable(*keys)
+        try:
+            return self.client.read(name)
+        except SensingCamError as exc:
+            if exc.kind != 'not_found':
+                raise
+            self.warn(exc.message)
+            self.result.setdefault('unsupported', []).append('.'.join(keys))
+            return None
+
+    def read_fields(self, keys, options):
+        value = self.read_optional(*keys)
+        fields = self.profile.entry(*keys).get('fields') or {}
+        if not isinstance(value, dict):
+            return None
+        return dict((option, value.get(fields[option])) for option in options if option in fields)
+
+    def execute(self):
+        self.gather(set(self.params['gather']))
+
+    def gather(self, subsets):
+        profile, host = self.profile, self.params['host']
+        self.result['unsupported'] = []
+        version = self.client.read(self.variable('identity', 'firmware_version'))
+        version = None if version is None else str(version)
+        identity = {'firmware_version': version}
+        if 'identity' in subsets:
+            for key in ('serial_number', 'order_number', 'device_type', 'device_name'):
+                identity[key] = self.read_optional('identity', key)
+        self.result['identity'] = identity
+        covers = profile.covers(version)
+        self.result['profile'] = {'name': profile.name, 'path': profile.path, 'covers_firmware': covers}
+        if covers is False:
+            self.warn('The device profile %s is meant for firmware %s up to below %s, but the camera runs %s; '
+                      'use the profile of that firmware line.'
+                      % (profile.path, profile.data.get('applies_to', {}).get('min_version'),
+                         profile.data.get('applies_to', {}).get('below_version'), version))
+        if 'streams' in subsets:
+            streams = [stream for stream in ('primary', 'secondary')
+                       if isinstance(profile.entry('streams', stream, default=None), dict)]
+            self.result['streams'] = dict(
+                (stream, self.read_fields(('streams', stream), self.STREAM_OPTIONS)) for stream in streams)
+        if 'time' in subsets:
+            self.result['time'] = dict((key, self.read_optional('time', key))
+                                       for key in ('device_time', 'ntp_enabled', 'ntp_servers', 'time_zone'))
+        if 'event_recording' in subsets:
+            options = sorted((profile.entry('event_recording').get('fields') or {}).keys())
+            settings = self.read_fields(('event_recording',), options)
+            self.result['event_recording'] = {
+                'settings': settings,
+                'buffer_usage': self.read_optional('event_recording', 'buffer_usage'),
+            }
+        if 'rtsp' in subsets:
+            self.result['rtsp'] = profile.rtsp(host, version)
+            ws_port = int(profile.setting('transport', 'websocket_port', default=8888))
+            ws_path = profile.setting('transport', 'websocket_path', default='/ws')
+            netloc = url_host(host)
+            scheme = 'wss' if self.params['use_tls'] else 'ws'
+            self.result['websocket_url'] = '%s://%s:%d%s' % (scheme, netloc, ws_port, ws_path)
+        self.result['known_issues'] = profile.known_issues(version)
+        self.exit()
+
 
 def main():
-    SensingCamInfo().run()
+    CameraInfoModule().run()
 
 
 if __name__ == '__main__':

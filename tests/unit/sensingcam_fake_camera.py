@@ -1,7 +1,11 @@
 """A tiny in-process stand-in for a SICK sensingCam, for the unit tests of the sensingcam client and modules.
 
-It is not the camera simulator (tools/camera_simulator): no sockets, no threads of its own. It answers what the
-client sends through a fake ``requests.Session`` and checks the challenge/response login with its own hashlib
+It is not the camera simulator (tools/camera_simulator): no sockets, no threads of its own. It stands in for
+``ansible.module_utils.urls.open_url``, the function the transport of module_utils/_api.py calls: it decodes the
+request body (JSON, or multipart/form-data parsed here on its own), answers like a camera, and hands back what the
+real open_url would: a response object, or urllib's HTTPError for a status >= 400, URLError for a refused
+connection, socket.timeout, http.client.RemoteDisconnected for a dropped upload. So the client's error mapping
+takes the same paths as against a real network. It checks the challenge/response login with its own hashlib
 code, written from the protocol description, not from the client, so a wrong client hash fails the tests.
 
 Importable from every test under tests/unit (pytest puts tests/unit on sys.path for its conftest.py).
@@ -9,12 +13,14 @@ Importable from every test under tests/unit (pytest puts tests/unit on sys.path 
 
 import copy
 import hashlib
+import http.client
+import io
 import json
 import os
 import threading
+from email.message import Message
+from urllib.error import HTTPError, URLError
 from urllib.parse import urlsplit
-
-import requests
 
 PROFILE_PATH = os.path.join(os.path.dirname(__file__), "..", "..", "profiles", "sensingcam", "sec100-fw2.yml")
 PROFILE_PATH = os.path.normpath(PROFILE_PATH)
@@ -64,10 +70,57 @@ READ_ONLY = {"FirmwareVersion", "SerialNumber", "OrderNumber", "DeviceType", "De
 
 
 class FakeResponse:
+    """What FakeCamera.handle answers; FakeNetwork turns it into what open_url returns or raises."""
+
     def __init__(self, status_code, content=b"", reason=""):
         self.status_code = status_code
         self.content = content
         self.reason = reason
+
+
+class OpenUrlResponse:
+    """The part of http.client.HTTPResponse that open_url's callers use."""
+
+    def __init__(self, status, reason, content, headers):
+        self.status = status
+        self.reason = reason
+        self.headers = headers
+        self._body = io.BytesIO(content)
+        self.closed = False
+
+    def getcode(self):
+        return self.status
+
+    def read(self, amount=None):
+        return self._body.read(amount)
+
+    def close(self):
+        self.closed = True
+
+
+def refused():
+    """What urlopen raises when nobody listens on the port."""
+    return URLError(ConnectionRefusedError(111, "Connection refused"))
+
+
+def parse_multipart(content_type, body):
+    """{part name: (filename, content bytes, content type)} of a multipart/form-data body, in order."""
+    boundary = content_type.split("boundary=", 1)[1].strip().strip('"').encode()
+    parts = {}
+    for chunk in body.split(b"--" + boundary)[1:]:
+        if chunk.startswith(b"--"):
+            break
+        head, _, content = chunk[2:].partition(b"\r\n\r\n")
+        assert content.endswith(b"\r\n"), "every part ends with CRLF before the next boundary"
+        headers = {}
+        for line in head.decode().split("\r\n"):
+            key, _, value = line.partition(":")
+            headers[key.strip().lower()] = value.strip()
+        params = dict(item.strip().split("=", 1) for item in headers["content-disposition"].split(";")[1:])
+        name = params["name"].strip('"')
+        filename = params["filename"].strip('"') if "filename" in params else None
+        parts[name] = (filename, content[:-2], headers.get("content-type"))
+    return parts
 
 
 def envelope(data, status=0, message="Ok"):
@@ -176,7 +229,7 @@ class FakeCamera:
 
     def _firmware(self, content):
         if self.upload_breaks:
-            raise requests.exceptions.ConnectionError("('Connection aborted.', RemoteDisconnected('closed'))")
+            raise http.client.RemoteDisconnected("Remote end closed connection without response")
         first_line = content.split(b"\n", 1)[0].decode("ascii")
         marker, version = first_line.split(" ", 1)
         assert marker == "SICK-SEC100-FW"
@@ -196,60 +249,71 @@ class FakeCamera:
                 if self.firmware_outcome == "applies":
                     self.variables["FirmwareVersion"] = self.uploaded_version
                 self.variables["FirmwareUpdateState"] = "idle"
-            raise requests.exceptions.ConnectionError("[Errno 111] Connection refused")
+            raise refused()
         if self.fail_next_gets > 0:
             self.fail_next_gets -= 1
-            raise requests.exceptions.ConnectionError(
-                "HTTPConnectionPool(host='x', port=80): Max retries exceeded (Caused by NewConnectionError("
-                "'<urllib3.connection.HTTPConnection object>: Failed to establish a new connection: "
-                "[Errno 111] Connection refused'))")
+            raise refused()
 
 
 class FakeNetwork:
-    """Stands in for requests.Session: routes each request to the FakeCamera at its host:port."""
+    """Stands in for open_url: routes each request to the FakeCamera at its host:port.
+
+    Callable with open_url's signature; tests may replace ``open_url`` on an instance to inject a fault.
+    ``calls`` records the keyword arguments of every request (TLS settings, timeouts).
+    """
 
     def __init__(self, cameras=None):
         self.cameras = cameras or {}
-        self.closed = 0
+        self.calls = []
 
     def add(self, host, camera=None, port=80):
         camera = camera or FakeCamera()
         self.cameras[f"{host}:{port}"] = camera
         return camera
 
-    def __call__(self):  # used as requests.Session factory
-        return self
+    def __call__(self, url, data=None, headers=None, method=None, **kwargs):
+        return self.open_url(url, data=data, headers=headers, method=method, **kwargs)
 
-    def close(self):
-        self.closed += 1
-
-    def request(self, method, url, timeout=None, verify=None, json=None, files=None):
+    def open_url(self, url, data=None, headers=None, method=None, **kwargs):
+        self.calls.append(dict(kwargs, url=url, method=method))
+        method = method or ("POST" if data else "GET")
         parts = urlsplit(url)
         camera = self.cameras.get(f"{parts.hostname}:{parts.port}")
         if camera is None or camera.unreachable:
-            raise requests.exceptions.ConnectionError(
-                f"HTTPConnectionPool(host='{parts.hostname}', port={parts.port}): Max retries exceeded with url: "
-                f"{parts.path} (Caused by NewConnectionError('<urllib3.connection.HTTPConnection object>: Failed "
-                "to establish a new connection: [Errno 111] Connection refused'))")
+            raise refused()
         if camera.timeout:
-            raise requests.exceptions.ReadTimeout(f"HTTPConnectionPool(host='{parts.hostname}'): Read timed out.")
+            raise TimeoutError("timed out")  # socket.timeout, as a read that waited too long raises
+        headers = {k.lower(): v for k, v in (headers or {}).items()}
+        body, files = None, None
+        if data is not None:
+            content_type = headers.get("content-type", "")
+            if content_type.startswith("multipart/form-data"):
+                files = parse_multipart(content_type, data)
+            else:
+                assert content_type == "application/json", content_type
+                body = json.loads(data)
         with camera.lock:
             if method == "GET":
                 try:
                     camera.before_get(parts.path)
-                except requests.exceptions.ConnectionError:
-                    camera.requests.append((method, parts.path, json, files))
+                except URLError:
+                    camera.requests.append((method, parts.path, body, files))
                     raise
-            return camera.handle(method, parts.path, json, files)
+            answer = camera.handle(method, parts.path, body, files)
+        reply_headers = Message()
+        reply_headers["Content-Type"] = "application/json"
+        if answer.status_code >= 400:
+            raise HTTPError(url, answer.status_code, answer.reason, reply_headers, io.BytesIO(answer.content))
+        return OpenUrlResponse(answer.status_code, answer.reason or "OK", answer.content, reply_headers)
 
 
 def install_network(monkeypatch):
-    """Route every requests.Session the sensingcam module_utils creates to a fresh FakeNetwork; no real sleeps."""
-    from ansible_collections.sensingcam.ming.plugins.module_utils import sensingcam
+    """Route every request of module_utils/_api.py to a fresh FakeNetwork (its open_url); no real sleeps."""
+    from ansible_collections.sensingcam.ming.plugins.module_utils import _api
 
     network = FakeNetwork()
-    monkeypatch.setattr(sensingcam.requests, "Session", network)
-    monkeypatch.setattr(sensingcam.time, "sleep", lambda seconds: None)
+    monkeypatch.setattr(_api, "open_url", network)
+    monkeypatch.setattr(_api.ApiClient, "sleep", staticmethod(lambda seconds: None))
     return network
 
 

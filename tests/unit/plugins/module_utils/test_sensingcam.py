@@ -1,19 +1,43 @@
-"""Unit tests of the sensingCam client (module_utils/sensingcam.py).
+"""Unit tests of the sensingCam client stack: SICK login (sick_login.py), versions (firmware_version.py), device
+profile (sensingcam_profile.py), client (sensingcam_client.py), firmware archive and fleet audit.
 
-Against the in-process fake camera of tests/unit/sensingcam_fake_camera.py, not a real SEC100 and not the camera
-simulator: they prove the client follows the protocol as we understand it from SICK's public code, not that a
-real camera accepts it.
+Against the in-process fake camera of tests/unit/sensingcam_fake_camera.py (it stands in for open_url), not a real
+SEC100 and not the camera simulator: they prove the client follows the protocol as we understand it from SICK's
+public code, not that a real camera accepts it.
 """
 
 import hashlib
 import json
 import os
+import ssl
+from types import SimpleNamespace
+from urllib.error import URLError
 
 import pytest
-import requests
 from sensingcam_fake_camera import PASSWORD, PROFILE_PATH, FakeCamera, FakeNetwork, expected_response
 
-from ansible_collections.sensingcam.ming.plugins.module_utils import sensingcam as sc
+from ansible_collections.sensingcam.ming.plugins.module_utils import (
+    _api,
+    firmware_version,
+    sensingcam_client,
+    sensingcam_firmware_archive,
+    sensingcam_module,
+    sensingcam_profile,
+    sick_login,
+)
+from ansible_collections.sensingcam.ming.plugins.modules import sensingcam_firmware_info
+
+# One name per concern, as the tests were written against a single module before the split.
+sc = SimpleNamespace(
+    ha1=sick_login.ha1, challenge_response=sick_login.challenge_response,
+    FirmwareVersion=firmware_version.FirmwareVersion, parse_version=firmware_version.parse_version,
+    DeviceProfile=sensingcam_profile.DeviceProfile, ProfileError=sensingcam_profile.ProfileError,
+    SensingCamClient=sensingcam_client.SensingCamClient, SensingCamError=sensingcam_client.SensingCamError,
+    check_allowed=sensingcam_module.check_allowed, same_value=_api.same_value, _scrub=_api.scrub,
+    load_firmware_archive=sensingcam_firmware_archive.load_firmware_archive,
+    firmware_verdict=sensingcam_firmware_info.firmware_verdict, audit_camera=sensingcam_firmware_info.audit_camera,
+    audit_fleet=sensingcam_firmware_info.audit_fleet,
+)
 
 
 @pytest.fixture
@@ -29,7 +53,7 @@ def network():
 def make_client(profile, network, host="cam1", password=PASSWORD, **kwargs):
     sleeps = []
     kwargs.setdefault("retries", 2)
-    client = sc.SensingCamClient(host, profile, password=password, session=network, sleep=sleeps.append, **kwargs)
+    client = sc.SensingCamClient(host, profile, password=password, opener=network, sleep=sleeps.append, **kwargs)
     client.sleeps = sleeps
     return client
 
@@ -228,15 +252,15 @@ def test_retries_are_bounded(profile, network):
 def test_writes_are_never_retried(profile, network):
     camera = network.add("cam1")
     client = make_client(profile, network, retries=5)
-    real = network.request
+    real = network.open_url
 
-    def drop_writes(method, url, **kwargs):
+    def drop_writes(url, method=None, **kwargs):
         if url.endswith("/api/LocationName"):
             camera.requests.append((method, "/api/LocationName", None, None))
-            raise requests.exceptions.ConnectionError("[Errno 104] Connection reset by peer")
-        return real(method, url, **kwargs)
+            raise URLError(ConnectionResetError(104, "Connection reset by peer"))
+        return real(url, method=method, **kwargs)
 
-    network.request = drop_writes
+    network.open_url = drop_writes
     error = error_of(lambda: client.write("LocationName", "x"))
     assert error.kind == "unreachable"
     assert len(camera.calls(path="/api/LocationName")) == 1
@@ -255,11 +279,11 @@ def test_tls_errors_are_not_retried_and_say_what_to_do(profile, network):
     client = make_client(profile, network, use_tls=True)
     calls = []
 
-    def tls_fails(method, url, **kwargs):
+    def tls_fails(url, **kwargs):
         calls.append(url)
-        raise requests.exceptions.SSLError("certificate verify failed")
+        raise URLError(ssl.SSLCertVerificationError(1, "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed"))
 
-    network.request = tls_fails
+    network.open_url = tls_fails
     error = error_of(lambda: client.read("FirmwareVersion"))
     assert error.kind == "tls" and "ca_path" in error.message
     assert len(calls) == 1
@@ -268,6 +292,36 @@ def test_tls_errors_are_not_retried_and_say_what_to_do(profile, network):
 def test_ca_path_is_passed_as_verify(profile, network):
     assert make_client(profile, network, ca_path="/etc/ca.pem").verify == "/etc/ca.pem"
     assert make_client(profile, network, validate_certs=False).verify is False
+
+
+def test_tls_settings_reach_open_url(profile, network):
+    """A CA file turns validation on even with validate_certs=false, as `verify=<ca file>` did before."""
+    network.add("cam1", port=443)
+    make_client(profile, network, use_tls=True, ca_path="/etc/ca.pem", validate_certs=False).read("FirmwareVersion")
+    make_client(profile, network, use_tls=True, validate_certs=False).read("FirmwareVersion")
+    assert [(c["validate_certs"], c["ca_path"]) for c in network.calls] == [(True, "/etc/ca.pem"), (False, None)]
+    assert all(c["url"].startswith("https://cam1:443/") and c["use_netrc"] is False for c in network.calls)
+
+
+def test_upload_is_multipart_header_then_file_with_the_bytes_unchanged(profile, network):
+    camera = network.add("cam1")
+    content = b"SICK-SEC100-FW 2.7.0\n\x00\r\n\xff\nend"
+    captured = {}
+    real = network.open_url
+
+    def capture(url, data=None, headers=None, **kwargs):
+        if url.endswith("/file/upload/firmware"):
+            captured.update(data=data, headers=headers)
+        return real(url, data=data, headers=headers, **kwargs)
+
+    network.open_url = capture
+    make_client(profile, network).upload("firmware_upload", content, "fw.bin")
+    assert camera.uploaded_version == "2.7.0"
+    data = captured["data"]
+    boundary = captured["headers"]["Content-Type"].split("boundary=")[1].encode()
+    assert data.index(b'name="header"') < data.index(b'name="file"; filename="fw.bin"')
+    assert b"Content-Type: application/json\r\n" in data
+    assert b"\r\n\r\n" + content + b"\r\n--" + boundary + b"--\r\n" in data
 
 
 # -- versions -----------------------------------------------------------------------------------------------------
@@ -405,11 +459,11 @@ def test_verdicts(version, minimum, verdict):
 def test_audit_camera_reachable_and_not(profile, network):
     network.add("cam1").variables["FirmwareVersion"] = "2.5.3"
     good = sc.audit_camera({"host": "cam1", "name": "line1", "retries": 0}, profile, "2.6.0", "2.7.0",
-                           session=network)
+                           opener=network)
     assert good == {"name": "line1", "host": "cam1", "reachable": True, "version": "2.5.3",
                     "verdict": "below_minimum", "known_issues": profile.known_issues("2.5.3"),
                     "update_available": True, "error": None}
-    bad = sc.audit_camera({"host": "gone", "retries": 0}, profile, "2.6.0", session=network)
+    bad = sc.audit_camera({"host": "gone", "retries": 0}, profile, "2.6.0", opener=network)
     assert bad["reachable"] is False and bad["verdict"] == "unreachable" and bad["name"] == "gone"
     assert "Cannot reach" in bad["error"]
 
@@ -417,7 +471,7 @@ def test_audit_camera_reachable_and_not(profile, network):
 def test_audit_camera_login_refused_is_reachable_but_unknown(profile, network):
     network.add("cam1", FakeCamera(reads_require_login=True))
     profile.data["auth"]["reads_require_login"] = {"value": True}
-    result = sc.audit_camera({"host": "cam1", "password": "nope", "retries": 0}, profile, "2.6.0", session=network)
+    result = sc.audit_camera({"host": "cam1", "password": "nope", "retries": 0}, profile, "2.6.0", opener=network)
     assert result["reachable"] is True and result["verdict"] == "unknown" and "401" in result["error"]
 
 
@@ -428,8 +482,8 @@ def test_audit_fleet_parallel_equals_serial_and_keeps_order(profile, network, mo
         if index % 7:
             network.add(host).variables["FirmwareVersion"] = "2.5.0" if index % 2 else "2.6.2"
         cameras.append({"host": host, "retries": 0})
-    serial = sc.audit_fleet(cameras, profile, "2.6.0", parallel=1, session_factory=lambda c: network)
-    parallel = sc.audit_fleet(cameras, profile, "2.6.0", parallel=8, session_factory=lambda c: network)
+    serial = sc.audit_fleet(cameras, profile, "2.6.0", parallel=1, opener=network)
+    parallel = sc.audit_fleet(cameras, profile, "2.6.0", parallel=8, opener=network)
     assert serial == parallel
     assert [r["host"] for r in parallel] == [c["host"] for c in cameras]
     verdicts = {r["verdict"] for r in parallel}
@@ -439,7 +493,8 @@ def test_audit_fleet_parallel_equals_serial_and_keeps_order(profile, network, mo
 
 def test_audit_fleet_uses_threads(profile, monkeypatch):
     seen = []
-    monkeypatch.setattr(sc, "audit_camera", lambda camera, *a, **k: seen.append(camera["host"]) or camera["host"])
+    monkeypatch.setattr(sensingcam_firmware_info, "audit_camera",
+                        lambda camera, *a, **k: seen.append(camera["host"]) or camera["host"])
     used = {}
 
     class Pool:
@@ -455,6 +510,6 @@ def test_audit_fleet_uses_threads(profile, monkeypatch):
         def map(self, function, items):
             return map(function, items)
 
-    monkeypatch.setattr(sc, "ThreadPoolExecutor", Pool)
+    monkeypatch.setattr(sensingcam_firmware_info, "ThreadPoolExecutor", Pool)
     assert sc.audit_fleet([{"host": "a"}, {"host": "b"}, {"host": "c"}], None, parallel=16) == ["a", "b", "c"]
     assert used["workers"] == 3

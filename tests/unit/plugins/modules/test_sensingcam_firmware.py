@@ -10,7 +10,6 @@ import pytest
 import yaml
 from sensingcam_fake_camera import PASSWORD, install_network, module_args
 
-from ansible_collections.sensingcam.ming.plugins.module_utils import sensingcam as sc
 from ansible_collections.sensingcam.ming.plugins.modules import sensingcam_firmware
 
 
@@ -30,8 +29,8 @@ class FakeClock:
 @pytest.fixture
 def clock(monkeypatch):
     fake = FakeClock()
-    monkeypatch.setattr(sc.FirmwareUpdateModule, "clock", staticmethod(fake.clock))
-    monkeypatch.setattr(sc.FirmwareUpdateModule, "sleep", staticmethod(fake.sleep))
+    monkeypatch.setattr(sensingcam_firmware.FirmwareUpdateModule, "clock", staticmethod(fake.clock))
+    monkeypatch.setattr(sensingcam_firmware.FirmwareUpdateModule, "sleep", staticmethod(fake.sleep))
     return fake
 
 
