@@ -176,6 +176,26 @@ def test_site_cameras_play_applies_host_settings_idempotently(simulator, tmp_pat
     assert all(h["changed"] == 0 for h in recap(again.stdout).values()), again.stdout
 
 
+@pytest.mark.parametrize("settings, named", [
+    ({"sensingcam_streams": {"tertiary": {"fps": 12}}}, "sensingcam_streams must map stream names (primary, secondary"),
+    ({"sensingcam_streams": {"secondary": {"frames": 12}}}, "sensingcam_streams must map stream names"),
+    ({"sensingcam_profile_path": "/nonexistent/sec100.yml"}, "sensingcam_profile_path is /nonexistent/sec100.yml"),
+    ({"sensingcam_event_recording": {"pre_trigger": 7}}, "sensingcam_event_recording"),
+    ({"sensingcam_timeout": "soon"}, "sensingcam_timeout"),
+], ids=["unknown-stream", "unknown-stream-setting", "missing-profile", "unknown-recording-key", "bad-type"])
+def test_site_cameras_play_refuses_bad_settings_before_touching_a_camera(simulator, tmp_path, settings, named):
+    """The sensingcam role's argument specs and preflight, against the simulator: a wrong stream, setting, profile
+    or type fails naming the variable, before any request reaches a camera; the password is not printed even at
+    -vvv."""
+    sim = simulator(1)
+    inventory = sim.write_inventory(tmp_path / "hosts.yml", **settings)
+    run = run_playbook(REPO / "site.yml", inventory, "-vvv")
+    assert run.returncode != 0
+    assert named in run.stdout, run.stdout
+    assert sim.summary("cam001")["counters"]["requests"] == 0
+    assert sim.password not in run.stdout + run.stderr
+
+
 def ports_free(*ports):
     for port in ports:
         with socket.socket() as sock:
