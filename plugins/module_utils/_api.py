@@ -7,9 +7,10 @@
 
 Knows nothing about cameras, device profiles or YAML. Three parts, from the wire up:
 
-- ``ApiClient``: one service at ``host:port``. Requests go through ``ansible.module_utils.urls.open_url`` (TLS with
-  ``validate_certs``/``ca_path``, timeouts); idempotent ones are retried with exponential back-off on network
-  errors and on the HTTP codes in ``retry_statuses`` ("busy"). JSON in and out, raw bytes, multipart forms.
+- ``ApiClient``: one service at ``host:port``. Requests go through ``open_url`` below, Ansible's own URL stack
+  (``ansible.module_utils.urls``: its TLS context with ``validate_certs``/``ca_path``, its redirect rules) with
+  timeouts; idempotent ones are retried with exponential back-off on network errors and on the HTTP codes in
+  ``retry_statuses`` ("busy"). JSON in and out, raw bytes, multipart forms.
 - ``ApiError``: the one error type. ``kind`` says what went wrong (auth, forbidden, not_found, busy, server,
   http, timeout, unreachable, tls, protocol, config); ``str()`` is a message naming the URL and what was being
   done, never a secret. A client words its own messages by overriding ``status_error``/``network_error``.
@@ -29,7 +30,9 @@ import json
 import re
 import socket
 import ssl
+import threading
 import time
+import urllib.request
 import uuid
 from urllib.error import HTTPError, URLError
 from urllib.parse import urlencode
@@ -37,13 +40,50 @@ from urllib.parse import urlencode
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_bytes, to_text
 from ansible.module_utils.urls import ConnectionError as UrlConnectionError
-from ansible.module_utils.urls import SSLValidationError, open_url
+from ansible.module_utils.urls import HTTPRedirectHandler, SSLValidationError, make_context
 
 MASK = '********'
 # How many characters of an API's own error message go into ours.
 API_MESSAGE_LIMIT = 200
 NO_BODY = object()
 NETWORK_ERRORS = (OSError, http.client.HTTPException, UrlConnectionError)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# The wire
+# --------------------------------------------------------------------------------------------------------------
+
+_TLS_CONTEXTS = {}
+_TLS_LOCK = threading.Lock()
+
+
+def tls_context(validate_certs=True, ca_path=None):
+    """Ansible's TLS context (``urls.make_context``) for these settings, built once per process.
+
+    Building one reads the whole system CA store (about 0.1 s); a fleet audit makes hundreds of requests.
+    """
+    key = (bool(validate_certs), ca_path)
+    with _TLS_LOCK:
+        if key not in _TLS_CONTEXTS:
+            _TLS_CONTEXTS[key] = make_context(cafile=ca_path, validate_certs=bool(validate_certs))
+        return _TLS_CONTEXTS[key]
+
+
+def open_url(url, data=None, headers=None, method='GET', timeout=10, validate_certs=True, ca_path=None):
+    """Send one request the way ``ansible.module_utils.urls.open_url`` does; return the response.
+
+    Same TLS context, redirect handling (``follow_redirects='urllib2'``) and proxy settings from the environment,
+    and the same results: a response object, ``urllib.error.HTTPError`` for a status >= 400, ``URLError`` or
+    ``OSError`` for network errors. Two differences: the TLS context is reused (``tls_context``), and the opener
+    is not installed process-wide (``urls.Request.open`` calls ``install_opener``), so parallel requests with
+    different TLS settings, as in the fleet audit, cannot pick up each other's opener. Tests replace this function.
+    """
+    if not url.startswith(('http://', 'https://')):
+        raise ValueError('only http and https URLs are sent, not %s' % url.split(':', 1)[0])
+    opener = urllib.request.build_opener(urllib.request.HTTPSHandler(context=tls_context(validate_certs, ca_path)),
+                                         HTTPRedirectHandler('urllib2'))
+    request = urllib.request.Request(url, data=data, headers=headers or {}, method=method)  # noqa: S310 (checked)
+    return opener.open(request, timeout=timeout)
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -195,7 +235,7 @@ class ApiClient:
     Class attributes a client may change: ``service`` (how messages name the other end: "the API at ..."),
     ``error_class``, ``retry_statuses`` (HTTP codes meaning "busy, try again"), ``backoff`` (first pause in
     seconds, doubled on each retry), ``idempotent_methods`` (retried unless a call says otherwise) and ``sleep``
-    (tests replace it). ``opener`` defaults to ``open_url``, looked up at each request.
+    (tests replace it). ``opener`` defaults to this file's ``open_url``, looked up at each request.
     """
 
     service = 'API'
@@ -306,8 +346,7 @@ class ApiClient:
         opener = self.opener or open_url
         try:
             raw = opener(url, data=data, headers=headers, method=method, timeout=timeout,
-                         validate_certs=bool(self.validate_certs or self.ca_path), ca_path=self.ca_path,
-                         use_netrc=False)
+                         validate_certs=bool(self.validate_certs or self.ca_path), ca_path=self.ca_path)
         except HTTPError as exc:  # an answer with status >= 400 is still an answer
             try:
                 content = exc.read()

