@@ -17,7 +17,6 @@ from collections.abc import Mapping
 
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.compat.version import LooseVersion
-from ansible.module_utils.six import string_types
 
 REPORT_NAME = 'sensingcam firmware audit'
 VERDICTS = ('approved', 'below_minimum', 'unknown', 'unreachable')
@@ -88,7 +87,7 @@ def _check_result(result):
     if not isinstance(summary, Mapping) or any(key not in summary for key in SUMMARY_KEYS):
         _fail('the audit result has no "summary" with %s; %s.' % (', '.join(SUMMARY_KEYS), HOW_TO_CALL))
     for index, camera in enumerate(cameras):
-        if not isinstance(camera, Mapping) or not isinstance(camera.get('name'), string_types):
+        if not isinstance(camera, Mapping) or not isinstance(camera.get('name'), str):
             _fail('cameras[%d] of the audit result has no camera name; %s.' % (index, HOW_TO_CALL))
         if camera.get('verdict') not in VERDICTS:
             _fail('camera %s has the verdict %r; expected one of %s.'
@@ -120,7 +119,7 @@ def sensingcam_audit_report(result, hostvars, profile, rtsp_from=None, minimum_v
     if not isinstance(hostvars, Mapping):
         _fail('the second argument must be hostvars (the cameras\' inventory variables by name), got %s.'
               % type(hostvars).__name__)
-    if rtsp_from is not None and not isinstance(rtsp_from, string_types):
+    if rtsp_from is not None and not isinstance(rtsp_from, str):
         _fail('rtsp_from must be a version string (the profile\'s rtsp.available_from_version.value), got %r.'
               % (rtsp_from,))
     return {
