@@ -110,11 +110,11 @@ def parse_multipart(content_type, body):
     for chunk in body.split(b"--" + boundary)[1:]:
         if chunk.startswith(b"--"):
             break
-        head, _, content = chunk[2:].partition(b"\r\n\r\n")
+        head, content = chunk[2:].split(b"\r\n\r\n", 1)
         assert content.endswith(b"\r\n"), "every part ends with CRLF before the next boundary"
         headers = {}
         for line in head.decode().split("\r\n"):
-            key, _, value = line.partition(":")
+            key, value = line.split(":", 1)
             headers[key.strip().lower()] = value.strip()
         params = dict(item.strip().split("=", 1) for item in headers["content-disposition"].split(";")[1:])
         name = params["name"].strip('"')
