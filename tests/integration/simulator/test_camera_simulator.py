@@ -414,14 +414,20 @@ def test_firmware_update_happy_path(sim, cam):
         seen.append(wait_until(lambda: value(cam, "FirmwareUpdateState") == "receiving" and "receiving"))
         yield image[100_000:] + f"\r\n--{boundary}--\r\n".encode()
 
+    # Each later state is held by the simulator until the test releases it (fault hold_firmware_state), so no
+    # state has to be caught inside a timer's window.
+    sim.set_faults("plain", hold_firmware_state="verifying")
     reply = requests.post(cam + FILES["firmware_upload"], data=body(), timeout=30,
                           headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
     assert reply.status_code == 200, reply.text
     assert reply.json()["data"]["FirmwareUpdateState"] == "verifying"
     seen.append(value(cam, "FirmwareUpdateState"))
-    wait_until(lambda: refused(cam), timeout=5)  # rebooting: nothing listens
+    sim.set_faults("plain", hold_firmware_state="rebooting")
+    wait_until(lambda: refused(cam), timeout=30)  # rebooting: nothing listens
     seen.append(sim.camera("plain").firmware_state)
-    wait_until(lambda: state_or_none(cam) == "idle", timeout=10)
+    assert sim.camera("plain").firmware_version == "2.6.2"  # still held: not back yet
+    sim.set_faults("plain", hold_firmware_state="")
+    wait_until(lambda: state_or_none(cam) == "idle", timeout=30)
     assert seen == ["receiving", "verifying", "rebooting"]
     assert value(cam, "FirmwareVersion") == "2.7.0"
     assert sim.camera("plain").counters["reboots"] == 1
@@ -497,10 +503,12 @@ def test_fault_offline(cam, sim):
 
 def test_fault_slow_ms(cam, sim):
     """Against the camera simulator, not a real camera: slow_ms adds latency to every request."""
-    sim.set_faults("plain", slow_ms=300)
-    start = time.monotonic()
+    before = sim.camera("plain").counters["delayed_requests"]
     value(cam, "FirmwareVersion")
-    assert time.monotonic() - start >= 0.3
+    assert sim.camera("plain").counters["delayed_requests"] == before  # no fault, no delay
+    sim.set_faults("plain", slow_ms=300)
+    value(cam, "FirmwareVersion")
+    assert sim.camera("plain").counters["delayed_requests"] == before + 1
 
 
 def test_fault_wrong_credentials(cam, sim):
@@ -733,10 +741,9 @@ def test_rtsp_stream_is_h264_with_basic_auth():
 # --------------------------------------------------------------------------------------------------------------
 @pytest.mark.slow
 def test_500_camera_fleet_is_cheap():
-    """Against the camera simulator, not a real camera: 500 cameras start in one process and all answer."""
-    start = time.monotonic()
+    """Against the camera simulator, not a real camera: 500 cameras start in one process and all answer.
+    (How long that takes is measured by tests/bench, not asserted here.)"""
     with running_simulator(500, latency_ms=0) as sim:
-        started = time.monotonic() - start
 
         async def read_all():
             async with aiohttp.ClientSession() as session:
@@ -748,4 +755,3 @@ def test_500_camera_fleet_is_cheap():
 
         serials = asyncio.run(read_all())
     assert len(set(serials)) == 500
-    assert started < 20

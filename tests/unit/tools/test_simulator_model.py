@@ -91,7 +91,9 @@ def test_export_import_roundtrip(camera):
 def test_faults_validation():
     """Runs against the camera simulator's code, not a real camera: unknown faults and wrong types are refused."""
     assert validate_faults({"offline": True, "slow_ms": 250}) == {"offline": True, "slow_ms": 250}
-    for bad in ({"offline": 1}, {"slow_ms": True}, {"slow_ms": -5}, {"unplugged": True}, []):
+    assert validate_faults({"hold_firmware_state": "rebooting"}) == {"hold_firmware_state": "rebooting"}
+    for bad in ({"offline": 1}, {"slow_ms": True}, {"slow_ms": -5}, {"unplugged": True}, [],
+                {"hold_firmware_state": "receiving"}, {"hold_firmware_state": True}):
         with pytest.raises(ValueError):
             validate_faults(bad)
 

@@ -27,11 +27,17 @@ FAULTS: dict[str, type] = {
     "upload_interrupted": bool,
     "checksum_mismatch": bool,
     "reboot_never_returns": bool,
+    # Holds a firmware update in one state until the fault is cleared, so a test looks at that state as long as
+    # it needs instead of racing a timer.
+    "hold_firmware_state": str,
 }
+# The states a firmware update can be held in ("" holds nothing).
+HOLDABLE_FIRMWARE_STATES = ("", "verifying", "rebooting")
+_FAULT_DEFAULTS: dict[type, Any] = {bool: False, int: 0, str: ""}
 
 
 def default_faults() -> dict[str, Any]:
-    return {name: (0 if kind is int else False) for name, kind in FAULTS.items()}
+    return {name: _FAULT_DEFAULTS[kind] for name, kind in FAULTS.items()}
 
 
 def validate_faults(update: Any) -> dict[str, Any]:
@@ -45,6 +51,10 @@ def validate_faults(update: Any) -> dict[str, Any]:
         if FAULTS[name] is bool:
             if not isinstance(value, bool):
                 raise ValueError(f"fault {name} must be true or false")
+        elif FAULTS[name] is str:
+            if value not in HOLDABLE_FIRMWARE_STATES:
+                raise ValueError(f"fault {name} must be one of: "
+                                 + ", ".join(repr(state) for state in HOLDABLE_FIRMWARE_STATES))
         elif isinstance(value, bool) or not isinstance(value, int) or value < 0 or value > 600_000:
             raise ValueError(f"fault {name} must be an integer from 0 to 600000 (milliseconds)")
         clean[name] = value
@@ -164,7 +174,8 @@ class Camera:
         self.snapshot_mode = 0
         self.snapshot_index = 0
         self.counters = {"requests": 0, "logins_ok": 0, "logins_failed": 0, "events_triggered": 0,
-                         "snapshots_triggered": 0, "firmware_uploads": 0, "reboots": 0, "config_imports": 0}
+                         "snapshots_triggered": 0, "firmware_uploads": 0, "reboots": 0, "config_imports": 0,
+                         "delayed_requests": 0}
         self.nonces.clear()
         values: dict[str, Any] = {}
         initial_by_key = {

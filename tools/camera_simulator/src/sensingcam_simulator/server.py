@@ -32,6 +32,7 @@ UPLOAD_BYTES_PER_SECOND = 2_000_000  # HTTP upload into the device's flash
 VERIFY_SECONDS = 8.0
 REBOOT_SECONDS = (20.0, 60.0)  # uniform range
 METHOD_REBOOT_DELAY = 0.05  # real seconds between the reply to Reboot and the port closing
+HOLD_POLL_SECONDS = 0.02  # real seconds between two looks at the hold_firmware_state fault
 CHUNK = 64 * 1024
 # aiohttp >= 3.13 prefers typed request keys; Debian bookworm ships 3.8, which only has string keys.
 CAMERA_KEY: Any = web.RequestKey("sensingcam_camera", Camera) if hasattr(web, "RequestKey") else "sensingcam_camera"
@@ -208,6 +209,7 @@ class Simulator:
         camera.rebooting = True
         camera.counters["reboots"] += 1
         await self.sync_listener(camera)
+        await self._hold(camera, "rebooting")
         if never_return:
             camera.stuck = True
             camera.firmware_message = "device did not come back after the update (fault reboot_never_returns)"
@@ -272,6 +274,8 @@ class Simulator:
         request[CAMERA_KEY] = camera
         camera.counters["requests"] += 1
         delay = self.latency + camera.faults["slow_ms"] / 1000.0
+        if camera.faults["slow_ms"]:
+            camera.counters["delayed_requests"] += 1
         if delay:
             await asyncio.sleep(delay)
         if camera.faults["http_500"]:
@@ -439,8 +443,14 @@ class Simulator:
         self._spawn(camera, self._finish_update(camera, bytes(head).split(b"\n", 1)[0]))
         return self.reply({self.profile.firmware_state_name: "verifying", "bytes": received})
 
+    async def _hold(self, camera: Camera, state: str) -> None:
+        """Stay in ``state`` while the fault hold_firmware_state names it (tests release it explicitly)."""
+        while camera.faults["hold_firmware_state"] == state:
+            await asyncio.sleep(HOLD_POLL_SECONDS)
+
     async def _finish_update(self, camera: Camera, first_line: bytes) -> None:
         await asyncio.sleep(self.seconds(VERIFY_SECONDS))
+        await self._hold(camera, "verifying")
         try:
             version = parse_firmware_header(first_line)
         except ValueError as exc:
