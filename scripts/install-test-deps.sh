@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Debian packages the tests run for real. Fast when everything is installed already.
 # Usage: install-test-deps.sh [group ...]   groups (default: all):
-#   runtime  the Mosquitto broker and clients, cron, and the GStreamer RTSP server and ffmpeg behind the camera
+#   runtime  the Mosquitto broker and clients, cron, systemd-analyze, and the GStreamer RTSP server and ffmpeg behind the camera
 #            simulator's video stream (integration tests, molecule)
 #   sanity   shellcheck, so ansible-test's shellcheck sanity test runs instead of being skipped
 set -euo pipefail
@@ -13,8 +13,9 @@ packages=()
 for group in "${groups[@]}"; do
   case "$group" in
     runtime)
-      # cron: its crontab is needed by ansible.builtin.cron (firmware_audit_schedule role tests).
-      packages+=(mosquitto mosquitto-clients cron)
+      # cron: its crontab is needed by ansible.builtin.cron; systemd: systemd-analyze verifies the rendered
+      # units (firmware_audit_schedule role tests; systemd is not started, this machine has none as PID 1).
+      packages+=(mosquitto mosquitto-clients cron systemd)
       mapfile -t sim_packages < <(grep -vE '^\s*(#|$)' "$repo/tools/camera_simulator/apt-packages.txt")
       packages+=("${sim_packages[@]}")
       ;;
