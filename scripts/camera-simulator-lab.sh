@@ -25,7 +25,7 @@ running_pid() {
   local pid
   [ -f "$pid_file" ] || return 0
   pid=$(cat "$pid_file")
-  if [ -n "$pid" ] && [ -r "/proc/$pid/cmdline" ] && tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q sensingcam_simulator; then
+  if [ -n "$pid" ] && [ -r "/proc/$pid/cmdline" ] && tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qE 'sensingcam[-_]simulator'; then
     echo "$pid"
   fi
 }

@@ -14,7 +14,7 @@ lab_running_parts() {
   local parts=() pid containers
   if [ -f "$state_dir/camera-simulator-lab.pid" ]; then
     pid=$(cat "$state_dir/camera-simulator-lab.pid")
-    if [ -n "$pid" ] && [ -r "/proc/$pid/cmdline" ] && tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q sensingcam_simulator; then
+    if [ -n "$pid" ] && [ -r "/proc/$pid/cmdline" ] && tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qE 'sensingcam[-_]simulator'; then
       parts+=("camera simulator pid $pid")
     fi
   fi
