@@ -24,7 +24,8 @@ VENV_BIN = Path(sys.executable).parent
 def tool(name):
     path = VENV_BIN / name
     if not path.exists():
-        pytest.fail(f"{name} not found next to {sys.executable}: install the dev requirements (scripts/bootstrap-venv.sh)")
+        pytest.fail(f"{name} not found next to {sys.executable}: install the dev requirements "
+                    "(scripts/bootstrap-venv.sh)")
     return str(path)
 
 
