@@ -107,6 +107,30 @@ class DeviceProfile:
                                % (self.path, key))
         return node['path'], node['auth_name']
 
+    def secret_keys(self):
+        """Names in a configuration export whose values are secret, as lower-case fnmatch patterns.
+
+        From ``files.config_export.secret_keys`` (a list, or ``{value: [...], status: ...}``) and the device name
+        (``name:``) of every profile entry marked ``secret: true``. Diffs show ``********`` for them.
+        """
+        listed = self.setting('files', 'config_export', 'secret_keys', default=None) or []
+        if isinstance(listed, str) or not isinstance(listed, list):
+            raise ProfileError('The device profile %s entry `files.config_export.secret_keys` must be a list of key '
+                               'names, not %r.' % (self.path, listed))
+        found = set(str(key).lower() for key in listed)
+
+        def walk(node):
+            if isinstance(node, dict):
+                if node.get('secret') is True and isinstance(node.get('name'), str):
+                    found.add(node['name'].lower())
+                for child in node.values():
+                    walk(child)
+            elif isinstance(node, list):
+                for child in node:
+                    walk(child)
+        walk(self.data)
+        return sorted(found)
+
     def location_of(self, name):
         """Dotted profile key where the device name (variable, file path or auth name) ``name`` is set."""
         def walk(node, prefix):

@@ -30,6 +30,9 @@ attributes:
     support: full
     details:
       - The diff shows the latest backup against the new export, or the camera's export against O(src).
+      - Values the device profile marks secret (C(files.config_export.secret_keys), and entries with
+        C(secret: true)) show as C(********) at any depth of a JSON export; the backup file keeps the real value.
+        A non-JSON export is not shown in the diff at all when the profile marks secret keys.
   idempotent:
     support: full
 options:
@@ -106,13 +109,17 @@ src:
   sample: /srv/backups/cameras/line3-cam-latest.json
 '''
 
+import fnmatch  # noqa: E402
 import json  # noqa: E402
 import os  # noqa: E402
 import re  # noqa: E402
 import time  # noqa: E402
 
 from ansible_collections.sensingcam.ming.plugins.module_utils.sensingcam_module import SensingCamModule  # noqa: E402
+from ansible_collections.sensingcam.ming.plugins.module_utils.sensingcam_profile import ProfileError  # noqa: E402
 from ansible_collections.sensingcam.ming.plugins.module_utils.sick_login import sha256_hex  # noqa: E402
+
+REDACTED = '********'
 
 
 def _safe_path_part(text):
@@ -138,6 +145,29 @@ def _as_text(content):
         return '<%d bytes of binary data>' % len(content)
 
 
+def redact(value, secret_keys):
+    """``value`` (parsed JSON) with the value of every key matching ``secret_keys`` (lower-case fnmatch patterns)
+    replaced by ``********``, at any depth; the input is not changed."""
+    if isinstance(value, dict):
+        return dict((key, REDACTED if any(fnmatch.fnmatchcase(str(key).lower(), pattern) for pattern in secret_keys)
+                     else redact(child, secret_keys)) for key, child in value.items())
+    if isinstance(value, list):
+        return [redact(child, secret_keys) for child in value]
+    return value
+
+
+def diff_text(content, secret_keys):
+    """The export as the diff shows it: as is without secret keys; else the JSON with secret values redacted
+    (re-indented), and no content at all for an export that is not JSON (its secrets cannot be found)."""
+    if not secret_keys:
+        return _as_text(content)
+    try:
+        document = json.loads(content)
+    except (TypeError, ValueError):
+        return '<%d bytes, not JSON: not shown, as the device profile marks secret keys>' % len(content)
+    return json.dumps(redact(document, secret_keys), indent=2, ensure_ascii=False) + '\n'
+
+
 class ConfigBackupModule(SensingCamModule):
     """Export the camera configuration to a file (kept only when it changed) or restore one."""
 
@@ -157,6 +187,13 @@ class ConfigBackupModule(SensingCamModule):
                 self.restore()
         except (IOError, OSError) as exc:
             self.fail('Cannot write or read the backup file: %s' % exc)
+
+    def diff_text(self, content):
+        try:
+            secret_keys = self.profile.secret_keys()
+        except ProfileError as exc:
+            self.fail(str(exc))
+        return diff_text(content, secret_keys)
 
     def backup_name(self):
         return _safe_path_part(self.params.get('name') or self.params['host'])
@@ -179,8 +216,8 @@ class ConfigBackupModule(SensingCamModule):
             path = os.path.join(dest, '%s-%s-%d.json' % (name, utc_timestamp(), counter))
             counter += 1
         if self.diff_mode:
-            self.result['diff'] = {'before': '' if previous is None else _as_text(previous),
-                                   'after': _as_text(content), 'before_header': latest, 'after_header': path}
+            self.result['diff'] = {'before': '' if previous is None else self.diff_text(previous),
+                                   'after': self.diff_text(content), 'before_header': latest, 'after_header': path}
         if self.check_mode:
             self.exit(changed=True, backup_file=path, size=len(content), sha256=sha256_hex(content),
                       msg='Would write a new backup %s.' % path)
@@ -212,7 +249,7 @@ class ConfigBackupModule(SensingCamModule):
         if _normalized(current) == _normalized(wanted):
             self.exit(changed=False, msg='The camera configuration already equals %s.' % src)
         if self.diff_mode:
-            self.result['diff'] = {'before': _as_text(current), 'after': _as_text(wanted),
+            self.result['diff'] = {'before': self.diff_text(current), 'after': self.diff_text(wanted),
                                    'before_header': 'camera %s' % self.params['host'], 'after_header': src}
         if self.check_mode:
             self.exit(changed=True, msg='Would restore the camera configuration from %s.' % src)

@@ -2,9 +2,11 @@
 
 import json
 import os
+from pathlib import Path
 
 import pytest
-from sensingcam_fake_camera import install_network, module_args
+import yaml
+from sensingcam_fake_camera import PROFILE_PATH, install_network, module_args
 
 from ansible_collections.sensingcam.ming.plugins.modules import sensingcam_backup
 
@@ -91,3 +93,106 @@ def test_export_endpoint_unknown(run_module, camera, tmp_path):
     camera.status_override["/file/download/configuration"] = 404
     failed, result = run_module(sensingcam_backup.main, module_args(dest=str(tmp_path)))
     assert failed and "files.config_export.path" in result["msg"]
+
+
+MQTT_SECRET = "mqtt-Pa55-7731"
+HASH_SECRET = "9c1185a5c5e9fc54612808977ee8f548b2258d31"
+
+
+def secret_export(location="line3"):
+    return json.dumps({"LocationName": location,
+                       "Mqtt": {"Broker": "10.1.1.5", "Password": MQTT_SECRET},
+                       "Users": [{"Name": "Service", "PasswordHash": HASH_SECRET}]}).encode()
+
+
+def test_export_diff_redacts_what_the_profile_marks_secret(run_module, camera, tmp_path):
+    """The shipped profile's files.config_export.secret_keys: ******** at any depth (in a dict, in a list) in the
+    diff, in check mode and on a real run; the backup file keeps the real values. Removing the redaction (diff of the
+    raw export) fails this test."""
+    dest = tmp_path / "backups"
+    camera.config = secret_export("line3")
+    failed, checked = run_module(sensingcam_backup.main, module_args(dest=str(dest)), check_mode=True, diff=True)
+    assert not failed and checked["changed"]
+    assert MQTT_SECRET not in json.dumps(checked) and HASH_SECRET not in json.dumps(checked)
+    after = json.loads(checked["diff"]["after"])
+    assert after["Mqtt"] == {"Broker": "10.1.1.5", "Password": "********"}
+    assert after["Users"] == [{"Name": "Service", "PasswordHash": "********"}]
+    assert after["LocationName"] == "line3"
+
+    failed, first = run_module(sensingcam_backup.main, module_args(dest=str(dest)), diff=True)
+    assert not failed and first["changed"]
+    assert MQTT_SECRET not in json.dumps(first) and "********" in first["diff"]["after"]
+    assert json.loads((dest / "cam1-latest.json").read_bytes()) == json.loads(secret_export("line3"))
+
+    camera.config = secret_export("line4")
+    failed, second = run_module(sensingcam_backup.main, module_args(dest=str(dest)), diff=True)
+    assert not failed and second["changed"]
+    assert MQTT_SECRET not in json.dumps(second) and HASH_SECRET not in json.dumps(second)
+    assert '"line3"' in second["diff"]["before"] and '"line4"' in second["diff"]["after"]
+    assert MQTT_SECRET.encode() in (dest / "cam1-latest.json").read_bytes()
+
+
+def test_restore_diff_redacts_both_sides(run_module, camera, tmp_path):
+    camera.config = secret_export("line3")
+    wanted = tmp_path / "wanted.json"
+    wanted.write_bytes(secret_export("restored").replace(MQTT_SECRET.encode(), b"other-mqtt-secret"))
+    failed, result = run_module(sensingcam_backup.main, module_args(state="restored", src=str(wanted)),
+                                check_mode=True, diff=True)
+    assert not failed and result["changed"]
+    text = json.dumps(result)
+    assert MQTT_SECRET not in text and "other-mqtt-secret" not in text and HASH_SECRET not in text
+    assert '"restored"' in result["diff"]["after"] and '"line3"' in result["diff"]["before"]
+
+
+def profile_copy(tmp_path, change):
+    data = yaml.safe_load(Path(PROFILE_PATH).read_text(encoding="utf-8"))
+    change(data)
+    path = tmp_path / "profile.yml"
+    path.write_text(yaml.safe_dump(data))
+    return str(path)
+
+
+def test_an_entry_marked_secret_is_redacted_by_its_device_name(run_module, camera, tmp_path):
+    """`secret: true` on a profile entry (here identity.device_name, LocationName) redacts that device name too."""
+    def mark(data):
+        data["identity"]["device_name"]["secret"] = True
+    camera.config = json.dumps({"LocationName": "hidden-name", "Ntp": {"Enabled": True}}).encode()
+    failed, result = run_module(sensingcam_backup.main,
+                                module_args(dest=str(tmp_path / "b"), profile=profile_copy(tmp_path, mark)),
+                                check_mode=True, diff=True)
+    assert not failed and "hidden-name" not in json.dumps(result)
+    assert json.loads(result["diff"]["after"]) == {"LocationName": "********", "Ntp": {"Enabled": True}}
+
+
+def test_without_secret_keys_the_diff_is_the_export_as_is(run_module, camera, tmp_path):
+    def unmark(data):
+        del data["files"]["config_export"]["secret_keys"]
+    camera.config = b'{"LocationName": "x", "Password": "shown"}'
+    failed, result = run_module(sensingcam_backup.main,
+                                module_args(dest=str(tmp_path / "b"), profile=profile_copy(tmp_path, unmark)),
+                                check_mode=True, diff=True)
+    assert not failed and result["diff"]["after"] == camera.config.decode()
+
+
+def test_a_non_json_export_is_not_shown_when_the_profile_marks_secrets(run_module, camera, tmp_path):
+    camera.config = b"Password=plain-text-secret\nLocationName=x\n"
+    failed, result = run_module(sensingcam_backup.main, module_args(dest=str(tmp_path / "b")),
+                                check_mode=True, diff=True)
+    assert not failed and "plain-text-secret" not in json.dumps(result)
+    assert "not JSON: not shown" in result["diff"]["after"]
+
+
+def test_secret_keys_must_be_a_list(run_module, camera, tmp_path):
+    def spoil(data):
+        data["files"]["config_export"]["secret_keys"] = {"value": "*password*", "status": "assumed"}
+    failed, result = run_module(sensingcam_backup.main,
+                                module_args(dest=str(tmp_path / "b"), profile=profile_copy(tmp_path, spoil)),
+                                check_mode=True, diff=True)
+    assert failed and "files.config_export.secret_keys" in result["msg"] and "must be a list" in result["msg"]
+
+
+def test_redact_leaves_its_input_alone():
+    document = {"a": [{"token": "t"}], "Private_Key": "k", "keep": {"n": 1}}
+    assert sensingcam_backup.redact(document, ["*token*", "*private*key*"]) == {
+        "a": [{"token": "********"}], "Private_Key": "********", "keep": {"n": 1}}
+    assert document["a"][0]["token"] == "t"
