@@ -10,6 +10,7 @@ import hashlib
 import json
 import os
 import ssl
+import threading
 from types import SimpleNamespace
 from urllib.error import URLError
 
@@ -491,25 +492,54 @@ def test_audit_fleet_parallel_equals_serial_and_keeps_order(profile, network, mo
     assert sum(r["verdict"] == "unreachable" for r in parallel) == 6
 
 
-def test_audit_fleet_uses_threads(profile, monkeypatch):
-    seen = []
-    monkeypatch.setattr(sensingcam_firmware_info, "audit_camera",
-                        lambda camera, *a, **k: seen.append(camera["host"]) or camera["host"])
-    used = {}
+class InFlightGate:
+    """An opener in front of a FakeNetwork that holds every request until ``wanted`` requests are in flight at once
+    (then lets all through), and records the most requests it ever saw in flight.
 
-    class Pool:
-        def __init__(self, max_workers):
-            used["workers"] = max_workers
+    Real threads, no mocked pool: a fleet audit that runs fewer than ``wanted`` cameras at a time never opens the
+    gate, and each held request gives up after a bounded wait (a guard against a hung test, not a timing assertion),
+    so ``max_in_flight`` stays below ``wanted`` and the test fails on state, not on time.
+    """
 
-        def __enter__(self):
-            return self
+    def __init__(self, network, wanted, give_up_after=10.0):
+        self.network = network
+        self.wanted = wanted
+        self.give_up_after = give_up_after
+        self.condition = threading.Condition()
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self.open = False
+        self.gave_up = 0
 
-        def __exit__(self, *exc):
-            return False
+    def __call__(self, url, **kwargs):
+        with self.condition:
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+            if self.in_flight >= self.wanted:
+                self.open = True
+                self.condition.notify_all()
+            if not self.condition.wait_for(lambda: self.open, timeout=self.give_up_after):
+                self.gave_up += 1
+        try:
+            return self.network(url, **kwargs)
+        finally:
+            with self.condition:
+                self.in_flight -= 1
 
-        def map(self, function, items):
-            return map(function, items)
 
-    monkeypatch.setattr(sensingcam_firmware_info, "ThreadPoolExecutor", Pool)
-    assert sc.audit_fleet([{"host": "a"}, {"host": "b"}, {"host": "c"}], None, parallel=16) == ["a", "b", "c"]
-    assert used["workers"] == 3
+@pytest.mark.parametrize("cameras, parallel, expected", [(12, 4, 4), (3, 16, 3), (5, 1, 1)],
+                         ids=["12-cameras-parallel-4", "3-cameras-parallel-16", "parallel-1-is-serial"])
+def test_audit_fleet_runs_parallel_cameras_at_once(profile, network, cameras, parallel, expected):
+    """Real threads against the in-process fake camera: the most requests in flight at once is exactly
+    min(parallel, cameras), never more. Mutation tried: audit_fleet with one worker (workers = 1): the gate never
+    opens, each request gives up after the bounded wait (3 s), max_in_flight is 1 and the 4- and 3-camera cases
+    fail."""
+    hosts = [f"cam{index}" for index in range(cameras)]
+    for host in hosts:
+        network.add(host)
+    gate = InFlightGate(network, expected, give_up_after=3.0)
+    results = sc.audit_fleet([{"host": h, "retries": 0} for h in hosts], profile, "2.6.0", parallel=parallel,
+                             opener=gate)
+    assert gate.max_in_flight == expected and gate.gave_up == 0
+    assert [r["host"] for r in results] == hosts and {r["verdict"] for r in results} == {"approved"}
+    assert sum(len(network.cameras[f"{h}:80"].requests) for h in hosts) == cameras
