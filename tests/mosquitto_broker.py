@@ -29,6 +29,20 @@ def mosquitto_available():
     return all(os.access(path, os.X_OK) for path in (MOSQUITTO, MOSQUITTO_PASSWD, MOSQUITTO_PUB, MOSQUITTO_SUB))
 
 
+def in_ci():
+    return os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
+
+
+def require(ready, reason):
+    """Stop a test whose prerequisite is missing: a failure under CI=true (where the repository's scripts install
+    every prerequisite, so a missing one is a broken install step), a skip that names the reason elsewhere."""
+    if not ready:
+        if in_ci():
+            pytest.fail(f"CI=true: missing prerequisite: {reason}")
+        pytest.skip(reason)
+
+
+# A skip outside CI; under CI=true tests/conftest.py turns the skip into a failure that names the reason.
 requires_mosquitto = pytest.mark.skipif(
     not mosquitto_available(), reason="needs Mosquitto 2 binaries: apt-get install -y mosquitto mosquitto-clients"
 )

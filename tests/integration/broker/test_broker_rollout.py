@@ -10,143 +10,43 @@ No secret may appear in any roll-out's output.
 """
 
 import datetime
-import json
-import os
-import shutil
 import ssl
 import subprocess
 import time
-import uuid
 import warnings
-from pathlib import Path
 
 import pytest
-from mosquitto_broker import Broker, Session, free_port, handshake, login_code, requires_mosquitto, tls_context
+from broker_rollout import Rollout, remove_project, require_docker_and_lab_image, secret
+from broker_rollout import container_state as state_of
+from broker_rollout import wait_healthy as wait_healthy_of
+from mosquitto_broker import Broker, Session, handshake, login_code, requires_mosquitto, tls_context
 
 from ansible_collections.sensingcam.ming.plugins.filter.mosquitto_acl import mosquitto_acl
 from ansible_collections.sensingcam.ming.plugins.module_utils.mosquitto_passwd import PasswordFile
 
-REPO = Path(__file__).resolve().parents[3]
-PLAYBOOK = Path(__file__).with_name("rollout.yml")
-ANSIBLE_PLAYBOOK = REPO / ".venv" / "bin" / "ansible-playbook"
 PROJECT = "ming-brokertest"
 CONTAINER = f"{PROJECT}-mosquitto"
-IMAGE = "ming/mosquitto:lab"
 REFUSED = (4, 5, 134, 135)  # MQTT 3.1.1 bad credentials / not authorised, and paho's MQTT 5 numbering
 
-
-def docker_ready():
-    if shutil.which("docker") is None or not ANSIBLE_PLAYBOOK.exists():
-        return False
-    return subprocess.run(["docker", "image", "inspect", IMAGE], capture_output=True, check=False).returncode == 0
-
-
-pytestmark = [
-    requires_mosquitto,
-    pytest.mark.mosquitto,
-    pytest.mark.skipif(not docker_ready(), reason=f"needs the Docker engine and {IMAGE} (scripts/build-lab-images.sh)"),
-]
-
-
-def secret():
-    return f"pw-{uuid.uuid4().hex}"
-
-
-class Rollout:
-    """Runs tests/integration/broker/rollout.yml with the JSON callback and keeps every output for the secret check."""
-
-    def __init__(self, directory):
-        self.directory = directory
-        self.base_dir = directory / "base"
-        self.ca_dir = directory / "ca"
-        self.tls_port = free_port()
-        self.plain_port = free_port()
-        self.passwords = {name: secret() for name in ("health", "nodered", "plc-line1", "plc-line3", "bridge-edge")}
-        self.clients = [
-            {"name": "nodered", "role": "nodered"},
-            {"name": "plc-line1", "role": "plc", "line": "line1"},
-        ]
-        self.outputs = []
-
-    def variables(self, **overrides):
-        variables = {
-            "ming_base_dir": str(self.base_dir),
-            "ming_compose_project": PROJECT,
-            "mosquitto_image": IMAGE,
-            "mosquitto_listen_address": "127.0.0.1",
-            "mosquitto_tls_port": self.tls_port,
-            "mosquitto_plain_listener_enabled": True,
-            "mosquitto_plain_port": self.plain_port,
-            "mosquitto_tls_managed_ca_dir": str(self.ca_dir),
-            "mosquitto_tls_san": ["localhost", "127.0.0.1"],
-            "mosquitto_health_password": self.passwords["health"],
-            "mosquitto_clients": [dict(client, password=self.passwords[client["name"]]) for client in self.clients],
-        }
-        variables.update(overrides)
-        return variables
-
-    def run(self, check=False, **overrides):
-        extra_vars = self.directory / "extra-vars.json"
-        extra_vars.write_text(json.dumps(self.variables(**overrides)))
-        extra_vars.chmod(0o600)
-        command = [str(ANSIBLE_PLAYBOOK), "-i", "localhost,", str(PLAYBOOK), "-e", f"@{extra_vars}"]
-        if check:
-            command += ["--check", "--diff"]
-        environment = dict(os.environ, ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json", ANSIBLE_NOCOLOR="1")
-        done = subprocess.run(command, cwd=REPO, env=environment, capture_output=True, text=True, timeout=600,
-                              check=False)
-        self.outputs.append(done.stdout + done.stderr)
-        assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-3000:]
-        return Result(json.loads(done.stdout))
-
-
-class Result:
-    def __init__(self, report):
-        self.report = report
-        self.stats = report["stats"]["localhost"]
-        self.changed = self.stats["changed"]
-
-    def task_changed(self, name):
-        """True when a task (or handler) of this name ran and reported a change."""
-        for play in self.report["plays"]:
-            for task in play["tasks"]:
-                host = task["hosts"].get("localhost", {})
-                # The JSON callback names role tasks "<role> : <task>".
-                task_name = task["task"]["name"].rpartition(" : ")[2]
-                if task_name == name and host.get("changed") and not host.get("skipped"):
-                    return True
-        return False
-
-    def changed_tasks(self):
-        return [task["task"]["name"] for play in self.report["plays"] for task in play["tasks"]
-                if task["hosts"].get("localhost", {}).get("changed")]
+pytestmark = [requires_mosquitto, pytest.mark.mosquitto]
 
 
 def container_state():
-    done = subprocess.run(["docker", "inspect", "--format", "{{json .State}}", CONTAINER], capture_output=True,
-                          text=True, check=False)
-    return json.loads(done.stdout) if done.returncode == 0 else None
+    return state_of(CONTAINER)
 
 
 def wait_healthy(timeout=60):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        state = container_state()
-        if state and state.get("Health", {}).get("Status") == "healthy":
-            return True
-        time.sleep(1)
-    return False
+    return wait_healthy_of(CONTAINER, timeout)
 
 
 @pytest.fixture(scope="module")
 def rollout(tmp_path_factory):
+    require_docker_and_lab_image()
     directory = tmp_path_factory.mktemp("broker-rollout")
-    subject = Rollout(directory)
+    subject = Rollout(directory, {"ming_compose_project": PROJECT}, CONTAINER)
     yield subject
-    subprocess.run(["docker", "compose", "--project-name", PROJECT, "down", "--volumes", "--remove-orphans"],
-                   capture_output=True, check=False)
-    everything = "\n".join(subject.outputs)
-    leaked = [name for name, password in subject.passwords.items() if password in everything]
+    remove_project(PROJECT)
+    leaked = subject.leaked()
     assert leaked == [], f"passwords of {leaked} appeared in a roll-out's output"
 
 

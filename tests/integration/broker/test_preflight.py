@@ -7,16 +7,9 @@ no Docker engine are needed (nothing gets that far).
 import json
 import os
 import subprocess
-from pathlib import Path
 
 import pytest
-
-REPO = Path(__file__).resolve().parents[3]
-PLAYBOOK = Path(__file__).with_name("rollout.yml")
-ANSIBLE_PLAYBOOK = REPO / ".venv" / "bin" / "ansible-playbook"
-
-pytestmark = pytest.mark.skipif(not ANSIBLE_PLAYBOOK.exists(),
-                                reason="needs the project venv (scripts/bootstrap-venv.sh)")
+from broker_rollout import PLAYBOOK, REPO, venv_tool
 
 PASSWORD = "a-long-enough-password"
 
@@ -39,7 +32,7 @@ def preflight(tmp_path, **variables):
     extra_vars = tmp_path / "extra-vars.json"
     extra_vars.write_text(json.dumps(variables))
     done = subprocess.run(
-        [str(ANSIBLE_PLAYBOOK), "-i", "localhost,", str(PLAYBOOK), "-e", f"@{extra_vars}", "--tags",
+        [str(venv_tool("ansible-playbook")), "-i", "localhost,", str(PLAYBOOK), "-e", f"@{extra_vars}", "--tags",
          "mosquitto_preflight"],
         cwd=REPO, env=dict(os.environ, ANSIBLE_NOCOLOR="1"), capture_output=True, text=True, timeout=300, check=False,
     )
@@ -82,6 +75,10 @@ CASES = {
     "renamed mosquitto_users": (
         lambda tmp: dict(good_variables(tmp), mosquitto_users=[{"name": "nodered", "password": PASSWORD}]),
         ["mosquitto_users was renamed to mosquitto_clients"],
+    ),
+    "removed mosquitto_config_dir": (
+        lambda tmp: dict(good_variables(tmp), mosquitto_config_dir=str(tmp / "elsewhere")),
+        ["mosquitto_config_dir is no longer read", "compose_project"],
     ),
     "certificate path that does not exist": (
         lambda tmp: dict(good_variables(tmp), mosquitto_tls_source="files",

@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import uuid
 from pathlib import Path
 
@@ -37,6 +38,14 @@ PLAYBOOK = """
 pytestmark = pytest.mark.docker
 
 
+def venv_tool(name):
+    """A console script of the venv that runs the tests, never a path into the checkout."""
+    path = Path(sys.executable).parent / name
+    if not path.exists():
+        pytest.fail(f"{name} is not next to {sys.executable}: run pytest from the project venv")
+    return path
+
+
 def service(name, healthcheck=True, command="sleep infinity"):
     definition = {"image": "ming/debian-base:bookworm", "command": ["sh", "-c", command]}
     if healthcheck:
@@ -60,8 +69,8 @@ def project(tmp_path):
                      "ming_render_only_services": list(render_only)}
         env = dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), ANSIBLE_NOCOLOR="1")
         return subprocess.run(
-            [str(REPO / ".venv" / "bin" / "ansible-playbook"), "-i", "localhost,", "-c", "local",
-             "-e", "ansible_python_interpreter=" + str(REPO / ".venv" / "bin" / "python"),
+            [str(venv_tool("ansible-playbook")), "-i", "localhost,", "-c", "local",
+             "-e", "ansible_python_interpreter=" + sys.executable,
              "-e", json.dumps(variables), str(playbook), *extra],
             capture_output=True, text=True, cwd=REPO, env=env, timeout=300, check=False)
 
@@ -135,3 +144,159 @@ def test_unhealthy_service_fails_the_run(project):
     sick["definition"]["healthcheck"]["test"] = ["CMD", "false"]
     run = project([sick], "-e", "compose_project_wait_timeout=10")
     assert run.returncode != 0, run.stdout
+
+
+# --- the lifecycle a service role gets -----------------------------------------------------------------------------
+
+SERVICE_ROLE_PLAYBOOK = """
+- name: A service role in miniature, written the way docs/deployment.md tells a service role to be written
+  hosts: localhost
+  gather_facts: false
+  tasks:
+    - name: Prepare the project
+      ansible.builtin.import_role:
+        name: sensingcam.ming.compose_project
+    - name: Take the probe's names from the project
+      ansible.builtin.include_role:
+        name: sensingcam.ming.compose_project
+        tasks_from: service_names
+      vars:
+        compose_project_service_name: probe
+    - name: Create the probe's configuration directory
+      ansible.builtin.file:
+        path: "{{ compose_project_services.probe.config_dir }}"
+        state: directory
+        mode: "0755"
+    - name: Write the probe's settings
+      ansible.builtin.copy:
+        content: "{{ settings }}"
+        dest: "{{ compose_project_services.probe.config_dir }}/settings"
+        mode: "0644"
+      register: probe_settings
+    - name: Run the probe
+      ansible.builtin.include_role:
+        name: sensingcam.ming.compose_project
+        tasks_from: service
+      vars:
+        compose_project_service_name: probe
+        compose_project_service_definition:
+          image: ming/debian-base:bookworm
+          command: [sh, -c, "exec sleep infinity"]
+          environment:
+            GENERATION: "{{ generation }}"
+          volumes: ["{{ compose_project_services.probe.config_dir }}:/config:ro"]
+          stop_grace_period: 1s
+          healthcheck: {test: [CMD, "true"], interval: 1s, timeout: 2s, retries: 3}
+        compose_project_service_reload_command: "{{ reload_command }}"
+        compose_project_service_reload_on: "{{ [probe_settings] if on_change == 'reload' else [] }}"
+        compose_project_service_restart_on: "{{ [probe_settings] if on_change == 'restart' else [] }}"
+"""
+RELOAD_MARKER = ["sh", "-c", "date +%s%N >> /tmp/reloads"]
+
+
+@pytest.fixture
+def service_role(tmp_path):
+    """A throwaway Compose project and a miniature service role whose one config file reloads or restarts it.
+
+    Returns a function that runs the role (JSON callback) and gives back the per-task results by task name."""
+    engine = shutil.which("docker") and subprocess.run(["docker", "info"], capture_output=True, check=False)
+    if not engine or engine.returncode != 0:
+        pytest.fail("no Docker engine answers: run scripts/docker-engine.sh (make test does)")
+    # Named through compose_project_name, not ming_compose_project: the plant's documented override.
+    name = f"ming-test-{uuid.uuid4().hex[:8]}"
+    playbook = tmp_path / "service-role.yml"
+    playbook.write_text(SERVICE_ROLE_PLAYBOOK)
+
+    def run(settings, *extra, on_change="reload", reload_command=RELOAD_MARKER, generation="1"):
+        variables = {"ming_base_dir": str(tmp_path / "project"), "compose_project_name": name,
+                     "settings": settings, "on_change": on_change, "reload_command": list(reload_command),
+                     "generation": generation}
+        env = dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), ANSIBLE_NOCOLOR="1",
+                   ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json")
+        done = subprocess.run(
+            [str(venv_tool("ansible-playbook")), "-i", "localhost,", "-c", "local",
+             "-e", "ansible_python_interpreter=" + sys.executable, "-e", json.dumps(variables), str(playbook),
+             *extra],
+            capture_output=True, text=True, cwd=REPO, env=env, timeout=300, check=False)
+        assert done.returncode == 0, done.stdout[-5000:] + done.stderr[-2000:]
+        report = json.loads(done.stdout)
+        return {task["task"]["name"].rpartition(" : ")[2]: task["hosts"]["localhost"]
+                for play in report["plays"] for task in play["tasks"] if "localhost" in task["hosts"]}
+
+    run.container = f"{name}-probe"
+    run.config_dir = tmp_path / "project" / "probe" / "config"
+    yield run
+    subprocess.run(["docker", "compose", "--project-name", name, "down", "--volumes", "--remove-orphans"],
+                   capture_output=True, check=False)
+
+
+def ran(tasks, name):
+    """The task ran and changed something (in check mode: would have run)."""
+    result = tasks.get(name, {})
+    return bool(result.get("changed")) and not result.get("skipped")
+
+
+def reloads(container):
+    done = subprocess.run(["docker", "exec", container, "sh", "-c", "cat /tmp/reloads 2>/dev/null || true"],
+                          capture_output=True, text=True, check=True)
+    return len(done.stdout.split())
+
+
+def test_a_config_change_reloads_or_restarts_the_running_service_and_waits_healthy(service_role):
+    """Real Docker engine and Compose v2 with a probe container named through compose_project_name: the role's
+    names and directory come from compose_project; a change the role marks `reload` runs the reload command in
+    the running container (not restarted), without a reload method it restarts, a `restart` change restarts;
+    each time the lifecycle waits until the container is healthy again, and an unchanged run does nothing."""
+    tasks = service_role("a")
+    assert (service_role.config_dir / "settings").read_text() == "a"
+    started = container_state(service_role.container)["StartedAt"]
+    assert not ran(tasks, "Reload probe") and not ran(tasks, "Restart probe")
+
+    tasks = service_role("b")
+    assert ran(tasks, "Reload probe") and not ran(tasks, "Restart probe")
+    assert reloads(service_role.container) == 1
+    assert container_state(service_role.container)["StartedAt"] == started
+    assert tasks["Wait until the service is healthy again | probe"]["stdout"].count('"healthy"') == 1
+
+    tasks = service_role("b")
+    assert not ran(tasks, "Reload probe") and not ran(tasks, "Restart probe")
+    assert reloads(service_role.container) == 1
+
+    tasks = service_role("c", reload_command=[])
+    assert ran(tasks, "Restart probe") and not ran(tasks, "Reload probe")
+    restarted = container_state(service_role.container)
+    assert restarted["StartedAt"] != started and restarted["Health"]["Status"] == "healthy"
+
+    tasks = service_role("d", on_change="restart")
+    assert ran(tasks, "Restart probe") and not ran(tasks, "Reload probe")
+    assert container_state(service_role.container)["StartedAt"] != restarted["StartedAt"]
+
+
+def test_a_new_recreated_or_stopped_container_starts_with_the_new_files_and_check_mode_changes_nothing(service_role):
+    """Real Docker engine: a container that compose creates, recreates (definition changed) or starts (it was
+    stopped) in this run reads the new files anyway, so it is neither reloaded nor restarted; check mode reports
+    the reload it would run and changes neither the file nor the container."""
+    tasks = service_role("a", on_change="restart")
+    assert not ran(tasks, "Restart probe")
+    first = json.loads(subprocess.run(["docker", "inspect", service_role.container], capture_output=True, text=True,
+                                      check=True).stdout)[0]
+
+    tasks = service_role("b", on_change="restart", generation="2")
+    assert not ran(tasks, "Restart probe") and not ran(tasks, "Reload probe")
+    second = json.loads(subprocess.run(["docker", "inspect", service_role.container], capture_output=True, text=True,
+                                       check=True).stdout)[0]
+    assert second["Id"] != first["Id"], "compose did not recreate the container"
+
+    subprocess.run(["docker", "stop", service_role.container], capture_output=True, check=True)
+    tasks = service_role("c", generation="2")
+    assert not ran(tasks, "Reload probe") and not ran(tasks, "Restart probe")
+    assert container_state(service_role.container)["Running"]
+    assert reloads(service_role.container) == 0
+
+    started = container_state(service_role.container)["StartedAt"]
+    tasks = service_role("d", "--check", "--diff", generation="2")
+    assert tasks["Write the probe's settings"]["changed"]
+    assert tasks["Reload probe"].get("skipped") and "check mode" in tasks["Reload probe"].get("msg", "")
+    assert (service_role.config_dir / "settings").read_text() == "c"
+    assert container_state(service_role.container)["StartedAt"] == started
+    assert reloads(service_role.container) == 0

@@ -6,9 +6,20 @@ service is touched, because preflight and argument validation run first."""
 import json
 import os
 import subprocess
+import sys
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parents[3]
+
+
+def venv_tool(name):
+    """A console script of the venv that runs the tests, never a path into the checkout."""
+    path = Path(sys.executable).parent / name
+    if not path.exists():
+        pytest.fail(f"{name} is not next to {sys.executable}: run pytest from the project venv")
+    return path
 
 
 def rollout(tmp_path, **overrides):
@@ -16,7 +27,7 @@ def rollout(tmp_path, **overrides):
                  "ming_lab_secrets_dir": str(tmp_path / "secrets"), **overrides}
     env = dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), ANSIBLE_NOCOLOR="1")
     return subprocess.run(
-        [str(REPO / ".venv" / "bin" / "ansible-playbook"), "site.yml", "--check", "--limit", "ming_brokers",
+        [str(venv_tool("ansible-playbook")), "site.yml", "--check", "--limit", "ming_brokers",
          "-e", json.dumps(variables)],
         capture_output=True, text=True, cwd=REPO, env=env, timeout=300, check=False)
 

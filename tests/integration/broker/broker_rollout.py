@@ -1,0 +1,150 @@
+"""Roll the mosquitto role out with ansible-playbook (tests/integration/broker/rollout.yml) on this machine's Docker
+engine, for the broker tests: the tools next to the running interpreter, the JSON callback, every output kept for
+the secret check, and the container's state as Docker reports it.
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from mosquitto_broker import free_port, require
+
+REPO = Path(__file__).resolve().parents[3]
+PLAYBOOK = Path(__file__).with_name("rollout.yml")
+IMAGE = "ming/mosquitto:lab"
+
+
+def venv_tool(name):
+    """A console script of the venv that runs the tests (ansible-playbook, ...), never a path into the checkout."""
+    path = Path(sys.executable).parent / name
+    if not path.exists():
+        pytest.fail(f"{name} is not next to {sys.executable}: run pytest from the project venv "
+                    "(scripts/bootstrap-venv.sh installs it)")
+    return path
+
+
+def require_docker_and_lab_image():
+    """The Docker engine answers and the lab image exists (a failure under CI=true, a skip with the reason else)."""
+    ready = shutil.which("docker") is not None and subprocess.run(
+        ["docker", "image", "inspect", IMAGE], capture_output=True, check=False).returncode == 0
+    require(ready, f"needs the Docker engine (scripts/docker-engine.sh) and {IMAGE} (scripts/build-lab-images.sh)")
+
+
+def secret():
+    return f"pw-{uuid.uuid4().hex}"
+
+
+class Rollout:
+    """Runs rollout.yml with the JSON callback and keeps every output for the secret check.
+
+    ``project_variables`` name the Compose project the way a plant would (``ming_compose_project`` or
+    ``compose_project_name``); ``container`` is the name the test expects Docker to know the broker by.
+    """
+
+    def __init__(self, directory, project_variables, container):
+        self.directory = directory
+        self.project_variables = dict(project_variables)
+        self.container = container
+        self.base_dir = directory / "base"
+        self.ca_dir = directory / "ca"
+        self.tls_port = free_port()
+        self.plain_port = free_port()
+        self.passwords = {name: secret() for name in ("health", "nodered", "plc-line1", "plc-line3", "bridge-edge")}
+        self.clients = [
+            {"name": "nodered", "role": "nodered"},
+            {"name": "plc-line1", "role": "plc", "line": "line1"},
+        ]
+        self.outputs = []
+        self.ansible_playbook = venv_tool("ansible-playbook")
+
+    def variables(self, **overrides):
+        variables = {
+            "ming_base_dir": str(self.base_dir),
+            **self.project_variables,
+            "mosquitto_image": IMAGE,
+            "mosquitto_listen_address": "127.0.0.1",
+            "mosquitto_tls_port": self.tls_port,
+            "mosquitto_plain_listener_enabled": True,
+            "mosquitto_plain_port": self.plain_port,
+            "mosquitto_tls_managed_ca_dir": str(self.ca_dir),
+            "mosquitto_tls_san": ["localhost", "127.0.0.1"],
+            "mosquitto_health_password": self.passwords["health"],
+            "mosquitto_clients": [dict(client, password=self.passwords[client["name"]]) for client in self.clients],
+        }
+        variables.update(overrides)
+        return variables
+
+    def run(self, check=False, **overrides):
+        extra_vars = self.directory / "extra-vars.json"
+        extra_vars.write_text(json.dumps(self.variables(**overrides)))
+        extra_vars.chmod(0o600)
+        command = [str(self.ansible_playbook), "-i", "localhost,", str(PLAYBOOK), "-e", f"@{extra_vars}"]
+        if check:
+            command += ["--check", "--diff"]
+        environment = dict(os.environ, ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json", ANSIBLE_NOCOLOR="1")
+        done = subprocess.run(command, cwd=REPO, env=environment, capture_output=True, text=True, timeout=600,
+                              check=False)
+        self.outputs.append(done.stdout + done.stderr)
+        assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-3000:]
+        return Result(json.loads(done.stdout))
+
+    def state(self):
+        return container_state(self.container)
+
+    def wait_healthy(self, timeout=60):
+        return wait_healthy(self.container, timeout)
+
+    def leaked(self):
+        """Names whose password appeared in any roll-out's output."""
+        everything = "\n".join(self.outputs)
+        return [name for name, password in self.passwords.items() if password in everything]
+
+
+class Result:
+    def __init__(self, report):
+        self.report = report
+        self.stats = report["stats"]["localhost"]
+        self.changed = self.stats["changed"]
+
+    def task_changed(self, name):
+        """True when a task (or handler) of this name ran and reported a change."""
+        for play in self.report["plays"]:
+            for task in play["tasks"]:
+                host = task["hosts"].get("localhost", {})
+                # The JSON callback names role tasks "<role> : <task>".
+                task_name = task["task"]["name"].rpartition(" : ")[2]
+                if task_name == name and host.get("changed") and not host.get("skipped"):
+                    return True
+        return False
+
+    def changed_tasks(self):
+        return [task["task"]["name"] for play in self.report["plays"] for task in play["tasks"]
+                if task["hosts"].get("localhost", {}).get("changed")]
+
+
+def remove_project(project):
+    """Stop and delete a Compose project this test created (containers, network, volumes)."""
+    subprocess.run(["docker", "compose", "--project-name", project, "down", "--volumes", "--remove-orphans"],
+                   capture_output=True, check=False)
+
+
+def container_state(container):
+    done = subprocess.run(["docker", "inspect", "--format", "{{json .State}}", container], capture_output=True,
+                          text=True, check=False)
+    return json.loads(done.stdout) if done.returncode == 0 else None
+
+
+def wait_healthy(container, timeout=60):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        state = container_state(container)
+        if state and state.get("Health", {}).get("Status") == "healthy":
+            return True
+        time.sleep(1)
+    return False
