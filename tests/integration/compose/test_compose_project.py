@@ -191,7 +191,7 @@ SERVICE_ROLE_PLAYBOOK = """
         compose_project_service_reload_on: "{{ [probe_settings] if on_change == 'reload' else [] }}"
         compose_project_service_restart_on: "{{ [probe_settings] if on_change == 'restart' else [] }}"
 """
-RELOAD_MARKER = ["sh", "-c", "date +%s%N >> /tmp/reloads"]
+RELOAD_MARKER = ("sh", "-c", "date +%s%N >> /tmp/reloads")
 
 
 @pytest.fixture
