@@ -4,11 +4,14 @@ and helpers that run the collection through real ``ansible`` / ``ansible-playboo
 Nothing here talks to a real camera: every test in this directory runs against the camera simulator.
 """
 
+import base64
+import hashlib
 import json
 import os
 import secrets
 import subprocess
 import sys
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -93,8 +96,8 @@ def simulator(request):
     """Factory: ``simulator(cameras=3, firmware=["2.5.1"])`` starts a simulator stopped after the test."""
     started = []
 
-    def start(cameras=3, firmware=("2.6.2",), latency_ms=0.0, time_scale=0.02):
-        password = secrets.token_urlsafe(12)
+    def start(cameras=3, firmware=("2.6.2",), latency_ms=0.0, time_scale=0.02, password=None):
+        password = password or secrets.token_urlsafe(12)
         configs = [CameraConfig(name=f"cam{i + 1:03d}", port=port, user="Service", password=password,
                                 firmware_version=firmware[i % len(firmware)], serial=f"SIM{i + 1:05d}")
                    for i, port in enumerate(free_ports(cameras))]
@@ -144,6 +147,26 @@ def run_playbook(playbook, inventory, *extra, cwd=None, check=False, env=None):
                           env=ansible_env(PWD=str(cwd), **(env or {})), check=False)
 
 
+def secret_forms(password, user="Service", realm="SICK Sensor"):
+    """The password and what would give it away in output: base64 (an Authorization header), URL-encoded (a form or
+    query string), JSON-escaped, and the SICK login's HA1 = sha256(user:realm:password), which logs in like the
+    password itself."""
+    forms = {"plain": password,
+             "base64": base64.b64encode(password.encode()).decode(),
+             "base64 user:password": base64.b64encode(f"{user}:{password}".encode()).decode(),
+             "url-encoded": urllib.parse.quote(password, safe=""),
+             "url-encoded (plus)": urllib.parse.quote_plus(password),
+             "json": json.dumps(password)[1:-1],
+             "ha1": hashlib.sha256(f"{user}:{realm}:{password}".encode()).hexdigest()}
+    return forms
+
+
+def assert_no_secret(output, password, user="Service"):
+    """Fails naming the form (not the value) of the password found in ``output``."""
+    found = sorted(name for name, form in secret_forms(password, user).items() if form in output)
+    assert not found, f"the camera password appears in the output as: {', '.join(found)}"
+
+
 def recap(stdout):
     """{host: {"ok": n, "changed": n, "failed": n, ...}} from the PLAY RECAP of the default callback."""
     hosts = {}
@@ -154,3 +177,11 @@ def recap(stdout):
         hosts[host.strip()] = {key: int(value) for key, value in
                                (part.split("=") for part in counts.split() if "=" in part)}
     return hosts
+
+
+def recap_of(stdout, hosts):
+    """The PLAY RECAP as recap() reads it, after asserting it lists exactly ``hosts`` (so an empty or partial recap
+    cannot make an all() over it pass)."""
+    counts = recap(stdout)
+    assert sorted(counts) == sorted(hosts), f"PLAY RECAP lists {sorted(counts)}, expected {sorted(hosts)}:\n{stdout}"
+    return counts

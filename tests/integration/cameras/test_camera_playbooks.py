@@ -18,7 +18,7 @@ import pytest
 import yaml
 from sensingcam_simulator.testing import free_ports
 
-from .conftest import REPO, recap, run_playbook
+from .conftest import REPO, assert_no_secret, recap_of, run_playbook, run_module
 from .test_camera_modules import firmware_archive
 
 pytestmark = pytest.mark.simulator
@@ -148,10 +148,10 @@ def test_camera_backup_playbook_is_idempotent(simulator, tmp_path):
     playbook = REPO / "playbooks" / "camera_backup.yml"
     first = run_playbook(playbook, inventory, "-e", "sensingcam_backup_dir=backups", cwd=tmp_path)
     assert first.returncode == 0, first.stdout
-    assert all(h["changed"] == 1 for h in recap(first.stdout).values()), first.stdout
+    assert all(h["changed"] == 1 for h in recap_of(first.stdout, sim.names).values()), first.stdout
     assert len(list((tmp_path / "backups").glob("cam00?-2*.json"))) == 2, "relative to the start directory"
     again = run_playbook(playbook, inventory, "-e", "sensingcam_backup_dir=backups", cwd=tmp_path)
-    assert all(h["changed"] == 0 for h in recap(again.stdout).values()), again.stdout
+    assert all(h["changed"] == 0 for h in recap_of(again.stdout, sim.names).values()), again.stdout
 
 
 def test_site_cameras_play_applies_host_settings_idempotently(simulator, tmp_path):
@@ -173,7 +173,7 @@ def test_site_cameras_play_applies_host_settings_idempotently(simulator, tmp_pat
         assert sim.get(name, "StreamProfilePrimary")["FrameRate"] == 25
         assert sim.get(name, "EventRecording")["PreTrigger"] == 7
     again = run_playbook(REPO / "site.yml", inventory)
-    assert all(h["changed"] == 0 for h in recap(again.stdout).values()), again.stdout
+    assert all(h["changed"] == 0 for h in recap_of(again.stdout, sim.names).values()), again.stdout
 
 
 @pytest.mark.parametrize("settings, named", [
@@ -277,3 +277,129 @@ def test_lab_simulator_script_and_audit_of_the_lab_inventory(tmp_path):
     assert "not running" in subprocess.run([str(script), "stop"], capture_output=True, text=True, env=env,
                                            timeout=60, check=False).stdout
     shutil.rmtree(state_dir, ignore_errors=True)
+
+
+@pytest.mark.slow
+def test_a_failed_backup_blocks_that_cameras_firmware_update(simulator, tmp_path):
+    """The promise of playbooks/firmware_update.yml, "configuration backup first, then the firmware": against the
+    simulator, cam002's backup fails (its <name>-latest.json in the backup directory is a directory, so the module
+    cannot read or write it; the camera itself is healthy) and cam002 gets no firmware upload (simulator counter
+    firmware_uploads stays 0, version stays 2.5.1) while cam001 and cam003, in the same batch, are updated.
+
+    Mutation tried: `ignore_errors: true` on the backup task: cam002 is uploaded and updated, this test fails."""
+    sim = simulator(3, firmware=["2.5.1"])
+    backups = tmp_path / "backups"
+    (backups / "cam002-latest.json").mkdir(parents=True)
+    inventory = sim.write_inventory(tmp_path / "hosts.yml")
+    run = run_playbook(REPO / "playbooks" / "firmware_update.yml", inventory,
+                       "-e", "sensingcam_firmware_target=2.7.0",
+                       "-e", f"sensingcam_firmware_archive={firmware_archive(tmp_path / 'fw')}",
+                       "-e", "sensingcam_firmware_poll_interval=0.2", "-e", "sensingcam_update_serial=3",
+                       "-e", "sensingcam_update_max_fail_percentage=50", "-e", f"sensingcam_backup_dir={backups}")
+    assert run.returncode != 0, run.stdout
+    counts = recap_of(run.stdout, sim.names)
+    assert counts["cam002"]["failed"] == 1 and counts["cam001"]["failed"] == counts["cam003"]["failed"] == 0
+    assert "Cannot write or read the backup file" in run.stdout
+    assert [sim.summary(n)["counters"]["firmware_uploads"] for n in sim.names] == [1, 0, 1]
+    assert [sim.get(n, "FirmwareVersion") for n in sim.names] == ["2.7.0", "2.5.1", "2.7.0"]
+    assert sorted(p.name for p in backups.glob("cam00[13]-2*.json")) != []
+    assert not list(backups.glob("cam002-2*.json"))
+
+
+@pytest.mark.parametrize("fail_on_unreachable", [True, False], ids=["fails", "passes"])
+def test_audit_fail_on_unreachable(simulator, tmp_path, fail_on_unreachable):
+    """sensingcam_audit_fail_on_unreachable in playbooks/firmware_audit.yml, against the simulator with cam002
+    offline (fault offline): true fails the run naming exactly the unreachable camera, false passes; both write the
+    report with cam002 unreachable.
+
+    Mutation tried: the `when:` of "Fail on cameras that could not be audited" set to false: the "fails" case fails."""
+    sim = simulator(3)
+    sim.set_faults("cam002", offline=True)
+    inventory = sim.write_inventory(tmp_path / "hosts.yml", sensingcam_minimum_firmware="2.6.0")
+    run = run_playbook(AUDIT, inventory, "-e", f"sensingcam_report_dir={tmp_path / 'reports'}",
+                       "-e", f"sensingcam_audit_fail_on_unreachable={str(fail_on_unreachable).lower()}")
+    message = "1 camera(s) could not be audited (unreachable or unknown): cam002. See the report for each error."
+    if fail_on_unreachable:
+        assert run.returncode != 0, run.stdout
+        assert message in " ".join(run.stdout.split()), run.stdout
+    else:
+        assert run.returncode == 0, run.stdout
+        assert "camera(s) could not be audited" not in run.stdout
+    report, _markdown = reports(tmp_path / "reports")
+    assert report["not_audited"] == ["cam002"] and report["summary"]["unreachable"] == 1
+    assert {c["name"]: c["verdict"] for c in report["cameras"]} == {
+        "cam001": "approved", "cam002": "unreachable", "cam003": "approved"}
+
+
+# Characters that change under base64, URL and JSON encoding, so every form of the password differs. ASCII only:
+# for a non-ASCII password the client (utf-8) and the simulator (latin-1) compute different login hashes.
+ODD_PASSWORD = 'Cam "pw" 7/+&%=?#:\\x'
+
+
+@pytest.mark.slow
+def test_camera_password_never_shows_under_diff_and_vvv(simulator, tmp_path):
+    """Every camera playbook that logs in, run with --diff -vvv against the simulator (check mode and a real run
+    that changes settings, a backup, a firmware update, the audit): the whole output holds the camera password in
+    none of its forms (plain, base64, URL-encoded, JSON-escaped, the login's HA1). ANSIBLE_INJECT_INVOCATION is on,
+    as a plant may set it: every result then carries the module's arguments, which -vvv prints, so the output is
+    the most a run can show (ansible-core 2.21 injects no invocation by default).
+
+    Mutation tried: no_log removed from the password option (module_utils/sensingcam_module.py): -vvv prints the
+    invocation with the password and this test fails."""
+    invocation = {"ANSIBLE_INJECT_INVOCATION": "1"}
+    sim = simulator(2, firmware=["2.5.1"], password=ODD_PASSWORD)
+    assert sim.password == ODD_PASSWORD
+    inventory = sim.write_inventory(
+        tmp_path / "hosts.yml", sensingcam_config={"time_zone": "Europe/Vienna"},
+        sensingcam_streams={"secondary": {"fps": 12}}, sensingcam_event_recording={"pre_trigger_seconds": 7})
+    outputs = []
+    for check in (True, False):
+        run = run_playbook(REPO / "site.yml", inventory, "--diff", "-vvv", check=check, env=invocation)
+        assert run.returncode == 0, run.stdout
+        outputs.append(run.stdout + run.stderr)
+    assert sim.get("cam001", "TimeZone") == "Europe/Vienna", "the run changed what it was asked to"
+    assert "Europe/Vienna" in outputs[0], "--diff shows the change"
+    run = run_playbook(REPO / "playbooks" / "camera_backup.yml", inventory, "--diff", "-vvv",
+                       "-e", f"sensingcam_backup_dir={tmp_path / 'backups'}", env=invocation)
+    assert run.returncode == 0, run.stdout
+    outputs.append(run.stdout + run.stderr)
+    run = run_playbook(REPO / "playbooks" / "firmware_update.yml", inventory, "--diff", "-vvv",
+                       "-e", "sensingcam_firmware_target=2.7.0",
+                       "-e", f"sensingcam_firmware_archive={firmware_archive(tmp_path / 'fw')}",
+                       "-e", "sensingcam_firmware_poll_interval=0.2", "-e", "sensingcam_update_serial=2",
+                       "-e", f"sensingcam_backup_dir={tmp_path / 'backups'}", env=invocation)
+    assert run.returncode == 0, run.stdout
+    assert [sim.summary(n)["counters"]["firmware_uploads"] for n in sim.names] == [1, 1]
+    outputs.append(run.stdout + run.stderr)
+    run = run_playbook(AUDIT, inventory, "--diff", "-vvv", "-e", f"sensingcam_report_dir={tmp_path / 'reports'}",
+                       env=invocation)
+    assert run.returncode == 0, run.stdout
+    outputs.append(run.stdout + run.stderr)
+    assert all(sim.summary(n)["counters"]["logins_ok"] > 0 for n in sim.names), "the runs did log in"
+    assert all("invocation:" in output for output in outputs), "the module arguments are in the output"
+    for output in outputs:
+        assert_no_secret(output, ODD_PASSWORD)
+
+
+def test_backup_diff_shows_secret_values_redacted(simulator, tmp_path):
+    """playbooks/camera_backup.yml --diff -vvv against the simulator, with a copy of the device profile that marks
+    identity.device_name (LocationName) `secret: true`: the diff shows ******** for it, the output never holds its
+    value, the backup file does. The simulator's own export has no password field, so the test marks one it has.
+
+    Mutation tried: the diff of the raw export (sensingcam_backup diff_text -> _as_text): this test fails."""
+    sim = simulator(1)
+    marker = "secret-location-4711"
+    changed = run_module("sensingcam_config", {"device_name": marker}, sim, "cam001")
+    assert changed["changed"] is True and sim.get("cam001", "LocationName") == marker
+    profile = yaml.safe_load((REPO / "profiles" / "sensingcam" / "sec100-fw2.yml").read_text())
+    profile["identity"]["device_name"]["secret"] = True
+    profile_path = tmp_path / "sec100-fw2-marked.yml"
+    profile_path.write_text(yaml.safe_dump(profile))
+    inventory = sim.write_inventory(tmp_path / "hosts.yml", sensingcam_profile_path=str(profile_path))
+    run = run_playbook(REPO / "playbooks" / "camera_backup.yml", inventory, "--diff", "-vvv",
+                       "-e", f"sensingcam_backup_dir={tmp_path / 'backups'}")
+    assert run.returncode == 0, run.stdout
+    assert '"LocationName": "********"' in run.stdout, run.stdout
+    assert marker not in run.stdout + run.stderr
+    assert json.loads((tmp_path / "backups" / "cam001-latest.json").read_text())["configuration"][
+        "LocationName"] == marker
