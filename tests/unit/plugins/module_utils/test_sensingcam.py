@@ -3,7 +3,8 @@ profile (sensingcam_profile.py), client (sensingcam_client.py), firmware archive
 
 Against the in-process fake camera of tests/unit/sensingcam_fake_camera.py (it stands in for open_url), not a real
 SEC100 and not the camera simulator: they prove the client follows the protocol as we understand it from SICK's
-public code, not that a real camera accepts it.
+public code, not that a real camera accepts it. The fleet-audit tests run real threads (ThreadPoolExecutor is not
+replaced); the InFlightGate opener in front of the fake counts the requests in flight at once.
 """
 
 import hashlib

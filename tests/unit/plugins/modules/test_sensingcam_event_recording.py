@@ -1,4 +1,9 @@
-"""sensingcam_event_recording against the in-process fake camera (not a real SEC100, not the camera simulator)."""
+"""sensingcam_event_recording against the in-process fake camera (not a real SEC100, not the camera simulator).
+
+Real: the module's main() and the collection's module_utils. Doubles: the fake camera
+(tests/unit/sensingcam_fake_camera.py) in place of open_url, and AnsibleModule's exit_json/fail_json/warn replaced
+by the run_module fixture (tests/unit/conftest.py) so the result is read in-process.
+"""
 
 import pytest
 from sensingcam_fake_camera import install_network, module_args

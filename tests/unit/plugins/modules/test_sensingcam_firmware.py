@@ -2,6 +2,10 @@
 
 The fake emulates the assumed update procedure: upload, camera away for a few polls, back on the new version.
 Time does not pass for real: the module's clock and sleep are replaced.
+
+Real: the module's main() and the collection's module_utils. Doubles: the fake camera
+(tests/unit/sensingcam_fake_camera.py) in place of open_url, and AnsibleModule's exit_json/fail_json/warn replaced
+by the run_module fixture (tests/unit/conftest.py) so the result is read in-process.
 """
 
 import hashlib

@@ -1,4 +1,9 @@
-"""sensingcam_firmware_info against in-process fake cameras (not real SEC100s, not the camera simulator)."""
+"""sensingcam_firmware_info against in-process fake cameras (not real SEC100s, not the camera simulator).
+
+Real: the module's main() and the collection's module_utils. Doubles: the fake camera
+(tests/unit/sensingcam_fake_camera.py) in place of open_url, and AnsibleModule's exit_json/fail_json/warn replaced
+by the run_module fixture (tests/unit/conftest.py) so the result is read in-process.
+"""
 
 import hashlib
 
