@@ -31,8 +31,8 @@ attributes:
     details:
       - The diff shows the latest backup against the new export, or the camera's export against O(src).
       - Values the device profile marks secret (C(files.config_export.secret_keys), and entries with
-        C(secret: true)) show as C(********) at any depth of a JSON export; the backup file keeps the real value.
-        A non-JSON export is not shown in the diff at all when the profile marks secret keys.
+        C(secret) set to V(true)) show as C(********) at any depth of a JSON export; the backup file keeps the real
+        value. A non-JSON export is not shown in the diff at all when the profile marks secret keys.
   idempotent:
     support: full
 options:
