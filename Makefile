@@ -3,7 +3,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 VENV ?= .venv
 
-.PHONY: help lab test lint sanity unit molecule bench build clean-lab
+.PHONY: help lab test lint sanity unit pytest molecule bench build clean-lab
 
 help:
 	@echo "make lab    - set up this machine (venv, Docker engine, lab images) and roll out the lab (site.yml)"
@@ -21,7 +21,12 @@ lint:
 sanity:
 	bash scripts/run-tests.sh sanity
 
+# The unit tests alone need neither Docker nor Debian test packages.
 unit:
+	bash scripts/bootstrap-venv.sh
+	ANSIBLE_COLLECTIONS_PATH=$(CURDIR)/.collections $(VENV)/bin/pytest tests/unit
+
+pytest:
 	bash scripts/run-tests.sh pytest
 
 molecule:
