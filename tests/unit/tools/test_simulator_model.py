@@ -3,7 +3,6 @@
 They run against the simulator's code only: no network, no real camera.
 """
 
-import argparse
 import copy
 from pathlib import Path
 
@@ -29,12 +28,15 @@ def camera(profile):
 
 def test_profile_names_come_from_the_file(profile):
     """Runs against the camera simulator's code, not a real camera: variables/methods/files mirror the profile."""
-    raw = yaml.safe_load(PROFILE_PATH.read_text())
+    # The expected names are written out here, not read back through the loader under test.
     assert profile.variables["FirmwareVersion"].writable is False
     assert profile.variables["LocationName"].writable is True
-    assert profile.methods == {key: entry["name"] for key, entry in raw["methods"].items()}
-    assert {k: f.path for k, f in profile.files.items()} == {k: e["path"] for k, e in raw["files"].items()}
-    assert profile.rtsp_paths == raw["rtsp"]["paths"]["value"]
+    assert profile.methods == {"snapshot_mode": "SnapshotMode", "trigger_event": "EventTriggerEvent",
+                               "trigger_snapshot": "SnapshotTriggerSnapshot", "reboot": "Reboot"}
+    assert {k: f.path for k, f in profile.files.items()} == {
+        "latest_snapshot": "/file/download/latestSnapshot", "firmware_upload": "/file/upload/firmware",
+        "config_export": "/file/download/configuration", "config_import": "/file/upload/configuration"}
+    assert profile.rtsp_paths == {"primary": "/stream1", "secondary": "/stream2"}
     assert profile.variables["StreamProfilePrimary"].allowed["fps"] == {"min": 1, "max": 30}
 
 
@@ -167,8 +169,11 @@ def test_config_file_errors(tmp_path, profile):
         cli.cameras_from_config(config, args(password_file=None), profile)
 
 
-def test_parser_is_argparse():
-    """Runs against the camera simulator's code, not a real camera: --cameras and --config are exclusive."""
-    assert isinstance(cli.build_parser(), argparse.ArgumentParser)
+def test_parser_options():
+    """Runs against the camera simulator's code, not a real camera: options parse to what they say, and --cameras
+    and --config are exclusive."""
+    parsed = cli.build_parser().parse_args(["--cameras", "3", "--base-port", "20000", "--salt"])
+    assert (parsed.cameras, parsed.config, parsed.base_port, parsed.salt, parsed.bind) == (3, None, 20000, True,
+                                                                                           "127.0.0.1")
     with pytest.raises(SystemExit):
         cli.build_parser().parse_args(["--cameras", "1", "--config", "x.yml"])
