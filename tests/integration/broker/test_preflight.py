@@ -1,15 +1,21 @@
 """Bad broker input fails in the mosquitto role's preflight, before anything is written, naming the variable.
 
-Runs tests/integration/broker/rollout.yml with ``--tags mosquitto_preflight`` through ansible-playbook; no broker and
-no Docker engine are needed (nothing gets that far).
+Each bad case runs the whole of tests/integration/broker/rollout.yml through real ansible-playbook, without tags and
+without --check, in a throwaway Compose project and base directory: had preflight not stopped the run, the role
+would have created the base directory (compose_project), the managed CA and a container on this machine's Docker
+engine. The tests assert none of that exists afterwards (the Docker engine is asked, so it must answer). The good
+input control runs with ``--tags mosquitto_preflight`` only (it would otherwise start a broker).
 """
 
 import json
 import os
+import shutil
 import subprocess
+import uuid
 
 import pytest
-from broker_rollout import PLAYBOOK, REPO, venv_tool
+from broker_rollout import IMAGE, PLAYBOOK, REPO, venv_tool
+from mosquitto_broker import free_port
 
 PASSWORD = "a-long-enough-password"
 
@@ -19,6 +25,11 @@ def good_variables(tmp_path):
     pem.write_text("placeholder\n")
     return {
         "ming_base_dir": str(tmp_path / "base"),
+        "ming_compose_project": f"preflight-{uuid.uuid4().hex[:8]}",
+        # The lab image and free loopback ports: a run that got past preflight would really start a broker here.
+        "mosquitto_image": IMAGE,
+        "mosquitto_listen_address": "127.0.0.1",
+        "mosquitto_tls_port": free_port(),
         "mosquitto_health_password": PASSWORD,
         "mosquitto_tls_managed_ca_dir": str(tmp_path / "ca"),
         "mosquitto_clients": [
@@ -28,19 +39,19 @@ def good_variables(tmp_path):
     }
 
 
-def preflight(tmp_path, **variables):
+def preflight(tmp_path, *options, **variables):
+    """The whole roll-out (no tags, no --check) unless ``options`` narrow it."""
     extra_vars = tmp_path / "extra-vars.json"
     extra_vars.write_text(json.dumps(variables))
     done = subprocess.run(
-        [str(venv_tool("ansible-playbook")), "-i", "localhost,", str(PLAYBOOK), "-e", f"@{extra_vars}", "--tags",
-         "mosquitto_preflight"],
+        [str(venv_tool("ansible-playbook")), "-i", "localhost,", str(PLAYBOOK), "-e", f"@{extra_vars}", *options],
         cwd=REPO, env=dict(os.environ, ANSIBLE_NOCOLOR="1"), capture_output=True, text=True, timeout=300, check=False,
     )
     return done.returncode, " ".join((done.stdout + done.stderr).split())
 
 
 def test_good_input_passes(tmp_path):
-    code, output = preflight(tmp_path, **good_variables(tmp_path))
+    code, output = preflight(tmp_path, "--tags", "mosquitto_preflight", **good_variables(tmp_path))
     assert code == 0, output
     assert PASSWORD not in output
 
@@ -116,12 +127,27 @@ CASES = {
 }
 
 
+def containers_of(project):
+    """Every container (running or not) Docker knows in this Compose project."""
+    if shutil.which("docker") is None:
+        pytest.fail("the docker CLI is missing: the test asks the engine that no container was created")
+    done = subprocess.run(
+        ["docker", "ps", "--all", "--quiet", "--filter", f"label=com.docker.compose.project={project}"],
+        capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        pytest.fail(f"no Docker engine answers (scripts/docker-engine.sh): {done.stderr}")
+    return done.stdout.split()
+
+
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_bad_input_fails_in_preflight_naming_the_variable(tmp_path, case):
     make_variables, expected = CASES[case]
-    code, output = preflight(tmp_path, **make_variables(tmp_path))
+    variables = make_variables(tmp_path)
+    code, output = preflight(tmp_path, **variables)
     assert code != 0, output
+    assert not (tmp_path / "base").exists(), "the roll-out wrote the base directory before preflight stopped it"
+    assert not (tmp_path / "ca").exists(), "the roll-out created the managed CA before preflight stopped it"
+    assert containers_of(variables["ming_compose_project"]) == [], "a container was created"
     for text in expected:
         assert text in output, f"{text!r} not in: {output[-1500:]}"
     assert PASSWORD not in output
-    assert not (tmp_path / "base").exists(), "preflight wrote something"
