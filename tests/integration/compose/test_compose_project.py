@@ -1,5 +1,6 @@
 """The internal compose_project role against the real Docker engine and Compose v2 plugin on this machine
-(started by scripts/docker-engine.sh), with the locally built ming/debian-base image.
+(started by scripts/docker-engine.sh), with the locally built ming/debian-base image (a shell that sleeps stands in
+for a service; its health check is ``true`` or ``false``, nothing is probed over the network).
 
 Each test runs a small playbook through real ansible-playbook in a Compose project of its own and removes it."""
 
@@ -12,6 +13,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+import yaml
 
 REPO = Path(__file__).resolve().parents[3]
 PLAYBOOK = """
@@ -99,11 +101,16 @@ def test_check_then_deploy_then_nothing_to_change(project):
     container with restart policy, log rotation and the project network; a second run reports changed=0."""
     checked = project([service("probe")], "--check")
     assert checked.returncode == 0, checked.stdout
+    assert changed_count(checked.stdout) > 0, "check mode on a fresh host predicted no change"
     assert not project.base_dir.exists()
     assert container_state(f"{project.name}-probe") is None
 
     deployed = project([service("probe")])
     assert deployed.returncode == 0, deployed.stdout
+    assert changed_count(deployed.stdout) > 0
+    fragment = yaml.safe_load((project.base_dir / "compose.d" / "probe.yml").read_text())
+    assert fragment["services"]["probe"]["image"] == "ming/debian-base:bookworm"
+    assert fragment["services"]["probe"]["container_name"] == f"{project.name}-probe"
     state = container_state(f"{project.name}-probe")
     assert state["Running"] and state["Health"]["Status"] == "healthy"
     config = json.loads(subprocess.run(["docker", "inspect", f"{project.name}-probe"], capture_output=True,
@@ -127,6 +134,10 @@ def test_render_only_service_is_validated_but_not_started(project):
     assert run.returncode == 0, run.stdout
     assert "grafana: configuration rendered and validated; not started on this host" in run.stdout
     assert (project.base_dir / "compose.d" / "grafana.yml").exists()
+    fragment = yaml.safe_load((project.base_dir / "compose.d" / "grafana.yml").read_text())
+    assert fragment["services"]["grafana"]["image"] == "grafana/grafana:12.0.0"
+    assert subprocess.run(["docker", "image", "inspect", "grafana/grafana:12.0.0"], capture_output=True,
+                          check=False).returncode != 0, "the render-only image was pulled"
     assert container_state(f"{project.name}-grafana") is None
     assert container_state(f"{project.name}-probe")["Running"]
 
@@ -136,6 +147,8 @@ def test_service_without_healthcheck_is_refused(project):
     run = project([service("probe", healthcheck=False)])
     assert run.returncode != 0
     assert "needs a lower-case name, an `image` and a `healthcheck`" in run.stdout
+    assert not (project.base_dir / "compose.d" / "probe.yml").exists(), "the refused fragment was written"
+    assert container_state(f"{project.name}-probe") is None, "a container was created for the refused service"
 
 
 def test_unhealthy_service_fails_the_run(project):
@@ -144,6 +157,33 @@ def test_unhealthy_service_fails_the_run(project):
     sick["definition"]["healthcheck"]["test"] = ["CMD", "false"]
     run = project([sick], "-e", "compose_project_wait_timeout=10")
     assert run.returncode != 0, run.stdout
+    state = container_state(f"{project.name}-sick")
+    assert state is not None and state["Health"]["Status"] != "healthy", state
+    assert "failed=1" in run.stdout, run.stdout[-2000:]
+
+
+def test_a_fragment_compose_refuses_is_rejected_and_the_live_fragment_and_container_stay(project):
+    """The fragment's ``validate:`` (``docker compose config --quiet`` with the base file) rejects a definition
+    Compose refuses (a health-check interval that is no duration): the run fails, the live fragment keeps its bytes
+    and the running container is the same one, still healthy."""
+    assert project([service("probe")]).returncode == 0
+    fragment = project.base_dir / "compose.d" / "probe.yml"
+    live = fragment.read_bytes()
+    before = subprocess.run(["docker", "inspect", "--format", "{{.Id}}", f"{project.name}-probe"],
+                            capture_output=True, text=True, check=True).stdout
+    bad = service("probe")
+    bad["definition"]["healthcheck"]["interval"] = "every-now-and-then"
+    run = project([bad])
+    assert run.returncode != 0, run.stdout
+    assert "Write the Compose fragment" in run.stdout and "validat" in run.stdout.lower(), (
+        run.stdout[-3000:])
+    assert fragment.read_bytes() == live, "the rejected fragment replaced the live one"
+    after = subprocess.run(["docker", "inspect", "--format", "{{.Id}}", f"{project.name}-probe"],
+                           capture_output=True, text=True, check=True).stdout
+    assert after == before
+    assert container_state(f"{project.name}-probe")["Health"]["Status"] == "healthy"
+    again = project([service("probe")])
+    assert again.returncode == 0 and changed_count(again.stdout) == 0, again.stdout
 
 
 # --- the lifecycle a service role gets -----------------------------------------------------------------------------
