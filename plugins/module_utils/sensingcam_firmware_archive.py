@@ -14,10 +14,7 @@ import hashlib
 import os
 
 from ansible_collections.sensingcam.ming.plugins.module_utils.firmware_version import parse_version
-from ansible_collections.sensingcam.ming.plugins.module_utils.sensingcam_profile import HAS_YAML, ProfileError
-
-if HAS_YAML:
-    import yaml
+from ansible_collections.sensingcam.ming.plugins.module_utils.sensingcam_profile import ProfileError, load_yaml_file
 
 
 def load_firmware_archive(directory, device_family=None):
@@ -28,15 +25,7 @@ def load_firmware_archive(directory, device_family=None):
     Raises ProfileError with a readable message when the manifest is missing or malformed.
     """
     manifest = os.path.join(directory, 'manifest.yml')
-    if not HAS_YAML:
-        raise ProfileError('PyYAML is needed to read the firmware manifest %s.' % manifest)
-    try:
-        with open(manifest, 'rb') as handle:
-            data = yaml.safe_load(handle)
-    except (IOError, OSError) as exc:
-        raise ProfileError('Cannot read the firmware manifest %s: %s.' % (manifest, exc.strerror or exc)) from None
-    except yaml.YAMLError as exc:
-        raise ProfileError('The firmware manifest %s is not valid YAML: %s' % (manifest, exc)) from None
+    data = load_yaml_file(manifest, 'firmware manifest')
     items = data.get('firmware') if isinstance(data, dict) else None
     if not isinstance(items, list):
         raise ProfileError('The firmware manifest %s needs a `firmware:` list.' % manifest)

@@ -40,6 +40,19 @@ class ProfileError(Exception):
 _MISSING = object()
 
 
+def load_yaml_file(path, what):
+    """The parsed YAML of ``path``; a ProfileError that names ``what`` (e.g. 'device profile') and the path."""
+    if not HAS_YAML:
+        raise ProfileError('PyYAML is needed to read the %s %s.' % (what, path))
+    try:
+        with open(path, 'rb') as handle:
+            return yaml.safe_load(handle)
+    except (IOError, OSError) as exc:
+        raise ProfileError('Cannot read the %s %s: %s.' % (what, path, exc.strerror or exc)) from None
+    except yaml.YAMLError as exc:
+        raise ProfileError('The %s %s is not valid YAML: %s' % (what, path, exc)) from None
+
+
 class DeviceProfile:
     """The device profile: every device-specific name and limit, loaded from YAML."""
 
@@ -58,16 +71,7 @@ class DeviceProfile:
 
     @classmethod
     def load(cls, path):
-        if not HAS_YAML:
-            raise ProfileError('PyYAML is needed to read the device profile %s.' % path)
-        try:
-            with open(path, 'rb') as handle:
-                data = yaml.safe_load(handle)
-        except (IOError, OSError) as exc:
-            raise ProfileError('Cannot read the device profile %s: %s.' % (path, exc.strerror or exc)) from None
-        except yaml.YAMLError as exc:
-            raise ProfileError('The device profile %s is not valid YAML: %s' % (path, exc)) from None
-        return cls(data, path)
+        return cls(load_yaml_file(path, 'device profile'), path)
 
     # -- generic access ---------------------------------------------------------------------------------------
     def entry(self, *keys, **kwargs):
