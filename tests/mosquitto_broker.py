@@ -5,9 +5,11 @@ Debian's Mosquitto 2.0.11 init script needs systemd, which these machines lack, 
 exits during start-up is reported with its log.
 """
 
+import contextlib
 import os
 import pwd
 import shutil
+import signal
 import socket
 import ssl
 import subprocess
@@ -70,6 +72,7 @@ class Broker:
         self.port = None
         self.process = None
         self.log_path = self.directory / "mosquitto.log"
+        self.events_path = self.directory / "mosquitto-events.log"
 
     def start(self, attempts=3):
         for _attempt in range(attempts):
@@ -83,6 +86,8 @@ class Broker:
                 # As root, mosquitto would drop to the 'mosquitto' user, which cannot enter pytest's 0700 tmp dirs.
                 f"user {pwd.getpwuid(os.getuid()).pw_name}",
                 "log_dest stdout",
+                # Its stdout is a file, which Mosquitto buffers; the log file is written line by line.
+                f"log_dest file {self.events_path}",
                 "log_type error",
                 "log_type warning",
                 "log_type notice",
@@ -114,11 +119,17 @@ class Broker:
                 time.sleep(0.05)
         return False
 
+    def reload(self):
+        """SIGHUP: the broker re-reads its password and ACL files."""
+        self.process.send_signal(signal.SIGHUP)
+
     def log(self):
-        try:
-            return self.log_path.read_text(errors="replace")
-        except OSError:
-            return ""
+        """Start-up output (stdout) followed by the log Mosquitto wrote line by line."""
+        text = ""
+        for path in (self.log_path, self.events_path):
+            with contextlib.suppress(OSError):
+                text += path.read_text(errors="replace")
+        return text
 
     def stop(self):
         if self.process is not None and self.process.poll() is None:

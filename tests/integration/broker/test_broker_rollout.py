@@ -4,19 +4,28 @@ Mosquitto 2.0.11 broker of the lab image (ming/mosquitto:lab, Debian's package) 
 The tests run in file order and share one broker, as a plant's broker lives through its roll-outs:
 check mode on a fresh host -> first run -> second run and check mode change nothing -> TLS (handshake with and
 without the CA, TLS below 1.2 refused) and logins -> password/ACL change reloads with clients kept connected ->
-certificate renewal reloads with clients kept connected -> a listener setting restarts -> a bridge carries a QoS 1
-message over TLS to a second real broker (the Mosquitto 2.0.11 binary on the project network's gateway address).
-No secret may appear in any roll-out's output.
+removing a client refuses its login, the others keep working -> certificate renewal reloads with clients kept
+connected -> a listener setting restarts -> a setting Mosquitto refuses is rejected by the role's ``validate:``
+(a throwaway container of the same image) with the live file and the running broker untouched -> a changed port
+recreates the container (a new container id), healthy on the new port -> a bridge carries a QoS 1 message over TLS
+to a second real broker (the Mosquitto 2.0.11 binary of this machine on the project network's gateway address,
+started by the test), a bridge setting Mosquitto refuses is rejected, removing the bridge closes its connection
+on that broker, and a changed remote password reaches the bridges file.
+Every run is ``--diff -vvv`` with ``ANSIBLE_INJECT_INVOCATION=1`` (broker_rollout.py); after every run that changes
+a secret (the first run, passwords, a certificate, bridges) the whole output is scanned for every password, the CA
+passphrase and every private key body line.
 """
 
 import datetime
+import socket
 import ssl
 import subprocess
 import time
+import uuid
 import warnings
 
 import pytest
-from broker_rollout import Rollout, remove_project, require_docker_and_lab_image, secret
+from broker_rollout import Rollout, container_id, free_port, remove_project, require_docker_and_lab_image, secret
 from broker_rollout import container_state as state_of
 from broker_rollout import wait_healthy as wait_healthy_of
 from mosquitto_broker import Broker, Session, handshake, login_code, requires_mosquitto, tls_context
@@ -24,7 +33,8 @@ from mosquitto_broker import Broker, Session, handshake, login_code, requires_mo
 from ansible_collections.sensingcam.ming.plugins.filter.mosquitto_acl import mosquitto_acl
 from ansible_collections.sensingcam.ming.plugins.module_utils.mosquitto_passwd import PasswordFile
 
-PROJECT = "ming-brokertest"
+# Its own name per run: another checkout or a parallel make test may run this module at the same time.
+PROJECT = f"brokertest-{uuid.uuid4().hex[:6]}"
 CONTAINER = f"{PROJECT}-mosquitto"
 REFUSED = (4, 5, 134, 135)  # MQTT 3.1.1 bad credentials / not authorised, and paho's MQTT 5 numbering
 
@@ -76,6 +86,8 @@ def test_first_run_starts_a_healthy_broker_with_tls_material(rollout):
     key = (certs / "server.key").stat()
     assert (key.st_uid, key.st_gid, key.st_mode & 0o777) == (1883, 1883, 0o600)
     assert (rollout.ca_dir / "ca.key").stat().st_mode & 0o777 == 0o600
+    assert rollout.key_lines, "no private key body lines were collected for the secret scan"
+    assert rollout.leaked() == []
 
 
 def test_second_run_changes_nothing(rollout):
@@ -149,8 +161,32 @@ def test_password_and_acl_change_reload_and_connected_clients_stay(rollout):
         assert nodered.disconnects == 0
         assert login_code(rollout.tls_port, "plc-line1", old_password, cafile) in REFUSED
         assert login_code(rollout.tls_port, "plc-line1", rollout.passwords["plc-line1"], cafile) == 0
+        assert rollout.leaked() == []
     finally:
         nodered.close()
+    assert rollout.run().changed == 0
+
+
+def test_removing_a_client_refuses_its_login_and_the_others_keep_working(rollout):
+    cafile = rollout.ca_dir / "ca.crt"
+    acl = rollout.base_dir / "mosquitto" / "config" / "acl"
+    passwd = rollout.base_dir / "mosquitto" / "config" / "passwd"
+    assert "user plc-line3" in acl.read_text() and "plc-line3:" in passwd.read_text()
+    assert login_code(rollout.tls_port, "plc-line3", rollout.passwords["plc-line3"], cafile) == 0
+    rollout.clients = [client for client in rollout.clients if client["name"] != "plc-line3"]
+
+    checked = rollout.run(check=True)
+    assert checked.task_changed("Write the password file (reloaded on SIGHUP)")
+    assert "plc-line3:" in passwd.read_text(), "check mode removed the client"
+
+    result = rollout.run()
+    assert result.task_changed("Write the password file (reloaded on SIGHUP)")
+    assert result.task_changed("Reload mosquitto")
+    assert "plc-line3" not in passwd.read_text()
+    assert "user plc-line3" not in acl.read_text()
+    assert login_code(rollout.tls_port, "plc-line3", rollout.passwords["plc-line3"], cafile) in REFUSED
+    assert login_code(rollout.tls_port, "plc-line1", rollout.passwords["plc-line1"], cafile) == 0
+    assert login_code(rollout.tls_port, "nodered", rollout.passwords["nodered"], cafile) == 0
     assert rollout.run().changed == 0
 
 
@@ -182,6 +218,7 @@ def test_certificate_renewal_reloads_the_new_certificate_and_clients_stay(rollou
         plc.close()
         assert nodered.wait_for("factory/line/line1/event", "after renewal")
         assert nodered.disconnects == 0
+        assert rollout.leaked() == []
         assert rollout.run(**renew).changed == 0, "a fresh certificate was re-issued again"
     finally:
         nodered.close()
@@ -198,9 +235,39 @@ def test_a_broker_setting_change_restarts_and_the_broker_comes_back_healthy(roll
     assert "max_queued_messages 500" in conf
 
 
+def test_a_setting_mosquitto_refuses_is_rejected_and_the_live_file_and_broker_stay(rollout):
+    """sys_interval -1 passes the argument spec (an int) and preflight; only Mosquitto refuses it."""
+    conf = rollout.base_dir / "mosquitto" / "config" / "mosquitto.conf"
+    before = conf.read_bytes()
+    started = container_state()["StartedAt"]
+    output = rollout.run(expect_failure=True, mosquitto_max_queued_messages=500, mosquitto_sys_interval=-1)
+    assert "Write mosquitto.conf" in output and "validat" in output.lower(), output[-3000:]
+    assert conf.read_bytes() == before, "the rejected configuration replaced the live file"
+    assert container_state()["StartedAt"] == started, "the broker was restarted for a rejected configuration"
+    assert container_state()["Running"] and wait_healthy()
+    assert login_code(rollout.tls_port, "nodered", rollout.passwords["nodered"], rollout.ca_dir / "ca.crt") == 0
+    assert rollout.run(mosquitto_max_queued_messages=500).changed == 0
+
+
+def test_a_changed_port_recreates_the_container_healthy_on_the_new_port(rollout):
+    before = container_id(CONTAINER)
+    old_port = rollout.plain_port
+    rollout.plain_port = free_port()
+    result = rollout.run(mosquitto_max_queued_messages=500)
+    assert result.changed > 0
+    assert container_id(CONTAINER) != before, "the container was not recreated for a new service definition"
+    assert wait_healthy()
+    published = subprocess.run(["docker", "port", CONTAINER, "1883"], capture_output=True, text=True, check=True)
+    assert published.stdout.strip() == f"127.0.0.1:{rollout.plain_port}"
+    assert login_code(rollout.plain_port, "nodered", rollout.passwords["nodered"]) == 0
+    with pytest.raises(ConnectionRefusedError):  # nothing listens on the old port any more
+        socket.create_connection(("127.0.0.1", old_port), timeout=5).close()
+    assert rollout.run(mosquitto_max_queued_messages=500).changed == 0
+
+
 # --- bridge ------------------------------------------------------------------------------------------------------
 
-def issue_certificate(ca_dir, directory, ip_address):
+def issue_certificate(ca_dir, passphrase, directory, ip_address):
     """A server certificate for the central broker, signed by the plant CA the role created."""
     import ipaddress
 
@@ -209,7 +276,7 @@ def issue_certificate(ca_dir, directory, ip_address):
     from cryptography.hazmat.primitives.asymmetric import ec
     from cryptography.x509.oid import NameOID
 
-    ca_key = serialization.load_pem_private_key((ca_dir / "ca.key").read_bytes(), password=None)
+    ca_key = serialization.load_pem_private_key((ca_dir / "ca.key").read_bytes(), password=passphrase.encode())
     ca_cert = x509.load_pem_x509_certificate((ca_dir / "ca.crt").read_bytes())
     key = ec.generate_private_key(ec.SECP256R1())
     now = datetime.datetime.now(datetime.UTC)
@@ -234,7 +301,7 @@ def test_bridge_carries_a_qos1_message_over_tls_to_a_second_broker(rollout, tmp_
     gateway = subprocess.run(
         ["docker", "network", "inspect", PROJECT, "--format", "{{(index .IPAM.Config 0).Gateway}}"],
         capture_output=True, text=True, check=True).stdout.strip()
-    certfile, keyfile = issue_certificate(rollout.ca_dir, tmp_path, gateway)
+    certfile, keyfile = issue_certificate(rollout.ca_dir, rollout.passwords["ca-passphrase"], tmp_path, gateway)
     central_clients = [
         # The edge broker's bridge user, declared on the central side with role bridge (docs/broker.md).
         {"name": "bridge-edge", "role": "bridge", "topics": ["ming/bridge/#"]},
@@ -255,7 +322,8 @@ def test_bridge_carries_a_qos1_message_over_tls_to_a_second_broker(rollout, tmp_
             "remote_password": central_passwords["bridge-edge"],
             "topics": [{"pattern": "factory/#", "direction": "out", "qos": 1, "remote_prefix": "ming/bridge/site1/"}],
         }]
-        result = rollout.run(mosquitto_bridges=bridges)
+        settings = {"mosquitto_max_queued_messages": 500}
+        result = rollout.run(mosquitto_bridges=bridges, **settings)
         assert result.task_changed("Restart mosquitto")  # bridges are not reloaded by SIGHUP in Mosquitto 2.0
         assert wait_healthy()
         bridges_conf = (rollout.base_dir / "mosquitto" / "config" / "conf.d" / "bridges.conf").stat()
@@ -265,17 +333,70 @@ def test_bridge_carries_a_qos1_message_over_tls_to_a_second_broker(rollout, tmp_
                          rollout.ca_dir / "ca.crt", topics=("ming/bridge/#",), host=gateway)
         assert reader.accepted, central.log()
         try:
-            delivered = None
-            for attempt in range(30):  # until the bridge has (re)connected after the restart
-                payload = f"bridged-{attempt}"
-                plc = Session(rollout.tls_port, "plc-line1", rollout.passwords["plc-line1"], rollout.ca_dir / "ca.crt")
-                plc.publish("factory/line/line1/event", payload, qos=1)
-                plc.close()
-                delivered = reader.wait_for("ming/bridge/site1/factory/line/line1/event", payload, timeout=1.0)
-                if delivered:
-                    break
+            delivered = carried(rollout, reader, "bridged")
             assert delivered, central.log()
             assert delivered[2] == 1, "the message was not carried at QoS 1 end to end"
+            assert rollout.leaked() == [], "a bridge password appeared in the --diff -vvv output"
+            assert rollout.run(mosquitto_bridges=bridges, **settings).changed == 0
+
+            # A bridge setting Mosquitto refuses: validate rejects it, bridges.conf and the broker stay.
+            live = (rollout.base_dir / "mosquitto" / "config" / "conf.d" / "bridges.conf").read_bytes()
+            started = container_state()["StartedAt"]
+            # keepalive_interval is an int to the argument spec and preflight; Mosquitto allows at most 65535.
+            refused = [dict(bridges[0], keepalive_interval=70000)]
+            output = rollout.run(expect_failure=True, mosquitto_bridges=refused, **settings)
+            assert "Write the bridge configuration" in output, output[-3000:]
+            assert (rollout.base_dir / "mosquitto" / "config" / "conf.d" / "bridges.conf").read_bytes() == live
+            assert container_state()["StartedAt"] == started and wait_healthy()
+            assert carried(rollout, reader, "still-bridged"), central.log()
+
+            # A changed remote password (the central broker learns it too) restarts and the bridge logs in with it.
+            rollout.passwords["bridge-edge"] = secret()
+            passwords.set_password("bridge-edge", rollout.passwords["bridge-edge"])
+            (tmp_path / "passwd").write_text(passwords.render())
+            central.reload()
+            bridges = [dict(bridges[0], remote_password=rollout.passwords["bridge-edge"])]
+            result = rollout.run(mosquitto_bridges=bridges, **settings)
+            assert result.task_changed("Restart mosquitto")
+            assert rollout.leaked() == [], "the changed bridge password appeared in the --diff -vvv output"
+            assert wait_healthy()
+            assert carried(rollout, reader, "new-password"), central.log()
+
+            # Removing the bridge: its connection on the central broker is closed and nothing is carried any more.
+            result = rollout.run(mosquitto_bridges=[], **settings)
+            assert result.task_changed("Restart mosquitto")
+            assert wait_healthy()
+            assert "connection central" not in (
+                rollout.base_dir / "mosquitto" / "config" / "conf.d" / "bridges.conf").read_text()
+            assert bridge_events(central.log(), "localhost-central")[-1] == "gone", central.log()
+            assert not carried(rollout, reader, "after-removal", attempts=3)
+            assert bridge_events(central.log(), "localhost-central")[-1] == "gone", "the bridge came back"
         finally:
             reader.close()
-        assert rollout.run(mosquitto_bridges=bridges).changed == 0
+        assert rollout.run(mosquitto_bridges=[], **settings).changed == 0
+
+
+def carried(rollout, reader, prefix, attempts=30):
+    """Publish on the edge broker until the bridge delivers one message to the central reader (or give up)."""
+    for attempt in range(attempts):  # until the bridge has (re)connected after a restart
+        payload = f"{prefix}-{attempt}"
+        plc = Session(rollout.tls_port, "plc-line1", rollout.passwords["plc-line1"], rollout.ca_dir / "ca.crt")
+        plc.publish("factory/line/line1/event", payload, qos=1)
+        plc.close()
+        delivered = reader.wait_for("ming/bridge/site1/factory/line/line1/event", payload, timeout=1.0)
+        if delivered:
+            return delivered
+    return None
+
+
+def bridge_events(log, client_id):
+    """The central broker's log for one client id, as 'connected' / 'gone' events in order."""
+    events = []
+    for line in log.splitlines():
+        # Mosquitto 2.0 logs "New bridge connected" for a bridge that tries the private protocol, else "New client".
+        if f" as {client_id} " in line and ("New client connected" in line or "New bridge connected" in line):
+            events.append("connected")
+        elif f"Client {client_id} " in line and any(
+                word in line for word in ("disconnected", "closed its connection", "has exceeded the timeout")):
+            events.append("gone")
+    return events or ["none"]
