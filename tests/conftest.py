@@ -36,3 +36,11 @@ def pytest_terminal_summary(terminalreporter):
     skipped = len(terminalreporter.stats.get("skipped", []))
     note = " (CI=true turns skips into failures)" if in_ci() else ""
     terminalreporter.write_line(f"skipped tests: {skipped}{note}")
+
+
+@pytest.fixture
+def mosquitto_binaries():
+    """Fails (never skips) a test that needs the Mosquitto 2 binaries when they are missing."""
+    from mosquitto_broker import require_mosquitto
+
+    require_mosquitto()

@@ -31,23 +31,20 @@ def mosquitto_available():
     return all(os.access(path, os.X_OK) for path in (MOSQUITTO, MOSQUITTO_PASSWD, MOSQUITTO_PUB, MOSQUITTO_SUB))
 
 
-def in_ci():
-    return os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
-
-
 def require(ready, reason):
-    """Stop a test whose prerequisite is missing: a failure under CI=true (where the repository's scripts install
-    every prerequisite, so a missing one is a broken install step), a skip that names the reason elsewhere."""
+    """Fail a test whose prerequisite is missing: `make test` installs every prerequisite (scripts/), so a missing
+    one is a broken install step, never a reason to pass."""
     if not ready:
-        if in_ci():
-            pytest.fail(f"CI=true: missing prerequisite: {reason}")
-        pytest.skip(reason)
+        pytest.fail(f"missing prerequisite: {reason}")
 
 
-# A skip outside CI; under CI=true tests/conftest.py turns the skip into a failure that names the reason.
-requires_mosquitto = pytest.mark.skipif(
-    not mosquitto_available(), reason="needs Mosquitto 2 binaries: apt-get install -y mosquitto mosquitto-clients"
-)
+def require_mosquitto():
+    """The Mosquitto 2 binaries, installed by scripts/install-test-deps.sh runtime; missing ones fail the test."""
+    require(mosquitto_available(), "Mosquitto 2 binaries: scripts/install-test-deps.sh runtime (make test runs it)")
+
+
+# Marks a test that runs the real broker binaries; the fixture (tests/conftest.py) fails it when they are missing.
+requires_mosquitto = pytest.mark.usefixtures("mosquitto_binaries")
 
 
 def free_port():
