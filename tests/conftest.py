@@ -7,6 +7,7 @@
 """
 
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -44,3 +45,17 @@ def mosquitto_binaries():
     from mosquitto_broker import require_mosquitto
 
     require_mosquitto()
+
+
+@pytest.fixture
+def ffmpeg():
+    """ffmpeg (Debian package ffmpeg, scripts/install-test-deps.sh runtime); missing, the test fails, never skips."""
+    if shutil.which("ffmpeg") is None:
+        pytest.fail("ffmpeg is missing: run scripts/install-test-deps.sh runtime (make test does)")
+
+
+@pytest.fixture
+def ffprobe():
+    """ffprobe (Debian package ffmpeg); missing, the test fails, never skips."""
+    if shutil.which("ffprobe") is None:
+        pytest.fail("ffprobe is missing: run scripts/install-test-deps.sh runtime (make test does)")

@@ -12,7 +12,6 @@ import asyncio
 import hashlib
 import json
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -353,7 +352,7 @@ def test_latest_snapshot_is_a_jpeg(cam):
     assert requests.post(cam + FILES["latest_snapshot"], json=wrong, timeout=10).status_code == 401
 
 
-@pytest.mark.skipif(shutil.which("ffprobe") is None, reason="ffprobe (Debian package ffmpeg) is not installed")
+@pytest.mark.usefixtures("ffprobe")
 def test_snapshot_decodes_with_ffprobe(cam, tmp_path):
     """Against the camera simulator, not a real camera: ffprobe decodes the snapshot as an MJPEG image."""
     reply = requests.post(cam + FILES["latest_snapshot"], json={"header": login(cam, "latestSnapshot")}, timeout=10)
@@ -700,12 +699,19 @@ def test_cli_config_file(tmp_path):
 # --------------------------------------------------------------------------------------------------------------
 # RTSP (GStreamer child)
 # --------------------------------------------------------------------------------------------------------------
-RTSP_SKIP = gstreamer_available()
+RTSP_PROBLEM = gstreamer_available()
+
+
+@pytest.fixture
+def gstreamer_rtsp():
+    """The GStreamer RTSP server (scripts/install-test-deps.sh runtime); missing, the test fails, never skips."""
+    if RTSP_PROBLEM is not None:
+        pytest.fail(f"GStreamer RTSP server unavailable ({RTSP_PROBLEM}): run scripts/install-test-deps.sh runtime")
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(RTSP_SKIP is not None, reason=f"GStreamer RTSP server unavailable: {RTSP_SKIP}")
-@pytest.mark.skipif(shutil.which("ffprobe") is None, reason="ffprobe (Debian package ffmpeg) is not installed")
+@pytest.mark.usefixtures("gstreamer_rtsp")
+@pytest.mark.usefixtures("ffprobe")
 def test_rtsp_stream_is_h264_with_basic_auth():
     """Against the camera simulator, not a real camera: RTSP paths from the profile carry H.264, Basic auth on;
     firmware below rtsp.available_from_version serves no RTSP; the RTSP port closes while the camera is offline."""

@@ -1,6 +1,5 @@
 """Unit tests of the camera simulator's JPEG encoder (tools/camera_simulator); no real camera involved."""
 
-import shutil
 import subprocess
 
 import pytest
@@ -37,7 +36,7 @@ def test_rejects_bad_sizes():
         jpeg.encode_rgb(10, 8, [(0, 0, 0)] * 80)
 
 
-@pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffmpeg (Debian package ffmpeg) is not installed")
+@pytest.mark.usefixtures("ffmpeg")
 def test_ffmpeg_decodes_the_pattern_to_the_expected_colours(tmp_path):
     """Runs against the camera simulator's code, not a real camera: a real decoder reads back the colour bars."""
     image = tmp_path / "frame.jpg"
