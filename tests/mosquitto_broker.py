@@ -354,3 +354,15 @@ def login_code(port, username, password, cafile=None):
     session.close()
     assert session.reason is not None, "the broker sent no CONNACK"
     return session.reason.value
+
+
+def containers_of(project):
+    """Every container (running or not) of a Compose project, as the Docker engine reports it."""
+    if shutil.which("docker") is None:
+        pytest.fail("the docker CLI is missing: the test asks the engine that no container was created")
+    done = subprocess.run(
+        ["docker", "ps", "--all", "--quiet", "--filter", f"label=com.docker.compose.project={project}"],
+        capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        pytest.fail(f"no Docker engine answers (scripts/docker-engine.sh): {done.stderr}")
+    return done.stdout.split()

@@ -9,13 +9,12 @@ input control runs with ``--tags mosquitto_preflight`` only (it would otherwise 
 
 import json
 import os
-import shutil
 import subprocess
 import uuid
 
 import pytest
 from broker_rollout import IMAGE, PLAYBOOK, REPO, venv_tool
-from mosquitto_broker import free_port
+from mosquitto_broker import containers_of, free_port
 
 PASSWORD = "a-long-enough-password"
 
@@ -127,16 +126,6 @@ CASES = {
 }
 
 
-def containers_of(project):
-    """Every container (running or not) Docker knows in this Compose project."""
-    if shutil.which("docker") is None:
-        pytest.fail("the docker CLI is missing: the test asks the engine that no container was created")
-    done = subprocess.run(
-        ["docker", "ps", "--all", "--quiet", "--filter", f"label=com.docker.compose.project={project}"],
-        capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        pytest.fail(f"no Docker engine answers (scripts/docker-engine.sh): {done.stderr}")
-    return done.stdout.split()
 
 
 @pytest.mark.parametrize("case", sorted(CASES))

@@ -7,7 +7,6 @@ neither happened. Only the control case (valid input) runs with --check, and sho
 
 import json
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -15,6 +14,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from mosquitto_broker import containers_of
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -47,16 +47,6 @@ def rollout(tmp_path, *options, **overrides):
     return run
 
 
-def containers_of(project):
-    """Every container (running or not) of a Compose project, as the Docker engine reports it."""
-    if shutil.which("docker") is None:
-        pytest.fail("the docker CLI is missing: the test asks the engine that no container was created")
-    done = subprocess.run(
-        ["docker", "ps", "--all", "--quiet", "--filter", f"label=com.docker.compose.project={project}"],
-        capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        pytest.fail(f"no Docker engine answers (scripts/docker-engine.sh): {done.stderr}")
-    return done.stdout.split()
 
 
 def test_missing_secret_fails_in_preflight_naming_the_variable(tmp_path):
