@@ -126,8 +126,6 @@ CASES = {
 }
 
 
-
-
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_bad_input_fails_in_preflight_naming_the_variable(tmp_path, case):
     make_variables, expected = CASES[case]

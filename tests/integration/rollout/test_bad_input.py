@@ -47,8 +47,6 @@ def rollout(tmp_path, *options, **overrides):
     return run
 
 
-
-
 def test_missing_secret_fails_in_preflight_naming_the_variable(tmp_path):
     run = rollout(tmp_path, mosquitto_health_password="")
     assert run.returncode != 0
