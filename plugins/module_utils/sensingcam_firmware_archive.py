@@ -17,6 +17,32 @@ from ansible_collections.sensingcam.ming.plugins.module_utils.firmware_version i
 from ansible_collections.sensingcam.ming.plugins.module_utils.sensingcam_profile import ProfileError, load_yaml_file
 
 
+def archive_file_path(directory, manifest, index, item):
+    """The path of entry ``index``'s ``file:`` inside the archive ``directory``.
+
+    A manifest names files relative to its own directory: an absolute path, a ``..`` component, or a name that
+    resolves (through a symlink) to a file outside the archive directory is refused with a ProfileError naming the
+    manifest and the entry, so a manifest can never point the module at another file on the controller.
+    """
+    name = item['file']
+    where = 'Entry %d (version %s) of the firmware manifest %s' % (index, item.get('version'), manifest)
+    if not isinstance(name, str):
+        raise ProfileError('%s: file must be a file name, not %r.' % (where, name))
+    if os.path.isabs(name):
+        raise ProfileError('%s: file %r is an absolute path; name the file relative to the archive directory %s.'
+                           % (where, name, directory))
+    if '..' in name.replace('\\', '/').split('/'):
+        raise ProfileError('%s: file %r contains "..": the file must lie inside the archive directory %s.'
+                           % (where, name, directory))
+    path = os.path.join(directory, name)
+    root = os.path.realpath(directory)
+    resolved = os.path.realpath(path)
+    if os.path.commonpath([root, resolved]) != root:
+        raise ProfileError('%s: file %r resolves to %s, outside the archive directory %s (a symlink leaving the '
+                           'archive); copy the image into the archive instead.' % (where, name, resolved, root))
+    return path
+
+
 def load_firmware_archive(directory, device_family=None):
     """Entries of ``<directory>/manifest.yml`` (``firmware: [{version, file, sha256, device_family}]``).
 
@@ -38,6 +64,7 @@ def load_firmware_archive(directory, device_family=None):
         if parsed is None:
             raise ProfileError('Entry %d of the firmware manifest %s has an unreadable version %r.'
                                % (index, manifest, item['version']))
+        path = archive_file_path(directory, manifest, index, item)
         family = item.get('device_family')
         if device_family and family and family != device_family:
             continue
@@ -45,7 +72,7 @@ def load_firmware_archive(directory, device_family=None):
             'version': str(item['version']),
             'parsed': parsed,
             'file': item['file'],
-            'path': os.path.join(directory, item['file']),
+            'path': path,
             'sha256': str(item['sha256']).lower(),
             'device_family': family,
         })

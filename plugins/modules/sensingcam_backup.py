@@ -20,6 +20,8 @@ description:
     once (profile C(files.config_import)).
   - JSON exports are compared by content (key order and whitespace do not count); other formats byte for byte.
   - Backup files are created with mode 0600; they may hold settings a plant treats as confidential.
+  - A backup is first written to a new C(<file>.part), created exclusively and never through an existing file or
+    a symlink (a stale one is removed, not followed), then renamed into place in one step.
 extends_documentation_fragment:
   - sensingcam.ming.sensingcam
   - sensingcam.ming.attributes
@@ -109,6 +111,7 @@ src:
   sample: /srv/backups/cameras/line3-cam-latest.json
 '''
 
+import errno  # noqa: E402
 import fnmatch  # noqa: E402
 import json  # noqa: E402
 import os  # noqa: E402
@@ -168,6 +171,29 @@ def diff_text(content, secret_keys):
     return json.dumps(redact(document, secret_keys), indent=2, ensure_ascii=False) + '\n'
 
 
+def remove_stale(path):
+    """Remove what a crashed earlier run (or anyone else) left at ``path``: the entry itself, never what a symlink
+    there points to (unlink does not follow links)."""
+    if os.path.lexists(path):
+        os.unlink(path)
+
+
+def write_new_file(path, content):
+    """Write ``content`` to a file created here, mode 0600: O_CREAT|O_EXCL|O_NOFOLLOW, so an existing file or a
+    symlink planted at ``path`` is never written through. A stale entry is removed (not followed) and the create is
+    tried once more; if something reappears in between, the error stops the module."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, 'O_NOFOLLOW', 0) | getattr(os, 'O_CLOEXEC', 0)
+    try:
+        fd = os.open(path, flags, 0o600)
+    except OSError as exc:
+        if exc.errno != errno.EEXIST:
+            raise
+        remove_stale(path)
+        fd = os.open(path, flags, 0o600)
+    with os.fdopen(fd, 'wb') as handle:
+        handle.write(content)
+
+
 class ConfigBackupModule(SensingCamModule):
     """Export the camera configuration to a file (kept only when it changed) or restore one."""
 
@@ -224,18 +250,14 @@ class ConfigBackupModule(SensingCamModule):
         if not os.path.isdir(dest):
             os.makedirs(dest, 0o700)
         temporary = path + '.part'
-        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, 'wb') as handle:
-            handle.write(content)
+        write_new_file(temporary, content)
         os.rename(temporary, path)
         link = latest + '.part'
-        if os.path.lexists(link):
-            os.unlink(link)
+        remove_stale(link)
         try:
             os.symlink(os.path.basename(path), link)
         except (OSError, NotImplementedError):
-            with open(link, 'wb') as handle:
-                handle.write(content)
+            write_new_file(link, content)
         os.rename(link, latest)
         self.exit(changed=True, backup_file=path, size=len(content), sha256=sha256_hex(content),
                   msg='Wrote the backup %s.' % path)

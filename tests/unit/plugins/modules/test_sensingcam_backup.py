@@ -201,3 +201,64 @@ def test_redact_leaves_its_input_alone():
     assert sensingcam_backup.redact(document, ["*token*", "*private*key*"]) == {
         "a": [{"token": "********"}], "Private_Key": "********", "keep": {"n": 1}}
     assert document["a"][0]["token"] == "t"
+
+
+FIXED_TIME = "20250101T020000Z"
+
+
+def test_a_symlink_planted_at_the_part_path_is_not_followed(run_module, camera, tmp_path, monkeypatch):
+    """Someone with write access to the backup directory plants `<backup>.part` as a symlink to another file (a
+    plant file the controller user may write). The export writes nothing through the link: the target keeps its
+    content, the backup is a new regular 0600 file, no .part is left.
+
+    Mutations tried: the part file opened as before (O_CREAT|O_TRUNC, no O_EXCL/O_NOFOLLOW): the target was
+    overwritten with the export, this test failed; O_EXCL dropped (O_NOFOLLOW kept): the open failed with ELOOP
+    and the export failed, this test failed."""
+    monkeypatch.setattr(sensingcam_backup, "utc_timestamp", lambda now=None: FIXED_TIME)
+    dest = tmp_path / "backups"
+    dest.mkdir()
+    victim = tmp_path / "victim.conf"
+    victim.write_text("plant setting\n")
+    (dest / f"cam1-{FIXED_TIME}.json.part").symlink_to(victim)
+    failed, result = run_module(sensingcam_backup.main, module_args(dest=str(dest)))
+    assert not failed, result
+    assert victim.read_text() == "plant setting\n"
+    backup = dest / f"cam1-{FIXED_TIME}.json"
+    assert result["backup_file"] == str(backup)
+    assert not backup.is_symlink() and backup.read_bytes() == camera.config
+    assert oct(backup.stat().st_mode & 0o777) == "0o600"
+    assert sorted(p.name for p in dest.iterdir()) == [f"cam1-{FIXED_TIME}.json", "cam1-latest.json"]
+
+
+def test_a_stale_part_file_is_replaced_not_reused(run_module, camera, tmp_path, monkeypatch):
+    """A `.part` left by a run that crashed (here world-readable, with other content) is removed and a fresh 0600
+    file written; its old content and mode do not survive into the backup."""
+    monkeypatch.setattr(sensingcam_backup, "utc_timestamp", lambda now=None: FIXED_TIME)
+    dest = tmp_path / "backups"
+    dest.mkdir()
+    stale = dest / f"cam1-{FIXED_TIME}.json.part"
+    stale.write_bytes(b"x" * 10000)
+    stale.chmod(0o644)
+    failed, result = run_module(sensingcam_backup.main, module_args(dest=str(dest)))
+    assert not failed, result
+    backup = dest / f"cam1-{FIXED_TIME}.json"
+    assert backup.read_bytes() == camera.config and oct(backup.stat().st_mode & 0o777) == "0o600"
+    assert not stale.exists()
+
+
+def test_write_new_file_refuses_what_appears_again(tmp_path, monkeypatch):
+    """If an entry reappears at the path between the removal and the second create (a race), the create fails
+    instead of writing through it."""
+    target = tmp_path / "elsewhere"
+    target.write_text("keep")
+    path = tmp_path / "x.part"
+    path.symlink_to(target)
+
+    def replant(entry):
+        os.unlink(entry)
+        os.symlink(target, entry)
+
+    monkeypatch.setattr(sensingcam_backup, "remove_stale", replant)
+    with pytest.raises(OSError):
+        sensingcam_backup.write_new_file(str(path), b"export")
+    assert target.read_text() == "keep"

@@ -160,3 +160,46 @@ def test_reboot_timeout_defaults_to_profile(run_module, camera, archive, clock):
     del values["reboot_timeout"]
     failed, result = run_module(sensingcam_firmware.main, values)
     assert failed and "within 300 s" in result["msg"]
+
+
+def archive_naming(tmp_path, name):
+    """An archive directory whose manifest's 2.6.1 entry names ``name``; beside the archive (outside it) lies a
+    valid 2.6.1 image with the manifest's checksum, so only the path check can stop the upload."""
+    content = b"SICK-SEC100-FW 2.6.1\n" + bytes(range(256))
+    (tmp_path / "outside.bin").write_bytes(content)
+    directory = tmp_path / "archive"
+    directory.mkdir()
+    (directory / "link.bin").symlink_to(tmp_path / "outside.bin")
+    entries = [{"version": "2.6.1", "file": name, "device_family": "sensingCam SEC100",
+                "sha256": hashlib.sha256(content).hexdigest()}]
+    (directory / "manifest.yml").write_text(yaml.safe_dump({"firmware": entries}))
+    return directory
+
+
+@pytest.mark.parametrize(("name", "reason"), [
+    ("{outside}", "is an absolute path"),
+    ("../outside.bin", 'contains ".."'),
+    ("sub/../../outside.bin", 'contains ".."'),
+    ("link.bin", "outside the archive directory"),
+], ids=["absolute", "dot-dot", "nested-dot-dot", "symlink-out"])
+def test_a_manifest_file_outside_the_archive_is_refused(run_module, camera, tmp_path, name, reason):
+    """A manifest `file:` that is absolute, holds `..` or is a symlink leaving the archive is refused before the
+    file is read or anything is sent; the message names the manifest and the entry.
+
+    Mutations tried: archive_file_path bypassed (path = os.path.join only): the image outside the archive was
+    uploaded, all four cases failed; each of its three checks disabled alone: the absolute, the two dot-dot and the
+    symlink case failed respectively."""
+    directory = archive_naming(tmp_path, name.format(outside=tmp_path / "outside.bin"))
+    failed, result = run_module(sensingcam_firmware.main, args(directory))
+    assert failed, result
+    assert reason in result["msg"]
+    assert f"Entry 0 (version 2.6.1) of the firmware manifest {directory / 'manifest.yml'}" in result["msg"]
+    assert uploads(camera) == [] and camera.writes() == []
+
+
+def test_a_manifest_file_in_a_subdirectory_of_the_archive_is_accepted(run_module, camera, tmp_path):
+    directory = archive_naming(tmp_path, "line1/sec100-2.6.1.bin")
+    (directory / "line1").mkdir()
+    (directory / "line1" / "sec100-2.6.1.bin").write_bytes((tmp_path / "outside.bin").read_bytes())
+    failed, result = run_module(sensingcam_firmware.main, args(directory), check_mode=True)
+    assert not failed and result["msg"].startswith("Would upgrade"), result

@@ -91,3 +91,18 @@ def test_host_and_cameras_are_exclusive(run_module, network):
 def test_bad_minimum_version(run_module, network):
     failed, result = run_module(sensingcam_firmware_info.main, module_args(minimum_version="two"))
     assert failed and "not a version number" in result["msg"]
+
+
+def test_a_manifest_entry_leaving_the_archive_fails_the_audit_naming_it(run_module, network, tmp_path):
+    """sensingcam_firmware_info reads the same manifest: a `../` entry fails the task with the manifest and entry
+    named (mutation: the check in archive_file_path removed -> the task passes)."""
+    network.add("cam1")
+    directory = tmp_path / "archive"
+    directory.mkdir()
+    (tmp_path / "2.7.0.bin").write_bytes(b"SICK-SEC100-FW 2.7.0\n")
+    (directory / "manifest.yml").write_text(yaml.safe_dump({"firmware": [
+        {"version": "2.7.0", "file": "../2.7.0.bin", "sha256": "ab", "device_family": "sensingCam SEC100"}]}))
+    failed, result = run_module(sensingcam_firmware_info.main, module_args(archive=str(directory)))
+    assert failed
+    assert f"Entry 0 (version 2.7.0) of the firmware manifest {directory / 'manifest.yml'}" in result["msg"]
+    assert 'contains ".."' in result["msg"]
