@@ -32,7 +32,7 @@ build_base() {
   fi
   command -v debootstrap >/dev/null 2>&1 || {
     command -v apt-get >/dev/null 2>&1 || die "debootstrap is missing and apt-get is not available: install debootstrap."
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null
+    apt-get -o DPkg::Lock::Timeout=600 update -qq && DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq debootstrap >/dev/null
   }
   rootfs=$(mktemp -d /var/tmp/ming-rootfs.XXXXXX)
   trap 'rm -rf "$rootfs"' RETURN
