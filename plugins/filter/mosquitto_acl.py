@@ -20,6 +20,13 @@ tests/integration/broker/test_acl_enforced.py), and why the PLC rules look the w
   ``status``, ...) and ``read factory/line/<line>/event/ack``; the acknowledgement, two levels down, stays
   write-protected. Deeper topics a plant needs are added with the client's ``write`` list, which may not cover
   the acknowledgement topic.
+- ``pattern`` lines apply to every client wherever they stand, so the bridge connection-state topic is granted to
+  bridge users only, as a ``topic`` line in their own block: ``$SYS/broker/connection/<name>/state``. The role's
+  listeners set ``use_username_as_clientid true``, so a bridge's client id is its user name, and the plant side's
+  ``remote_clientid`` defaults to its ``remote_username``.
+
+``mosquitto_control_characters`` lists the places in a nested value that hold a control character (a line break,
+a tab, NUL, ...): Mosquitto reads its files line by line, so such a value would add directives of its own.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -42,8 +49,9 @@ ROLES = ('bridge', 'camera', 'frigate', 'health', 'nodered', 'plc')
 ROLES_NEEDING_LINE = ('plc',)
 CLIENT_KEYS = ('name', 'role', 'line', 'topics', 'read', 'write', 'readwrite', 'password', 'description')
 ACCESS = ('read', 'write', 'readwrite')
-BRIDGE_STATE_PATTERN = '$SYS/broker/connection/%c/state'
-FORBIDDEN_IN_NAMES = re.compile(r'[\s#+/:]')
+BRIDGE_STATE_TOPIC = '$SYS/broker/connection/%s/state'
+FORBIDDEN_IN_NAMES = re.compile(r'[\s#+/:\x00-\x1f\x7f]')
+CONTROL_CHARACTERS = re.compile(r'[\x00-\x1f\x7f]')
 
 
 def _fail(message):
@@ -76,14 +84,14 @@ def _check_filter(where, topic):
     """Fail unless ``topic`` is a valid MQTT topic filter Mosquitto accepts in an ACL line."""
     if not isinstance(topic, str) or not topic.strip() or topic != topic.strip():
         _fail('%s: %r is not a topic filter; give a non-empty topic without surrounding spaces.' % (where, topic))
+    if CONTROL_CHARACTERS.search(topic):
+        _fail('%s: a topic contains a control character (line break, tab, NUL, ...); remove it.' % where)
     levels = topic.split('/')
     for index, level in enumerate(levels):
         if '#' in level and (level != '#' or index != len(levels) - 1):
             _fail("%s: '%s' uses '#' other than as the whole last level." % (where, topic))
         if '+' in level and level != '+':
             _fail("%s: '%s' uses '+' other than as a whole level." % (where, topic))
-    if '\n' in topic or '\0' in topic:
-        _fail('%s: a topic contains a line break or NUL character.' % where)
 
 
 def topic_matches(topic_filter, topic):
@@ -110,8 +118,8 @@ def _line(where, client):
         _fail('%s: line must be a line name such as line1, not %r.' % (where, line))
     line = str(line)
     if FORBIDDEN_IN_NAMES.search(line):
-        _fail("%s: line '%s' contains a space, '/', ':', '#' or '+'; use the line's name as it appears in "
-              "the topic, for example line1." % (where, line))
+        _fail("%s: line %r contains a space, a control character, '/', ':', '#' or '+'; use the line's name as "
+              "it appears in the topic, for example line1." % (where, line))
     return line
 
 
@@ -126,8 +134,8 @@ def _check_client(client, index=None):
               'line: line1}.' % where)
     where = "%s (name '%s')" % (where, name)
     if FORBIDDEN_IN_NAMES.search(name):
-        _fail("%s: the name contains white space or one of '#', '+', '/', ':'; those break topic patterns or "
-              "the password file. Use letters, digits, '-', '_' and '.'." % where)
+        _fail("%s: the name contains white space, a control character or one of '#', '+', '/', ':'; those break "
+              "topic patterns, the ACL or the password file. Use letters, digits, '-', '_' and '.'." % where)
     unknown = sorted(set(client) - set(CLIENT_KEYS))
     if unknown:
         _fail('%s has unknown key(s) %s; valid keys: %s.' % (where, ', '.join(map(str, unknown)),
@@ -157,8 +165,9 @@ def _client_rules(client, roots, index=None):
     where, name, role, line = _check_client(client, index)
     rules = []
 
-    def add(access, topic, pattern=False):
-        rules.append({'access': access, 'topic': topic, 'pattern': pattern})
+    def add(access, topic):
+        # Every rule is a topic line of the client's own block; 'pattern' stays in the result for its readers.
+        rules.append({'access': access, 'topic': topic, 'pattern': False})
 
     if role == 'plc':
         ack = '%s/%s/event/ack' % (roots['plc'], line)
@@ -185,7 +194,8 @@ def _client_rules(client, roots, index=None):
     elif role == 'bridge':
         for topic in client.get('topics') or ['#']:
             add('readwrite', topic)
-        add('write', BRIDGE_STATE_PATTERN, pattern=True)
+        # Its own connection state only: with use_username_as_clientid its client id is its user name.
+        add('write', BRIDGE_STATE_TOPIC % name)
     for access in ACCESS:
         for topic in client.get(access) or []:
             add(access, topic)
@@ -221,23 +231,35 @@ def mosquitto_acl(clients, topic_roots=None):
         '# Change the inventory, not this file. Everything not granted below is denied; there is no',
         '# anonymous section, so clients without a user name get nothing.',
     ]
-    patterns = []
-    for _client, rules in per_client:
-        for rule in rules:
-            entry = 'pattern %s %s' % (rule['access'], rule['topic'])
-            if rule['pattern'] and entry not in patterns:
-                patterns.append(entry)
-    if patterns:
-        lines += ['', '# Applies to every client, each for its own client id (bridge connection state).']
-        lines += patterns
     for client, rules in per_client:
         detail = 'role %s' % client['role']
         line = _line('', client)
         if line is not None:
             detail += ', line %s' % line
         lines += ['', '# %s: %s' % (client['name'], detail), 'user %s' % client['name']]
-        lines += ['topic %s %s' % (rule['access'], rule['topic']) for rule in rules if not rule['pattern']]
+        lines += ['topic %s %s' % (rule['access'], rule['topic']) for rule in rules]
     return '\n'.join(lines) + '\n'
+
+
+def mosquitto_control_characters(value, name=''):
+    """Where ``value`` (nested dicts and lists) holds a string with a control character: a list of paths such as
+    ``mosquitto_bridges[0].remote_password``, never the values themselves (they may be secrets)."""
+    found = []
+
+    def walk(item, path):
+        if isinstance(item, dict):
+            for key, child in item.items():
+                where = '%s.%s' % (path, key) if path else str(key)
+                walk(key, where + ' (the key)')
+                walk(child, where)
+        elif isinstance(item, (list, tuple)):
+            for index, child in enumerate(item):
+                walk(child, '%s[%d]' % (path, index))
+        elif isinstance(item, str) and CONTROL_CHARACTERS.search(item):
+            found.append(path or '(the value)')
+
+    walk(value, name)
+    return found
 
 
 class FilterModule(object):
@@ -247,4 +269,5 @@ class FilterModule(object):
         return {
             'mosquitto_acl': mosquitto_acl,
             'mosquitto_client_acl_rules': mosquitto_client_acl_rules,
+            'mosquitto_control_characters': mosquitto_control_characters,
         }

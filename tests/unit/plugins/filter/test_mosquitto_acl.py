@@ -1,16 +1,21 @@
 """The mosquitto_acl filters: role rules, ACL file text, and bad input named with its fix.
 
+Pure Python, no broker. Whether a rule grants a topic is decided by an independent oracle, paho-mqtt's
+``topic_matches_sub`` (the MQTT client library the tests also connect with), never by the filter's own
+``topic_matches``; a table test holds the filter's ``topic_matches`` to paho's answer on tricky pairs.
 The rules' effect on the real broker is tested in tests/integration/broker/test_acl_enforced.py.
 """
 
 import pytest
 from ansible.errors import AnsibleFilterError
+from paho.mqtt.client import topic_matches_sub
 
 from ansible_collections.sensingcam.ming.plugins.filter.mosquitto_acl import (
     DEFAULT_TOPIC_ROOTS,
     FilterModule,
     mosquitto_acl,
     mosquitto_client_acl_rules,
+    mosquitto_control_characters,
     topic_matches,
 )
 
@@ -38,17 +43,19 @@ def rules(client, roots=None):
 
 
 def may(client, access, topic):
-    """Would Mosquitto 2.0 grant ``access`` on ``topic``? (user rules first, first grant wins, default deny)."""
+    """Would Mosquitto 2.0 grant ``access`` on ``topic``? (user rules first, first grant wins, default deny).
+
+    Topic matching by paho-mqtt, not by the filter under test."""
     for rule in mosquitto_client_acl_rules(client, ROOTS):
-        if rule["pattern"]:
-            continue
-        if topic_matches(rule["topic"], topic) and rule["access"] in (access, "readwrite"):
+        assert rule["pattern"] is False, "every rule is a topic line of the client's own block"
+        if topic_matches_sub(rule["topic"], topic) and rule["access"] in (access, "readwrite"):
             return True
     return False
 
 
-def test_both_filters_are_registered():
-    assert set(FilterModule().filters()) == {"mosquitto_acl", "mosquitto_client_acl_rules"}
+def test_the_filters_are_registered():
+    names = {"mosquitto_acl", "mosquitto_client_acl_rules", "mosquitto_control_characters"}
+    assert set(FilterModule().filters()) == names
 
 
 def test_defaults_equal_the_documented_roots():
@@ -97,7 +104,7 @@ def test_frigate_health_camera_and_bridge():
     assert rules(CLIENTS[4]) == [("write", "sensingcam/cam-line1-st1/#")]
     assert mosquitto_client_acl_rules(CLIENTS[5], ROOTS) == [
         {"access": "readwrite", "topic": "#", "pattern": False},
-        {"access": "write", "topic": "$SYS/broker/connection/%c/state", "pattern": True},
+        {"access": "write", "topic": "$SYS/broker/connection/bridge-central/state", "pattern": False},
     ]
     bridge = dict(CLIENTS[5], topics=["factory/#", "frigate/events"])
     assert rules(bridge)[:2] == [("readwrite", "factory/#"), ("readwrite", "frigate/events")]
@@ -117,7 +124,10 @@ def test_acl_file_has_one_user_block_per_client_and_no_anonymous_rules():
     assert text.endswith("\n")
     first_user = lines.index("user plc-line1")
     assert not [line for line in lines[:first_user] if line.startswith("topic ")]
-    assert lines.count("pattern write $SYS/broker/connection/%c/state") == 1
+    # No global pattern line: the connection state topic is granted in the bridge's own block only.
+    assert not [line for line in lines if line.startswith("pattern")]
+    bridge_block = lines[lines.index("user bridge-central"):]
+    assert "topic write $SYS/broker/connection/bridge-central/state" in bridge_block
     assert [line for line in lines if line.startswith("user ")] == [f"user {c['name']}" for c in CLIENTS]
     block = lines[first_user: lines.index("user nodered")]
     assert [line for line in block if line.startswith("topic ")] == [
@@ -125,6 +135,16 @@ def test_acl_file_has_one_user_block_per_client_and_no_anonymous_rules():
         "topic read factory/line/line1/event/ack",
     ]
     assert "# plc-line1: role plc, line line1" in lines
+
+
+def test_only_bridge_users_may_write_a_connection_state_topic():
+    for client in CLIENTS[:5]:
+        for topic in (f"$SYS/broker/connection/{client['name']}/state", "$SYS/broker/connection/x/state"):
+            assert not may(client, "write", topic), client["name"]
+    bridge = CLIENTS[5]
+    assert may(bridge, "write", "$SYS/broker/connection/bridge-central/state")
+    assert not may(bridge, "write", "$SYS/broker/connection/other-bridge/state")
+    assert not may(bridge, "write", "$SYS/broker/version")
 
 
 def test_acl_without_bridge_has_no_pattern_and_empty_list_is_valid():
@@ -152,7 +172,7 @@ def test_numeric_line_is_accepted():
         ([CLIENTS[1], {"name": "nodered", "role": "frigate"}],
          r"mosquitto_clients\[0\] and mosquitto_clients\[1\] are both named 'nodered'"),
         ([{"name": "plc line1", "role": "plc", "line": "l1"}], r"name contains white space"),
-        ([{"name": "cam#1", "role": "camera"}], r"name contains white space or one of '#'"),
+        ([{"name": "cam#1", "role": "camera"}], r"name contains white space, a control character or one of '#'"),
         ([{"name": "cam+1", "role": "camera"}], r"'\+'"),
         ([{"name": "a/b", "role": "health"}], r"'/'"),
         ([{"name": "a:b", "role": "health"}], r"':'"),
@@ -164,6 +184,10 @@ def test_numeric_line_is_accepted():
         ([{"name": "x", "role": "bridge", "topics": ["a/#/b"]}], r"'a/#/b' uses '#'"),
         ([{"name": "x", "role": "bridge", "topics": ["a/b+"]}], r"'a/b\+' uses '\+'"),
         ([{"name": "x", "role": "frigate", "read": [""]}], r"is not a topic filter"),
+        ([{"name": "x", "role": "frigate", "read": ["a/b\nuser admin"]}], r"read: a topic contains a control char"),
+        ([{"name": "x", "role": "bridge", "topics": ["a/\x00b"]}], r"topics: a topic contains a control character"),
+        ([{"name": "x\x1b", "role": "camera"}], r"name contains white space, a control character"),
+        ([{"name": "plc-a", "role": "plc", "line": "l1\rx"}], r"contains a space, a control character"),
     ],
 )
 def test_bad_clients_fail_naming_the_variable_and_the_fix(clients, message):
@@ -191,18 +215,48 @@ def test_clients_must_be_a_list():
         mosquitto_acl({"name": "x"}, ROOTS)
 
 
-@pytest.mark.parametrize(
-    "topic_filter, topic, expected",
-    [
-        ("a/#", "a", True),
-        ("a/#", "a/b/c", True),
-        ("a/+", "a/b", True),
-        ("a/+", "a/b/c", False),
-        ("a/+/c", "a/b/c", True),
-        ("#", "$SYS/x", False),
-        ("$SYS/#", "$SYS/x", True),
-        ("a/b", "a", False),
-    ],
-)
-def test_topic_matching_follows_mqtt(topic_filter, topic, expected):
-    assert topic_matches(topic_filter, topic) is expected
+TRICKY_PAIRS = [
+    ("a/#", "a"), ("a/#", "a/b/c"), ("a/#", "a/"), ("a/#", "ab"), ("#", "a"), ("#", "/"), ("#", ""),
+    ("#", "$SYS/x"), ("#", "$SYS"), ("+/#", "$SYS/x"), ("+", "$SYS"), ("$SYS/#", "$SYS/x"), ("$SYS/#", "$SYS"),
+    ("$SYS/+", "$SYS/broker"), ("$SYS/+", "$SYS/broker/load"), ("$SYS/broker/#", "$SYSX/broker/x"),
+    ("a/+", "a/b"), ("a/+", "a/b/c"), ("a/+", "a/"), ("a/+", "a"), ("a/+/c", "a/b/c"), ("a/+/c", "a//c"),
+    ("+", ""), ("+", "a"), ("+", "/"), ("+/+", "/"), ("/+", "/"), ("/+", "/a"), ("+/a", "/a"), ("/#", "/a/b"),
+    ("/#", "a"), ("a//b", "a//b"), ("a//b", "a/b"), ("a/+/b", "a//b"), ("a/b/", "a/b/"), ("a/b/", "a/b"),
+    ("a/b", "a/b/"), ("a/b/#", "a/b/"), ("a/b/+", "a/b/"), ("a/b", "a"), ("a", "a/b"), ("+/+/+", "a/b"),
+    ("factory/line/+/event/ack", "factory/line/line1/event/ack"),
+    ("factory/line/line1/+", "factory/line/line1/event/ack"),
+]
+
+
+@pytest.mark.parametrize("topic_filter, topic", TRICKY_PAIRS)
+def test_topic_matching_agrees_with_paho(topic_filter, topic):
+    """The filter's own matcher (it decides whether a PLC's extra topic covers its ack) must answer as paho does."""
+    assert topic_matches(topic_filter, topic) is topic_matches_sub(topic_filter, topic)
+
+
+def test_the_tricky_pairs_hold_both_answers():
+    """The table is not one-sided: paho says yes to some pairs and no to others."""
+    answers = [topic_matches_sub(f, t) for f, t in TRICKY_PAIRS]
+    assert answers.count(True) >= 10 and answers.count(False) >= 10
+
+
+def test_control_characters_are_found_by_path_never_by_value():
+    bridges = [
+        {"name": "central", "addresses": ["a:1"], "remote_password": "secret\nconnection evil",
+         "topics": [{"pattern": "factory/#", "remote_prefix": "x/\ry/"}], "tls": {"version": "tlsv1.2\x00"}},
+        {"name": "ok", "addresses": ["b:2", "c:3\t"], "keepalive_interval": 60, "cleansession": False},
+    ]
+    found = mosquitto_control_characters(bridges, "mosquitto_bridges")
+    assert found == [
+        "mosquitto_bridges[0].remote_password",
+        "mosquitto_bridges[0].topics[0].remote_prefix",
+        "mosquitto_bridges[0].tls.version",
+        "mosquitto_bridges[1].addresses[1]",
+    ]
+    assert "secret" not in " ".join(found)
+    assert mosquitto_control_characters({"mosquitto_tls_ciphers": "A:B\x7f", "x": [1, None, True]}) == [
+        "mosquitto_tls_ciphers"]
+    assert mosquitto_control_characters({"bad\nkey": 1}, "v") == ["v.bad\nkey (the key)"]
+    assert mosquitto_control_characters("line\n") == ["(the value)"]
+    # Printable text, spaces and non-ASCII letters are not control characters.
+    assert mosquitto_control_characters({"a": "Werk Süd: Halle 3 #1", "b": ["ok"]}) == []
