@@ -10,6 +10,7 @@ from mosquitto_broker import MOSQUITTO_PASSWD, requires_mosquitto
 
 from ansible_collections.sensingcam.ming.plugins.module_utils.mosquitto_passwd import (
     DEFAULT_ITERATIONS,
+    MOSQUITTO_PASSWD_ITERATIONS,
     PasswordFile,
     PasswordFileError,
     check_user_name,
@@ -47,12 +48,24 @@ def entries(path):
     return dict(line.split(":", 1) for line in path.read_text().splitlines())
 
 
-def test_hash_has_the_layout_mosquitto_passwd_writes():
+def test_hash_has_the_layout_mosquitto_passwd_writes_with_the_raised_default_count():
+    """mosquitto_passwd 2.0 writes 101 rounds; the collection writes 20000 (tests/bench measures the CONNECT)."""
+    assert (MOSQUITTO_PASSWD_ITERATIONS, DEFAULT_ITERATIONS) == (101, 20000)
     stored = hash_password("secret")
     match = PBKDF2_FORMAT.match(stored)
-    assert match and int(match.group(1)) == DEFAULT_ITERATIONS == 101
+    assert match and int(match.group(1)) == 20000
     kind, iterations, salt, digest = parse_hash(stored)
-    assert (kind, iterations, len(salt), len(digest)) == ("7", 101, 12, 64)
+    assert (kind, iterations, len(salt), len(digest)) == ("7", 20000, 12, 64)
+    assert verify_password("secret", stored) and not verify_password("secreT", stored)
+
+
+def test_set_password_keeps_a_weaker_hash_that_verifies_and_rehashes_a_changed_one():
+    old = hash_password("plc-password", 101)
+    passwords = PasswordFile(f"plc:{old}\nnodered:{hash_password('nodered-password', 101)}\n")
+    assert passwords.set_password("plc", "plc-password") is None
+    assert passwords.set_password("nodered", "nodered-new-password") == "updated"
+    text = passwords.render()
+    assert text.startswith(f"plc:{old}\nnodered:$7$20000$")
 
 
 def test_hash_is_salted_per_call():
@@ -62,7 +75,7 @@ def test_hash_is_salted_per_call():
 def test_hash_with_fixed_salt_is_pbkdf2_hmac_sha512():
     salt = bytes(range(12))
     expected = base64.b64encode(__import__("hashlib").pbkdf2_hmac("sha512", b"pw", salt, 101)).decode()
-    assert hash_password("pw", salt=salt) == f"$7$101${base64.b64encode(salt).decode()}${expected}"
+    assert hash_password("pw", 101, salt=salt) == f"$7$101${base64.b64encode(salt).decode()}${expected}"
 
 
 @requires_mosquitto

@@ -60,7 +60,7 @@ def test_creates_the_file_with_every_user_and_mode_0600(run_module, passwd):
     assert result["users"] == ["plc-line1", "nodered", "frigate"]
     hashes = stored(passwd)
     for user in USERS:
-        assert hashes[user["name"]].startswith("$7$101$")
+        assert hashes[user["name"]].startswith("$7$20000$")  # the raised default, not mosquitto_passwd's 101
         assert verify_password(user["password"], hashes[user["name"]])
     assert stat.S_IMODE(passwd.stat().st_mode) == 0o600
     assert_no_secret(result, passwd)
@@ -257,3 +257,37 @@ def test_real_broker_accepts_changed_upgraded_and_custom_iteration_entries(run_m
         assert cli_publish(broker.port, "legacy", "legacy-password")[0] == 0
         assert cli_publish(broker.port, "plc-line1", "second")[0] == 0
         assert cli_publish(broker.port, "plc-line1", "first")[0] != 0
+
+
+@requires_mosquitto
+@pytest.mark.mosquitto
+def test_101_round_hashes_stay_untouched_changed_ones_get_the_new_count_and_the_real_tools_take_both(
+        run_module, passwd, tmp_path):
+    """Real mosquitto_passwd 2.0.11 (it writes 101 rounds) makes the file; the module with its default count keeps a
+    101-round hash whose password is right, byte for byte, and rehashes a changed password with 20000 rounds; the
+    real mosquitto_passwd then edits that file (adds a user) keeping our lines, and the real broker accepts both
+    counts and refuses the old password."""
+    for index, user in enumerate(USERS[:2]):
+        command = [MOSQUITTO_PASSWD] + (["-c"] if index == 0 else [])
+        subprocess.run(command + ["-b", str(passwd), user["name"], user["password"]], check=True, timeout=30)
+    before = passwd.read_bytes()
+    assert all(value.startswith("$7$101$") for value in stored(passwd).values())
+
+    failed, result = run_module(main, args(passwd, USERS[:2]))
+    assert not failed and not result["changed"] and result["updated"] == []
+    assert passwd.read_bytes() == before
+
+    users = [dict(USERS[0]), dict(USERS[1], password="nodered-new-password")]
+    failed, result = run_module(main, args(passwd, users))
+    assert not failed and result["changed"] and result["updated"] == ["nodered"]
+    hashes = stored(passwd)
+    assert hashes["plc-line1"].startswith("$7$101$") and hashes["nodered"].startswith("$7$20000$")
+    assert passwd.read_text().splitlines()[0] == before.decode().splitlines()[0]
+
+    subprocess.run([MOSQUITTO_PASSWD, "-b", str(passwd), "frigate", "frigate-pässwört"], check=True, timeout=30)
+    assert stored(passwd)["nodered"] == hashes["nodered"], "mosquitto_passwd rewrote the 20000-round hash"
+    with Broker(tmp_path, passwd) as broker:
+        assert cli_publish(broker.port, "plc-line1", USERS[0]["password"])[0] == 0, broker.log()
+        assert cli_publish(broker.port, "nodered", "nodered-new-password")[0] == 0, broker.log()
+        assert cli_publish(broker.port, "nodered", USERS[1]["password"])[0] != 0
+        assert cli_publish(broker.port, "frigate", "frigate-pässwört")[0] == 0, broker.log()
