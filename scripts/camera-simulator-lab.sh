@@ -5,6 +5,8 @@
 #   scripts/camera-simulator-lab.sh status
 # The fleet (name, port, firmware) is read from the inventory, so the simulator always matches it. Loopback only;
 # the password is the lab secret .secrets/lab/sensingcam-service, the file the inventory's password lookup reads.
+# The control API needs the bearer token in .secrets/lab/simulator-control (generated here on first use, mode 0600):
+#   curl -H "Authorization: Bearer $(cat .secrets/lab/simulator-control)" http://127.0.0.1:17999/cameras
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
@@ -15,6 +17,7 @@ log_file="$state_dir/camera-simulator-lab.log"
 config_file="$state_dir/camera-simulator-lab.yml"
 secrets_dir="$repo/.secrets/lab"
 password_file="$secrets_dir/sensingcam-service"
+control_token_file="$secrets_dir/simulator-control"
 control_port=${MING_LAB_SIMULATOR_CONTROL_PORT:-17999}
 python="$repo/.venv/bin/python"
 # shellcheck source=scripts/lab-owner.sh
@@ -62,6 +65,15 @@ ensure_password() {
   [ -s "$password_file" ] || { echo "ERROR: the lab inventory did not create $password_file" >&2; return 1; }
 }
 
+ensure_control_token() {
+  # The control API's bearer token: a random value in a 0600 file, created once (noclobber: never over a file or
+  # through a symlink another process put there) and reused afterwards. Never printed, never on a command line.
+  [ -s "$control_token_file" ] && return 0
+  (umask 077 && mkdir -p "$secrets_dir" && set -o noclobber \
+    && "$python" -c 'import secrets; print(secrets.token_urlsafe(32))' >"$control_token_file") \
+    || { echo "ERROR: could not create the control token $control_token_file (remove an empty one)" >&2; return 1; }
+}
+
 simulator_command() {
   if [ -x "$repo/.venv/bin/sensingcam-simulator" ]; then
     echo "$repo/.venv/bin/sensingcam-simulator"
@@ -77,24 +89,29 @@ start() {
   wanted=$(write_config)
   pid=$(running_pid)
   if [ -n "$pid" ]; then
-    if [ "$wanted" = "$(cat "$config_file" 2>/dev/null)" ]; then
+    if ! tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q -- '--control-token-file'; then
+      echo "the camera simulator runs without a control token: restarting it"
+    elif [ "$wanted" = "$(cat "$config_file" 2>/dev/null)" ]; then
       echo "camera simulator for the lab already runs (pid $pid)"
       return 0
+    else
+      echo "lab cameras changed in the inventory: restarting the camera simulator"
     fi
-    echo "lab cameras changed in the inventory: restarting the camera simulator"
     stop
   fi
   ensure_password
+  ensure_control_token
   printf '%s\n' "$wanted" >"$config_file"
   # shellcheck disable=SC2046  # the command is one or three words, split on purpose
   nohup $(simulator_command) \
     --config "$config_file" --password-file "$password_file" --bind 127.0.0.1 \
-    --control-port "$control_port" --profile "$repo/profiles/sensingcam/sec100-fw2.yml" \
+    --control-port "$control_port" --control-token-file "$control_token_file" \
+    --profile "$repo/profiles/sensingcam/sec100-fw2.yml" \
     >"$log_file" 2>&1 </dev/null &
   echo $! >"$pid_file"
   for _ in $(seq 1 100); do
     if grep -q "sensingcam-simulator ready" "$log_file" 2>/dev/null; then
-      echo "camera simulator for the lab started (pid $(cat "$pid_file"), control API http://127.0.0.1:$control_port, log $log_file)"
+      echo "camera simulator for the lab started (pid $(cat "$pid_file"), control API http://127.0.0.1:$control_port with the token in $control_token_file, log $log_file)"
       return 0
     fi
     if [ -z "$(running_pid)" ]; then
@@ -133,7 +150,7 @@ status() {
   local pid
   pid=$(running_pid)
   if [ -n "$pid" ]; then
-    echo "running (pid $pid), control API http://127.0.0.1:$control_port"
+    echo "running (pid $pid), control API http://127.0.0.1:$control_port (bearer token in $control_token_file)"
   else
     echo "not running"
     return 3

@@ -59,11 +59,10 @@ class Simulated:
         return self.sim.camera(name).config.port
 
     def control(self, path, method="GET", body=None):
-        data = None if body is None else json.dumps(body).encode()
-        request = urllib.request.Request(self.sim.control_url + path, data=data, method=method,
-                                         headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return json.loads(response.read())
+        """A simulator control API request with its bearer token; fails the test on any status but 200."""
+        status, reply = self.sim.control(path, method, body)
+        assert status == 200, f"control API {method} {path}: HTTP {status} {reply}"
+        return reply
 
     def summary(self, name):
         return self.control(f"/cameras/{name}")

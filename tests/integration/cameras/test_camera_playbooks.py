@@ -12,6 +12,8 @@ import signal
 import socket
 import subprocess
 import sys
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -244,10 +246,26 @@ def stop_leftover_simulator(state_dir):
                 os.kill(int(cmdline.parent.name), signal.SIGTERM)
 
 
+def command_lines():
+    """The command line of every process that still runs (one that exits meanwhile is left out)."""
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        with contextlib.suppress(OSError):
+            yield cmdline.read_bytes()
+
+
+def control_get(port, path, token):
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", headers=headers)
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read())
+
+
 @pytest.mark.slow
 def test_lab_simulator_script_and_audit_of_the_lab_inventory(tmp_path):
     """scripts/camera-simulator-lab.sh starts the simulator for inventories/lab (idempotent), the firmware audit of
     the lab inventory writes both reports, and stop stops it. Against the camera simulator, not a real camera.
+    The script creates the control token .secrets/lab/simulator-control (0600) on first use: the control API
+    answers with it and refuses without it; the token is on no command line.
 
     Runs beside a running lab: the script runs in a throwaway checkout layout (lab_layout) whose copy of
     inventories/lab puts the three lab cameras on free ports, with its own state directory and secrets."""
@@ -260,6 +278,16 @@ def test_lab_simulator_script_and_audit_of_the_lab_inventory(tmp_path):
         started = subprocess.run([str(script), "start"], capture_output=True, text=True, env=env, timeout=60,
                                  check=False)
         assert started.returncode == 0 and "started" in started.stdout, started.stdout + started.stderr
+        token_file = tmp_path / "checkout" / ".secrets" / "lab" / "simulator-control"
+        assert token_file.stat().st_mode & 0o777 == 0o600
+        token = token_file.read_text().strip()
+        assert len(token) >= 32 and token not in started.stdout + started.stderr
+        assert not any(token.encode() in words for words in command_lines()), "the control token is on a command line"
+        cameras = control_get(control_port, "/cameras", token)
+        assert sorted(camera["name"] for camera in cameras["cameras"]) == sorted(LAB_CAMERAS)
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            control_get(control_port, "/cameras", None)
+        assert refused.value.code == 401
         assert "already runs" in subprocess.run([str(script), "start"], capture_output=True, text=True, env=env,
                                                 timeout=60, check=False).stdout
         run = run_playbook(AUDIT, lab_inventory, "-e", f"sensingcam_report_dir={tmp_path / 'reports'}")

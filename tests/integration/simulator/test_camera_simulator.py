@@ -25,7 +25,8 @@ import yaml
 from sensingcam_simulator.camera import CameraConfig, make_firmware_image
 from sensingcam_simulator.profile import load_profile
 from sensingcam_simulator.rtsp import gstreamer_available
-from sensingcam_simulator.testing import free_ports, running_simulator
+from sensingcam_simulator.server import Simulator
+from sensingcam_simulator.testing import SimulatorThread, free_ports, running_simulator
 
 pytestmark = pytest.mark.simulator
 
@@ -480,7 +481,7 @@ def test_fault_reboot_never_returns(cam, sim):
     wait_until(lambda: refused(cam), timeout=5)
     time.sleep(60 * TIME_SCALE + 0.5)  # longer than the longest simulated reboot
     assert refused(cam)
-    reply = requests.post(f"{sim.control_url}/cameras/plain/reset", timeout=10)
+    reply = requests.post(f"{sim.control_url}/cameras/plain/reset", headers=sim.control_headers, timeout=10)
     assert reply.status_code == 200 and reply.json()["online"] is True
     assert value(cam, "FirmwareVersion") == "2.6.2"
 
@@ -529,28 +530,116 @@ def test_fault_http_500(cam, sim):
 # Control API
 # --------------------------------------------------------------------------------------------------------------
 def test_control_api(cam, sim):
-    """Against the camera simulator, not a real camera: GET /cameras, GET/PUT faults, reset, errors."""
-    base = sim.control_url
-    listing = requests.get(f"{base}/cameras", timeout=5).json()["cameras"]
+    """Against the camera simulator, not a real camera: GET /cameras, GET/PUT faults, reset, errors (each request
+    with the control token)."""
+    base, auth = sim.control_url, sim.control_headers
+    listing = requests.get(f"{base}/cameras", headers=auth, timeout=5).json()["cameras"]
     assert {c["name"] for c in listing} == {"plain", "salted", "old", "other"}
-    assert requests.get(f"{base}/health", timeout=5).json()["online"] == 4
-    assert requests.get(f"{base}/cameras/plain/faults", timeout=5).json()["offline"] is False
-    reply = requests.put(f"{base}/cameras/plain/faults", json={"offline": True, "slow_ms": 10}, timeout=5)
+    assert requests.get(f"{base}/health", headers=auth, timeout=5).json()["online"] == 4
+    assert requests.get(f"{base}/cameras/plain/faults", headers=auth, timeout=5).json()["offline"] is False
+    reply = requests.put(f"{base}/cameras/plain/faults", json={"offline": True, "slow_ms": 10}, headers=auth, timeout=5)
     assert reply.status_code == 200 and reply.json()["offline"] is True and reply.json()["slow_ms"] == 10
     assert refused(cam)
-    assert requests.get(f"{base}/cameras/plain", timeout=5).json()["online"] is False
-    assert requests.put(f"{base}/cameras/plain/faults", json={"explode": True}, timeout=5).status_code == 400
-    assert requests.put(f"{base}/cameras/plain/faults", json={"slow_ms": -1}, timeout=5).status_code == 400
-    assert requests.get(f"{base}/cameras/nope/faults", timeout=5).status_code == 404
-    reset = requests.post(f"{base}/cameras/plain/reset", timeout=5).json()
+    assert requests.get(f"{base}/cameras/plain", headers=auth, timeout=5).json()["online"] is False
+    for bad in ({"explode": True}, {"slow_ms": -1}):
+        assert requests.put(f"{base}/cameras/plain/faults", json=bad, headers=auth, timeout=5).status_code == 400
+    assert requests.get(f"{base}/cameras/nope/faults", headers=auth, timeout=5).status_code == 404
+    reset = requests.post(f"{base}/cameras/plain/reset", headers=auth, timeout=5).json()
     assert reset["online"] is True and reset["faults"]["offline"] is False
     assert not refused(cam)
+
+
+CONTROL_REQUESTS = [("GET", "/health"), ("GET", "/cameras"), ("GET", "/cameras/plain"),
+                    ("GET", "/cameras/plain/faults"), ("PUT", "/cameras/plain/faults"),
+                    ("POST", "/cameras/plain/reset"), ("GET", "/no-such-path")]
+
+
+@pytest.mark.parametrize("authorization", [None, "Bearer ", "Bearer wrong-token-0123456789", "{token}x", "x{token}",
+                                           "Basic {token}", "{token}"],
+                         ids=["missing", "empty", "wrong", "longer", "prefixed", "basic-scheme", "no-scheme"])
+def test_control_api_refuses_a_missing_or_wrong_token(cam, sim, authorization):
+    """Against the camera simulator: every control request without exactly `Bearer <token>` gets 401 (with a
+    WWW-Authenticate header) and changes nothing: the PUT does not switch the camera off.
+
+    Mutation tried: the token check in _control_guard disabled: every case fails (200/400/404 instead of 401)."""
+    token = sim.control_token
+    headers = {} if authorization is None else {"Authorization": authorization.format(token=token)}
+    for method, path in CONTROL_REQUESTS:
+        reply = requests.request(method, f"{sim.control_url}{path}", json={"offline": True}, headers=headers,
+                                 timeout=5)
+        assert reply.status_code == 401, (method, path, reply.status_code, reply.text)
+        assert reply.headers["WWW-Authenticate"].startswith("Bearer")
+        assert token not in reply.text
+    assert not refused(cam) and sim.camera("plain").faults["offline"] is False
+
+
+@pytest.mark.parametrize("host", ["evil.example", "evil.example:{port}", "127.0.0.1.nip.io:{port}",
+                                  "127.0.0.1:{other}", "localhost", "10.0.0.5:{port}", ""],
+                         ids=["foreign", "foreign-with-port", "rebinding-name", "other-port", "no-port",
+                              "lan-address", "empty"])
+def test_control_api_refuses_a_foreign_host_header(cam, sim, host):
+    """Against the camera simulator: a request whose Host is not the control API's own loopback address and port
+    (what a DNS-rebinding page sends) gets 403, even with the right token, and changes nothing.
+
+    Mutation tried: the Host check in _control_guard disabled: every case fails (200 instead of 403)."""
+    port = sim.simulator.control_address[1]
+    headers = {"Host": host.format(port=port, other=port + 1), **sim.control_headers}
+    for method, path in CONTROL_REQUESTS:
+        reply = requests.request(method, f"{sim.control_url}{path}", json={"offline": True}, headers=headers,
+                                 timeout=5)
+        assert reply.status_code == 403, (method, path, reply.status_code, reply.text)
+    assert not refused(cam) and sim.camera("plain").faults["offline"] is False
+
+
+@pytest.mark.parametrize("name", ["127.0.0.1", "localhost", "LOCALHOST", "[::1]"])
+def test_control_api_answers_its_loopback_names_with_the_token(sim, name):
+    """Against the camera simulator: Host 127.0.0.1, localhost or [::1] with the control port, plus the token: 200."""
+    port = sim.simulator.control_address[1]
+    reply = requests.get(f"{sim.control_url}/health", headers={"Host": f"{name}:{port}", **sim.control_headers},
+                         timeout=5)
+    assert reply.status_code == 200 and reply.json()["status"] == "ok"
+
+
+def test_a_cross_site_form_post_does_nothing(cam, sim):
+    """Against the camera simulator: what a browser sends when a page on another site submits a form to
+    http://127.0.0.1:<control port>/cameras/plain/reset (Host is the target, Origin the other site, a form body, no
+    Authorization: a form cannot set one). The reset is refused with 401 and the camera stays in its fault state;
+    the same request with the token resets it (the request itself is valid).
+
+    Mutation tried: the token check in _control_guard disabled: the form reset the camera, this test failed."""
+    sim.set_faults("plain", offline=True)
+    assert refused(cam)
+    port = sim.simulator.control_address[1]
+    form = {"Origin": "http://evil.example", "Referer": "http://evil.example/page.html",
+            "Content-Type": "application/x-www-form-urlencoded", "Host": f"127.0.0.1:{port}"}
+    for path in ("/cameras/plain/reset", f"/cameras/plain/reset?token={sim.control_token}"):
+        reply = requests.post(f"{sim.control_url}{path}", data=f"token={sim.control_token}", headers=form, timeout=5)
+        assert reply.status_code == 401, reply.text
+    assert refused(cam) and sim.camera("plain").faults["offline"] is True
+    reply = requests.post(f"{sim.control_url}/cameras/plain/reset", headers={**form, **sim.control_headers},
+                          timeout=5)
+    assert reply.status_code == 200 and not refused(cam)
+
+
+def test_without_a_token_the_control_api_does_not_listen():
+    """Against the camera simulator: a Simulator given a control port but no token opens no control port."""
+    port = free_ports(1)[0]
+    simulator = Simulator(load_profile(), [CameraConfig(name="cam001", port=free_ports(1)[0], user=USER,
+                                                        password=PASSWORD)], control_port=port)
+    thread = SimulatorThread(simulator, "127.0.0.1")
+    thread.start()
+    try:
+        assert simulator.control_address is None
+        with pytest.raises(requests.ConnectionError):
+            requests.get(f"http://127.0.0.1:{port}/health", timeout=5)
+    finally:
+        thread.stop()
 
 
 def test_reset_restores_start_state(cam, sim):
     """Against the camera simulator, not a real camera: reset returns variables to their start-up values."""
     assert post(cam, "LocationName", {"LocationName": "renamed"}).status_code == 200
-    requests.post(f"{sim.control_url}/cameras/plain/reset", timeout=5)
+    requests.post(f"{sim.control_url}/cameras/plain/reset", headers=sim.control_headers, timeout=5)
     assert value(cam, "LocationName") == "plain"
 
 
@@ -634,18 +723,76 @@ def test_cli_generates_password_file(tmp_path):
     """Against the camera simulator, not a real camera: --cameras without a password file content generates one."""
     password_file = tmp_path / "secrets" / "camera-password"
     base, control = free_ports(2)
+    token_file = tmp_path / "secrets" / "control-token"
     proc = start_cli(["--cameras", "2", "--base-port", str(base), "--password-file", str(password_file),
-                      "--control-port", str(control), "--latency-ms", "0", "--ws-port-offset", "0"], tmp_path)
+                      "--control-port", str(control), "--control-token-file", str(token_file),
+                      "--latency-ms", "0", "--ws-port-offset", "0"], tmp_path)
     try:
         password = password_file.read_text().strip()
         assert len(password) >= 20
         assert password_file.stat().st_mode & 0o777 == 0o600
         url = f"http://127.0.0.1:{base + 1}"
         assert post(url, "TimeZone", {"TimeZone": "UTC"}, password=password).status_code == 200
-        cameras = requests.get(f"http://127.0.0.1:{control}/cameras", timeout=5).json()["cameras"]
+        cameras = requests.get(f"http://127.0.0.1:{control}/cameras", headers=bearer(token_file),
+                               timeout=5).json()["cameras"]
         assert [c["name"] for c in cameras] == ["cam001", "cam002"]
     finally:
         stop_cli(proc)
+
+
+def bearer(token_file):
+    return {"Authorization": f"Bearer {token_file.read_text().strip()}"}
+
+
+def test_cli_generates_the_control_token_file_and_requires_it(tmp_path):
+    """Against the camera simulator, not a real camera: --control-token-file naming a missing file generates a
+    0600 token there; the control API answers with it and refuses without it (401)."""
+    base, control = free_ports(2)
+    token_file = tmp_path / "lab" / "simulator-control"
+    proc = start_cli(["--cameras", "1", "--base-port", str(base), "--password-file", str(tmp_path / "pw"),
+                      "--control-port", str(control), "--control-token-file", str(token_file)], tmp_path)
+    try:
+        assert token_file.stat().st_mode & 0o777 == 0o600
+        assert len(token_file.read_text().strip()) >= 32
+        assert requests.get(f"http://127.0.0.1:{control}/health", headers=bearer(token_file), timeout=5).ok
+        assert requests.get(f"http://127.0.0.1:{control}/health", timeout=5).status_code == 401
+    finally:
+        stop_cli(proc)
+
+
+def test_cli_without_a_token_file_keeps_the_control_api_closed(tmp_path):
+    """Against the camera simulator, not a real camera: the old command line (--control-port, no token file)
+    still starts the cameras, but the control API is disabled (secure default): its port refuses connections.
+
+    Mutation tried: build_simulator passing the control port without a token together with Simulator.start
+    opening the control port without a token: the port answered, this test failed."""
+    base, control = free_ports(2)
+    proc = start_cli(["--cameras", "1", "--base-port", str(base), "--password-file", str(tmp_path / "pw"),
+                      "--control-port", str(control)], tmp_path)
+    try:
+        assert value(f"http://127.0.0.1:{base}", "FirmwareVersion") == "2.6.2"
+        with pytest.raises(requests.ConnectionError):
+            requests.get(f"http://127.0.0.1:{control}/health", timeout=5)
+    finally:
+        stop_cli(proc)
+
+
+@pytest.mark.parametrize(("mode", "content", "message"), [
+    (0o644, "t" * 40, "others may read it; chmod 600 it"),
+    (0o660, "t" * 40, "others may read it; chmod 600 it"),
+    (0o600, "short", "fewer than 16 characters"),
+    (0o600, "", "fewer than 16 characters"),
+], ids=["world-readable", "group-writable", "short", "empty"])
+def test_cli_refuses_a_weak_control_token_file(tmp_path, mode, content, message):
+    """Against the camera simulator, not a real camera: a token file others may read, or a short token, stops the
+    simulator with exit 2 and a message saying what to fix."""
+    token_file = tmp_path / "control-token"
+    token_file.write_text(content)
+    token_file.chmod(mode)
+    result = subprocess.run([sys.executable, "-m", "sensingcam_simulator", "--cameras", "1", "--password-file",
+                             str(tmp_path / "pw"), "--control-token-file", str(token_file)], cwd=REPO,
+                            capture_output=True, text=True, timeout=30, check=False)
+    assert result.returncode == 2 and message in result.stderr, result.stderr
 
 
 def test_cli_refuses_missing_password_source(tmp_path):
@@ -675,7 +822,11 @@ def test_cli_config_file(tmp_path):
     }
     config_file = tmp_path / "fleet.yml"
     config_file.write_text(yaml.safe_dump(config))
-    proc = start_cli(["--config", str(config_file), "--control-port", str(control), "--latency-ms", "0"], tmp_path)
+    token_file = tmp_path / "control-token"
+    token_file.write_text("t" * 40 + "\n")
+    token_file.chmod(0o600)
+    proc = start_cli(["--config", str(config_file), "--control-port", str(control), "--control-token-file",
+                      str(token_file), "--latency-ms", "0"], tmp_path)
     try:
         url = f"http://127.0.0.1:{p1}"
         assert value(url, "SerialNumber") == "12345678"
@@ -689,7 +840,8 @@ def test_cli_config_file(tmp_path):
                 return (await asyncio.wait_for(sock.receive(), timeout=5)).data
 
         assert asyncio.run(one_frame())[:2] == b"\xff\xd8"
-        reply = requests.put(f"http://127.0.0.1:{control}/cameras/press-2/faults", json={"offline": False}, timeout=5)
+        reply = requests.put(f"http://127.0.0.1:{control}/cameras/press-2/faults", json={"offline": False},
+                             headers=bearer(token_file), timeout=5)
         assert reply.status_code == 200
         assert value(f"http://127.0.0.1:{p2}", "FirmwareVersion") == "2.4.9"
     finally:

@@ -5,6 +5,8 @@ Two ways to describe the fleet:
   --config FILE                  a YAML file listing cameras (see docs/camera-simulator.md)
 Passwords never have a built-in default: they come from the config file or from --password-file. When that
 file does not exist yet, a random password is generated and written to it (mode 0600).
+The control API runs only with --control-token-file: every control request must carry that token as
+``Authorization: Bearer <token>``. The file is read (it must be mode 0600 or stricter), or generated when missing.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ import yaml
 from . import __version__
 from .camera import CameraConfig, validate_faults
 from .profile import Profile, ProfileError, load_profile
-from .server import Simulator, is_loopback
+from .server import MIN_CONTROL_TOKEN, Simulator, is_loopback
 
 log = logging.getLogger("sensingcam_simulator")
 DEFAULT_FIRMWARE = "2.6.2"
@@ -38,6 +40,14 @@ class ConfigError(ValueError):
     """The command line or config file describes an impossible fleet."""
 
 
+def _write_new_secret(path: Path, value: str) -> None:
+    """Create ``path`` (mode 0600, never through an existing file or symlink) holding ``value``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(value + "\n")
+
+
 def read_or_create_password(path: Path) -> str:
     """Read the password from ``path``, or generate one and write it there (0600) when the file is missing."""
     if path.exists():
@@ -46,12 +56,25 @@ def read_or_create_password(path: Path) -> str:
             raise ConfigError(f"password file {path} is empty")
         return text.splitlines()[0].strip()
     password = secrets.token_urlsafe(18)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(password + "\n")
+    _write_new_secret(path, password)
     log.warning("generated a random camera password and wrote it to %s", path)
     return password
+
+
+def read_or_create_control_token(path: Path) -> str:
+    """The control API token from ``path``; generated there (0600) when the file is missing. A token file that
+    others may read or write, or a token shorter than MIN_CONTROL_TOKEN, is refused."""
+    if not path.exists():
+        _write_new_secret(path, secrets.token_urlsafe(32))
+        log.warning("generated a control API token and wrote it to %s", path)
+    mode = path.stat().st_mode & 0o777
+    if mode & 0o077:
+        raise ConfigError(f"control token file {path} has mode {mode:04o}: others may read it; chmod 600 it")
+    lines = path.read_text(encoding="utf-8").strip().splitlines()
+    token = lines[0].strip() if lines else ""
+    if len(token) < MIN_CONTROL_TOKEN:
+        raise ConfigError(f"control token file {path} holds fewer than {MIN_CONTROL_TOKEN} characters")
+    return token
 
 
 def _salt(value: Any, name: str) -> list[int] | None:
@@ -165,6 +188,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--control-port", type=int, default=17999,
                         help="control API port on loopback (default 17999; 0 picks a free port; -1 disables)")
     parser.add_argument("--control-bind", default="127.0.0.1", help="control API address (loopback only)")
+    parser.add_argument("--control-token-file", metavar="FILE",
+                        help="control API bearer token: read from FILE (mode 0600), or generated there when missing; "
+                             "without it the control API is disabled")
     parser.add_argument("--latency-ms", type=float, default=20.0,
                         help="latency added to every camera request, like a real device (default 20)")
     parser.add_argument("--time-scale", type=float, default=1.0,
@@ -192,11 +218,17 @@ def build_simulator(args: argparse.Namespace) -> Simulator:
     else:
         cameras = cameras_from_config(Path(args.config), args, profile)
     if not is_loopback(args.control_bind):
-        raise ConfigError("--control-bind must be a loopback address: the control API has no authentication")
+        raise ConfigError("--control-bind must be a loopback address: the control API is for this host only")
+    control_port = None if args.control_port < 0 else args.control_port
+    token = None
+    if control_port is not None and args.control_token_file:
+        token = read_or_create_control_token(Path(args.control_token_file))
+    elif control_port is not None:
+        log.info("control API disabled: it needs --control-token-file")
     return Simulator(profile, cameras, bind=args.bind, control_host=args.control_bind,
-                     control_port=None if args.control_port < 0 else args.control_port,
+                     control_port=control_port if token else None,
                      latency_ms=args.latency_ms, time_scale=args.time_scale, nonce_ttl=args.nonce_ttl,
-                     ws_fps=args.ws_fps, rtsp_python=args.rtsp_python)
+                     ws_fps=args.ws_fps, rtsp_python=args.rtsp_python, control_token=token)
 
 
 async def _serve(simulator: Simulator) -> None:

@@ -4,12 +4,17 @@ All cameras share one application and one runner; each camera only adds a listen
 request finds its camera from the local port it arrived on. That keeps a 500-camera fleet to a few megabytes.
 A camera that is "off" (fault `offline`, rebooting, or stuck after a firmware upload) has its listening socket
 closed and its open connections dropped, so clients see "connection refused" exactly as with a real device.
+
+The control API (faults, reset, counters) runs only with a control token. Every control request must carry
+``Authorization: Bearer <token>`` (compared in constant time) and a ``Host`` header naming the loopback address and
+port it listens on, so neither a web page's cross-site request nor a DNS-rebinding page can drive it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
 import ipaddress
 import json
 import logging
@@ -34,6 +39,8 @@ REBOOT_SECONDS = (20.0, 60.0)  # uniform range
 METHOD_REBOOT_DELAY = 0.05  # real seconds between the reply to Reboot and the port closing
 HOLD_POLL_SECONDS = 0.02  # real seconds between two looks at the hold_firmware_state fault
 CHUNK = 64 * 1024
+MIN_CONTROL_TOKEN = 16
+CONTROL_REALM = 'Bearer realm="sensingcam-simulator control"'
 # aiohttp >= 3.13 prefers typed request keys; Debian bookworm ships 3.8, which only has string keys.
 CAMERA_KEY: Any = web.RequestKey("sensingcam_camera", Camera) if hasattr(web, "RequestKey") else "sensingcam_camera"
 
@@ -59,6 +66,16 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def control_host_names(host: str, port: int) -> set[str]:
+    """The Host header values the control API accepts when it listens on ``host``:``port`` (lower case): that
+    address and the loopback names localhost, 127.0.0.1 and [::1], each with the port (alone for port 80)."""
+    names = {host if ":" not in host else f"[{host}]", "localhost", "127.0.0.1", "[::1]"}
+    accepted = {f"{name.lower()}:{port}" for name in names}
+    if port == 80:
+        accepted |= {name.lower() for name in names}
+    return accepted
+
+
 class Simulator:
     """Serve ``cameras`` (CameraConfig list) as described by ``profile``.
 
@@ -68,7 +85,7 @@ class Simulator:
     def __init__(self, profile: Profile, cameras: Iterable[CameraConfig], *, bind: str = "127.0.0.1",
                  control_host: str = "127.0.0.1", control_port: int | None = 0, latency_ms: float = 20.0,
                  time_scale: float = 1.0, nonce_ttl: float = 60.0, ws_fps: float = 4.0,
-                 rtsp_python: str = "/usr/bin/python3") -> None:
+                 rtsp_python: str = "/usr/bin/python3", control_token: str | None = None) -> None:
         if not is_loopback(control_host):
             raise ValueError(f"the control API listens on loopback only, not {control_host}")
         if time_scale <= 0:
@@ -77,6 +94,10 @@ class Simulator:
         self.bind = bind
         self.control_host = control_host
         self.control_port = control_port
+        if control_token is not None and len(control_token) < MIN_CONTROL_TOKEN:
+            raise ValueError(f"the control token must have at least {MIN_CONTROL_TOKEN} characters")
+        self._control_token = control_token.encode("utf-8") if control_token else None
+        self._control_hosts: set[str] = set()
         self.latency = max(0.0, latency_ms) / 1000.0
         self.time_scale = time_scale
         self.ws_interval = 1.0 / max(0.1, ws_fps)
@@ -115,8 +136,10 @@ class Simulator:
             await self.rtsp.start()
         for camera in self.cameras.values():
             await self.sync_listener(camera)
-        if self.control_port is not None:
-            control = web.Application()
+        if self.control_port is not None and self._control_token is None:
+            log.info("control API disabled: no control token (--control-token-file)")
+        if self.control_port is not None and self._control_token is not None:
+            control = web.Application(middlewares=[self._control_guard])
             self._add_control_routes(control)
             self._control_runner = web.AppRunner(control, access_log=None, handle_signals=False)
             await self._control_runner.setup()
@@ -125,6 +148,7 @@ class Simulator:
             server = getattr(site, "_server", None)
             port = server.sockets[0].getsockname()[1] if server and server.sockets else self.control_port
             self.control_address = (self.control_host, port)
+            self._control_hosts = control_host_names(self.control_host, port)
 
     async def stop(self) -> None:
         self._closing = True
@@ -490,6 +514,28 @@ class Simulator:
         return ws
 
     # -- control API -----------------------------------------------------------------------------------------
+    @web.middleware
+    async def _control_guard(self, request: web.Request, handler: Callable) -> web.StreamResponse:
+        """Every control request: the Host header names our loopback address (403 otherwise: a DNS-rebinding page
+        sends its own name), then the bearer token matches (401 otherwise: a cross-site form cannot send one)."""
+        host = request.headers.get("Host", "").strip().lower()
+        if host not in self._control_hosts:
+            log.warning("control API: refused a request for Host %r", host[:100])
+            return web.json_response({"error": "the control API answers only for its loopback address "
+                                               f"({', '.join(sorted(self._control_hosts))})"}, status=403)
+        if not self.control_token_matches(request.headers.get("Authorization", "")):
+            log.warning("control API: refused a request without the right bearer token")
+            return web.json_response({"error": "send Authorization: Bearer <token from the control token file>"},
+                                     status=401, headers={"WWW-Authenticate": CONTROL_REALM})
+        return await handler(request)
+
+    def control_token_matches(self, authorization: str) -> bool:
+        """Whether an ``Authorization`` header value carries the control token (constant-time comparison)."""
+        scheme, _space, token = authorization.strip().partition(" ")
+        if self._control_token is None or scheme.lower() != "bearer":
+            return False
+        return hmac.compare_digest(token.strip().encode("utf-8", "surrogatepass"), self._control_token)
+
     def _add_control_routes(self, app: web.Application) -> None:
         app.router.add_get("/health", self.control_health)
         app.router.add_get("/cameras", self.control_list)

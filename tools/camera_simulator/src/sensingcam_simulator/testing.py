@@ -6,15 +6,20 @@ event loop, so synchronous test code (requests, urllib, Ansible modules) can tal
     with running_simulator(cameras=2, time_scale=0.02) as sim:
         cam = sim.camera("cam001")
         requests.get(f"{sim.url('cam001')}/api/FirmwareVersion")
+        requests.get(f"{sim.control_url}/cameras", headers=sim.control_headers)   # the control API needs the token
+        sim.control("/cameras/cam001/faults", "PUT", {"offline": True})          # the same, with urllib
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import secrets
 import socket
 import threading
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from typing import Any
 
@@ -41,9 +46,10 @@ def free_ports(count: int, host: str = "127.0.0.1") -> list[int]:
 class SimulatorThread:
     """A started Simulator plus its loop thread; ``call(coro)`` runs a coroutine on the simulator's loop."""
 
-    def __init__(self, simulator: Simulator, host: str) -> None:
+    def __init__(self, simulator: Simulator, host: str, control_token: str | None = None) -> None:
         self.simulator = simulator
         self.host = host
+        self.control_token = control_token
         self.loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self.loop.run_forever, name="camera-simulator", daemon=True)
 
@@ -73,6 +79,24 @@ class SimulatorThread:
         host, port = self.simulator.control_address
         return f"http://{host}:{port}"
 
+    @property
+    def control_headers(self) -> dict[str, str]:
+        """The ``Authorization`` header every control API request needs."""
+        assert self.control_token is not None, "this simulator runs without a control API"
+        return {"Authorization": f"Bearer {self.control_token}"}
+
+    def control(self, path: str, method: str = "GET", body: Any = None) -> tuple[int, Any]:
+        """One control API request with the token; returns (HTTP status, parsed JSON body)."""
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(self.control_url + path, data=data, method=method,  # noqa: S310 - http URL
+                                         headers={"Content-Type": "application/json", **self.control_headers})
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - our own http URL
+                return response.status, json.loads(response.read())
+        except urllib.error.HTTPError as exc:
+            with exc:
+                return exc.code, json.loads(exc.read() or b"null")
+
     def set_faults(self, name: str, **faults: Any) -> dict[str, Any]:
         return self.call(self.simulator.set_faults(self.simulator.cameras[name], faults))
 
@@ -83,9 +107,12 @@ class SimulatorThread:
 @contextlib.contextmanager
 def running_simulator(cameras: int | list[CameraConfig] = 1, *, profile: Profile | None = None,
                       password: str | None = None, user: str | None = None, time_scale: float = 0.02,
-                      latency_ms: float = 0.0, host: str = "127.0.0.1", **options: Any) -> Iterator[SimulatorThread]:
+                      latency_ms: float = 0.0, host: str = "127.0.0.1", control_token: str | None = None,
+                      **options: Any) -> Iterator[SimulatorThread]:
     """Run a simulator for the duration of a ``with`` block. With an int, cameras cam001.. get free ports and
-    ``password`` (random when not given; read it back from ``sim.camera(name).config.password``)."""
+    ``password`` (random when not given; read it back from ``sim.camera(name).config.password``). The control API
+    listens on a free loopback port and needs ``control_token`` (random when not given): ``sim.control_headers``
+    or ``sim.control(...)`` send it. ``control_port=None`` runs without a control API."""
     profile = profile or load_profile()
     if isinstance(cameras, int):
         password = password or secrets.token_urlsafe(12)
@@ -95,8 +122,9 @@ def running_simulator(cameras: int | list[CameraConfig] = 1, *, profile: Profile
     else:
         configs = cameras
     options.setdefault("control_port", 0)
+    control_token = control_token or secrets.token_urlsafe(32)
     sim = SimulatorThread(Simulator(profile, configs, bind=host, latency_ms=latency_ms, time_scale=time_scale,
-                                    **options), host)
+                                    control_token=control_token, **options), host, control_token)
     sim.start()
     try:
         yield sim
