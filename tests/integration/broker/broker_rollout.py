@@ -79,7 +79,7 @@ class Rollout:
             "ming_base_dir": str(self.base_dir),
             **self.project_variables,
             "mosquitto_image": IMAGE,
-            "mosquitto_listen_address": "127.0.0.1",
+            "mosquitto_listen_addresses": ["127.0.0.1"],
             "mosquitto_tls_port": self.tls_port,
             "mosquitto_plain_listener_enabled": True,
             "mosquitto_plain_port": self.plain_port,

@@ -27,7 +27,7 @@ def good_variables(tmp_path):
         "ming_compose_project": f"preflight-{uuid.uuid4().hex[:8]}",
         # The lab image and free loopback ports: a run that got past preflight would really start a broker here.
         "mosquitto_image": IMAGE,
-        "mosquitto_listen_address": "127.0.0.1",
+        "mosquitto_listen_addresses": ["127.0.0.1"],
         "mosquitto_tls_port": free_port(),
         "mosquitto_health_password": PASSWORD,
         "mosquitto_tls_managed_ca_dir": str(tmp_path / "ca"),

@@ -49,7 +49,8 @@ def venv_tool(name):
 
 
 def service(name, healthcheck=True, command="sleep infinity"):
-    definition = {"image": "ming/debian-base:bookworm", "command": ["sh", "-c", command]}
+    # nobody:nogroup: compose_project refuses a container without a non-root user (the baseline).
+    definition = {"image": "ming/debian-base:bookworm", "command": ["sh", "-c", command], "user": "65534:65534"}
     if healthcheck:
         definition["healthcheck"] = {"test": ["CMD", "true"], "interval": "1s", "timeout": "2s", "retries": 3}
     return {"name": name, "definition": definition, "volumes": [f"{name}_data"]}
@@ -222,6 +223,8 @@ SERVICE_ROLE_PLAYBOOK = """
         compose_project_service_definition:
           image: ming/debian-base:bookworm
           command: [sh, -c, "exec sleep infinity"]
+          user: "65534:65534"
+          tmpfs: [/tmp]
           environment:
             GENERATION: "{{ generation }}"
           volumes: ["{{ compose_project_services.probe.config_dir }}:/config:ro"]

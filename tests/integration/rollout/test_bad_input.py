@@ -36,7 +36,7 @@ def free_port():
 def rollout(tmp_path, *options, **overrides):
     project = f"bad-input-{uuid.uuid4().hex[:8]}"
     variables = {"ming_base_dir": str(tmp_path / "ming"), "ming_compose_project": project,
-                 "ming_lab_secrets_dir": str(tmp_path / "secrets"), "mosquitto_listen_address": "127.0.0.1",
+                 "ming_lab_secrets_dir": str(tmp_path / "secrets"), "mosquitto_listen_addresses": ["127.0.0.1"],
                  "mosquitto_tls_port": free_port(), "mosquitto_plain_port": free_port(), **overrides}
     env = dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), ANSIBLE_NOCOLOR="1")
     run = subprocess.run(
