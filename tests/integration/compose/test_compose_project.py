@@ -32,6 +32,7 @@ PLAYBOOK = """
         compose_project_service_name: "{{ item.name }}"
         compose_project_service_definition: "{{ item.definition }}"
         compose_project_service_volumes: "{{ item.volumes | default([]) }}"
+        compose_project_service_loosen: "{{ item.loosen | default({}) }}"
       loop: "{{ services }}"
       loop_control:
         label: "{{ item.name }}"
@@ -343,3 +344,43 @@ def test_a_new_recreated_or_stopped_container_starts_with_the_new_files_and_chec
     assert (service_role.config_dir / "settings").read_text() == "c"
     assert container_state(service_role.container)["StartedAt"] == started
     assert reloads(service_role.container) == 0
+
+
+# --- the container baseline ----------------------------------------------------------------------------------------
+
+def test_a_service_that_adds_a_capability_without_declaring_it_is_refused_before_anything_is_written(project):
+    """Real Docker engine: a definition with cap_add but no compose_project_service_loosen fails the run with a
+    message naming compose_project_service_loosen; its fragment is not written and no container exists. Declared
+    with a reason, the same service runs with exactly that capability added, everything else of the baseline kept,
+    and the container carries the sensingcam.ming.baseline.relaxed label."""
+    loud = service("probe")
+    loud["definition"]["cap_add"] = ["NET_ADMIN"]
+    run = project([loud])
+    assert run.returncode != 0, run.stdout
+    assert "compose_project_service_loosen" in run.stdout and "NET_ADMIN" in run.stdout, run.stdout[-3000:]
+    assert not (project.base_dir / "compose.d" / "probe.yml").exists(), "the refused fragment was written"
+    assert container_state(f"{project.name}-probe") is None, "a container was created for the refused service"
+
+    loud["loosen"] = {"cap_add": ["NET_ADMIN"], "reason": "the test needs one declared capability"}
+    run = project([loud])
+    assert run.returncode == 0, run.stdout[-3000:]
+    assert "probe relaxes the container baseline" in run.stdout
+    host = json.loads(subprocess.run(["docker", "inspect", f"{project.name}-probe"], capture_output=True, text=True,
+                                     check=True).stdout)[0]
+    assert host["HostConfig"]["CapAdd"] == ["NET_ADMIN"] and host["HostConfig"]["CapDrop"] == ["ALL"]
+    assert host["HostConfig"]["ReadonlyRootfs"] is True
+    assert "no-new-privileges:true" in host["HostConfig"]["SecurityOpt"]
+    assert "NET_ADMIN" in host["Config"]["Labels"]["sensingcam.ming.baseline.relaxed"]
+
+
+@pytest.mark.parametrize("relaxed", [{"user": "0:0"}, {"read_only": False}, {"privileged": True},
+                                     {"environment": {"DB_PASSWORD": "x"}}])
+def test_other_undeclared_relaxations_are_refused(project, relaxed):
+    """Real Docker engine: a root user, a writable root filesystem, privileged mode and a secret in the environment
+    are each refused before the fragment is written."""
+    loud = service("probe")
+    loud["definition"].update(relaxed)
+    run = project([loud])
+    assert run.returncode != 0, run.stdout
+    assert "Check the container baseline" in run.stdout, run.stdout[-3000:]
+    assert not (project.base_dir / "compose.d" / "probe.yml").exists()

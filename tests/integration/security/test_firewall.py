@@ -101,11 +101,11 @@ def test_only_allowed_sources_reach_the_published_ports(broker, namespace):
     the chain as it is; an unchanged re-run is changed=0; the chain is jumped to from DOCKER-USER before Docker's
     RETURN."""
     closed = broker.run(mosquitto_listen_addresses=broker.addresses, compose_project_allowed_sources=[])
-    assert closed.task_changed("Apply the service's firewall chain | mosquitto")
     assert broker.wait_healthy(), broker.state()
     assert from_namespace(namespace, namespace["host"], broker.plain_port).startswith("refused"), \
         "a source that is not allowed reached the broker"
     assert login_code(broker.plain_port, "nodered", broker.passwords["nodered"]) == 0, "loopback login failed"
+    assert closed.task_changed("Apply the service's firewall chain | mosquitto")
     rules = chain_rules(CONTAINER)
     assert f"-A {CONTAINER} -p tcp -m conntrack --ctorigdst {namespace['host']} --ctorigdstport {broker.plain_port} " \
         "--ctdir ORIGINAL -j DROP" in rules, rules
