@@ -186,7 +186,8 @@ def build_parser() -> argparse.ArgumentParser:
                              "8888); default 0: only on the camera port")
     parser.add_argument("--ws-fps", type=float, default=4.0, help="WebSocket JPEG frames per second (default 4)")
     parser.add_argument("--control-port", type=int, default=17999,
-                        help="control API port on loopback (default 17999; 0 picks a free port; -1 disables)")
+                        help="control API port on loopback (default 17999; 0 picks a free port; -1 disables); "
+                             "the API runs only with --control-token-file")
     parser.add_argument("--control-bind", default="127.0.0.1", help="control API address (loopback only)")
     parser.add_argument("--control-token-file", metavar="FILE",
                         help="control API bearer token: read from FILE (mode 0600), or generated there when missing; "
