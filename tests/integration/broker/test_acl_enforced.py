@@ -1,17 +1,19 @@
 """The generated ACL and password file, enforced by the real Mosquitto 2.0.11 broker binary.
 
-One broker per module on a free 127.0.0.1 port, with ``allow_anonymous false``, a password file written by
-module_utils.mosquitto_passwd and the ACL rendered by the ``mosquitto_acl`` filter from the documented client model.
+One broker per module on a free 127.0.0.1 port, with ``allow_anonymous false``, ``use_username_as_clientid true``
+(as the role's listeners), a password file written by module_utils.mosquitto_passwd and the ACL rendered by the
+``mosquitto_acl`` filter from the documented client model.
 
 Mosquitto acknowledges a publish its ACL refuses and drops it silently, so denial is proved by non-delivery: each
 test publishes the refused messages, then a permitted marker from the same connection, waits for the marker at a
 subscriber allowed to see everything, and only then checks the refused messages never arrived.
 """
 
+import time
 import uuid
 
 import pytest
-from mosquitto_broker import Broker, Listener, publish_all, requires_mosquitto, try_connect
+from mosquitto_broker import Broker, Listener, Session, publish_all, requires_mosquitto, try_connect
 
 from ansible_collections.sensingcam.ming.plugins.filter.mosquitto_acl import mosquitto_acl
 from ansible_collections.sensingcam.ming.plugins.module_utils.mosquitto_passwd import PasswordFile
@@ -54,7 +56,8 @@ def broker(tmp_path_factory):
     directory = tmp_path_factory.mktemp("acl-broker")
     write_password_file(directory / "passwd")
     (directory / "acl").write_text(mosquitto_acl(CLIENTS, ROOTS))
-    with Broker(directory, directory / "passwd", directory / "acl") as running:
+    with Broker(directory, directory / "passwd", directory / "acl",
+                listener_lines=["use_username_as_clientid true"]) as running:
         yield running
 
 
@@ -156,11 +159,54 @@ def test_frigate_owns_frigate_topics_and_camera_only_its_own(broker, observer):
 
 
 def test_health_client_round_trips_its_topic_and_reads_sys(broker):
-    health = Listener(broker.port, *login("health"), topics=("ming/health/health/#", "$SYS/broker/version"))
+    # One connection: with use_username_as_clientid a second connection of the same user would replace the first.
+    health = Session(broker.port, *login("health"), topics=("ming/health/health/#", "$SYS/broker/version"))
     try:
-        publish_all(broker.port, *login("health"), [("ming/health/health/ping", "1")])
+        health.publish("ming/health/health/ping", "1")
         assert health.wait_for("ming/health/health/ping", "1")
         assert health.wait_for("$SYS/broker/version", "mosquitto version 2.0.11"), health.messages
+    finally:
+        health.close()
+
+
+def test_a_second_connection_of_the_same_user_replaces_the_first(broker):
+    """use_username_as_clientid: the client id is the user name whatever the client sends, so one user has one
+    session; this is why every client (each PLC, camera, Node-RED instance) needs its own user."""
+    first = Session(broker.port, *login("frigate"))
+    try:
+        assert first.accepted and first.disconnects == 0
+        second = Session(broker.port, *login("frigate"))
+        try:
+            assert second.accepted
+            deadline = time.monotonic() + 10
+            while first.disconnects == 0 and time.monotonic() < deadline:
+                time.sleep(0.1)
+            assert first.disconnects >= 1, "two sessions of one user coexist: the client id is not the user name"
+            assert "as frigate " in broker.log() or "as frigate(" in broker.log(), broker.log()[-2000:]
+        finally:
+            second.close()
+    finally:
+        first.close()
+
+
+def test_only_a_bridge_user_may_write_its_own_connection_state(broker):
+    """A bridge publishes its connection state on $SYS/broker/connection/<client id>/state; no other client may
+    (a forged "0" would tell the plant that a bridge is down), and a bridge only its own."""
+    health = Listener(broker.port, *login("health"), topics=("$SYS/broker/connection/#",))
+    try:
+        forged = [
+            ("nodered", "$SYS/broker/connection/nodered/state"),
+            ("plc-line1", "$SYS/broker/connection/plc-line1/state"),
+            ("frigate", "$SYS/broker/connection/bridge-central/state"),
+            ("bridge-central", "$SYS/broker/connection/other-bridge/state"),
+        ]
+        for name, topic in forged:
+            publish_all(broker.port, *login(name), [(topic, f"forged by {name}")])
+        last = ("$SYS/broker/connection/bridge-central/state", f"1-{uuid.uuid4().hex[:6]}")
+        publish_all(broker.port, *login("bridge-central"), [last])
+        assert health.wait_for(*last), broker.log()
+        for name, topic in forged:
+            assert (topic, f"forged by {name}") not in health.messages, f"{name} wrote {topic}"
     finally:
         health.close()
 

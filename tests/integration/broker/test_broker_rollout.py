@@ -3,23 +3,28 @@ Mosquitto 2.0.11 broker of the lab image (ming/mosquitto:lab, Debian's package) 
 
 The tests run in file order and share one broker, as a plant's broker lives through its roll-outs:
 check mode on a fresh host -> first run -> second run and check mode change nothing -> TLS (handshake with and
-without the CA, TLS below 1.2 refused) and logins -> password/ACL change reloads with clients kept connected ->
+without the CA, TLS below 1.2 refused; ``openssl s_client`` proves static-RSA and CBC-SHA1 suites refused, ECDHE with
+AEAD and TLS 1.3 accepted) and logins -> a second user reusing a connected client's id does not take its session
+over -> password/ACL change reloads with clients kept connected ->
 removing a client refuses its login, the others keep working -> certificate renewal reloads with clients kept
 connected -> a listener setting restarts -> a setting Mosquitto refuses is rejected by the role's ``validate:``
 (a throwaway container of the same image) with the live file and the running broker untouched -> a changed port
 recreates the container (a new container id), healthy on the new port -> a bridge carries a QoS 1 message over TLS
 to a second real broker (the Mosquitto 2.0.11 binary of this machine on the project network's gateway address,
-started by the test), a bridge setting Mosquitto refuses is rejected, removing the bridge closes its connection
-on that broker, and a changed remote password reaches the bridges file.
+started by the test, with ``use_username_as_clientid`` and the ACL the role would give it) and its connection state
+notification is allowed there, a bridge setting Mosquitto refuses is rejected, removing the bridge closes its
+connection on that broker, and a changed remote password reaches the bridges file.
 Every run is ``--diff -vvv`` with ``ANSIBLE_INJECT_INVOCATION=1`` (broker_rollout.py); after every run that changes
 a secret (the first run, passwords, a certificate, bridges) the whole output is scanned for every password, the CA
 passphrase and every private key body line.
 """
 
 import datetime
+import shutil
 import socket
 import ssl
 import subprocess
+import threading
 import time
 import uuid
 import warnings
@@ -86,6 +91,9 @@ def test_first_run_starts_a_healthy_broker_with_tls_material(rollout):
     key = (certs / "server.key").stat()
     assert (key.st_uid, key.st_gid, key.st_mode & 0o777) == (1883, 1883, 0o600)
     assert (rollout.ca_dir / "ca.key").stat().st_mode & 0o777 == 0o600
+    assert "ENCRYPTED" in (rollout.ca_dir / "ca.key").read_text(), "the CA key was stored without its passphrase"
+    # The CA directory keeps itself out of git wherever the plant's inventory lives.
+    assert (rollout.ca_dir / ".gitignore").read_text().splitlines()[-1] == "*"
     assert rollout.key_lines, "no private key body lines were collected for the secret scan"
     assert rollout.leaked() == []
 
@@ -122,6 +130,102 @@ def test_tls_minimum_is_1_2_and_1_3_is_accepted(rollout):
         handshake(rollout.tls_port, old)
     # The alert comes from the broker ("alert protocol version"), not from a client that would not try.
     assert "PROTOCOL_VERSION" in str(refused.value) or "protocol version" in str(refused.value)
+
+
+def s_client(port, cafile, *options):
+    """One handshake with the openssl CLI (Debian's OpenSSL 3); True when a cipher was negotiated."""
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        pytest.fail("the openssl CLI is missing: scripts/install-test-deps.sh runtime installs it")
+    done = subprocess.run([openssl, "s_client", "-connect", f"127.0.0.1:{port}", "-servername", "localhost",
+                           "-CAfile", str(cafile), "-verify_return_error", *options],
+                          input="", capture_output=True, text=True, timeout=30, check=False)
+    output = done.stdout + done.stderr
+    negotiated = "Cipher is (NONE)" not in output and ", Cipher is " in output
+    return negotiated, output
+
+
+@pytest.mark.parametrize("cipher", ["AES128-SHA", "AES256-GCM-SHA384", "ECDHE-RSA-AES128-SHA", "ECDHE-RSA-AES256-SHA",
+                                    "DHE-RSA-AES128-GCM-SHA256"])
+def test_weak_tls12_suites_are_refused_by_the_broker(rollout, cipher):
+    """Static RSA (AES128-SHA, AES256-GCM-SHA384), CBC with SHA-1 (ECDHE-RSA-AES128/256-SHA) and finite-field DHE:
+    the client offers only that suite (security level 0, so OpenSSL itself does not hold it back) over TLS 1.2."""
+    negotiated, output = s_client(rollout.tls_port, rollout.ca_dir / "ca.crt", "-tls1_2",
+                                  "-cipher", f"{cipher}:@SECLEVEL=0")
+    assert not negotiated, output[-2000:]
+    assert "handshake failure" in output or "no shared cipher" in output, output[-2000:]
+
+
+@pytest.mark.parametrize("cipher", ["ECDHE-RSA-AES128-GCM-SHA256", "ECDHE-RSA-AES256-GCM-SHA384",
+                                    "ECDHE-RSA-CHACHA20-POLY1305"])
+def test_ecdhe_aead_tls12_suites_are_accepted(rollout, cipher):
+    negotiated, output = s_client(rollout.tls_port, rollout.ca_dir / "ca.crt", "-tls1_2", "-cipher", cipher)
+    assert negotiated and f"Cipher is {cipher}" in output, output[-2000:]
+    assert "Verify return code: 0 (ok)" in output
+
+
+def test_tls13_negotiates_the_named_suites_only(rollout):
+    cafile = rollout.ca_dir / "ca.crt"
+    negotiated, output = s_client(rollout.tls_port, cafile, "-tls1_3")
+    assert negotiated and "TLSv1.3, Cipher is TLS_AES_256_GCM_SHA384" in output, output[-2000:]
+    negotiated, output = s_client(rollout.tls_port, cafile, "-tls1_3", "-ciphersuites", "TLS_CHACHA20_POLY1305_SHA256")
+    assert negotiated and "Cipher is TLS_CHACHA20_POLY1305_SHA256" in output, output[-2000:]
+    # Not in mosquitto_tls_ciphers_tls13: the broker refuses it.
+    negotiated, output = s_client(rollout.tls_port, cafile, "-tls1_3", "-ciphersuites", "TLS_AES_128_CCM_SHA256")
+    assert not negotiated, output[-2000:]
+    conf = (rollout.base_dir / "mosquitto" / "config" / "mosquitto.conf").read_text()
+    assert "ciphers_tls1.3 TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256:TLS_AES_128_GCM_SHA256" in conf
+
+
+def test_a_second_user_reusing_a_client_id_cannot_take_the_first_ones_session(rollout):
+    """Two real paho clients on the TLS listener with the same client id: plc-line1 connects and subscribes, then
+    nodered connects with plc-line1's client id. Without use_username_as_clientid the broker would close plc-line1's
+    connection ("session taken over"); with it nodered's id becomes "nodered" and plc-line1 stays connected and
+    keeps receiving its acknowledgements."""
+    import paho.mqtt.client as mqtt
+
+    cafile = rollout.ca_dir / "ca.crt"
+    shared_id = f"line1-controller-{uuid.uuid4().hex[:6]}"
+    events = {"plc": [], "nodered": []}
+    received = []
+    connected = {name: threading.Event() for name in events}
+
+    def make(name, user):
+        client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=shared_id, protocol=mqtt.MQTTv311)
+        client.tls_set_context(tls_context(cafile))
+        client.username_pw_set(user, rollout.passwords[user])
+        client.on_connect = lambda c, u, f, reason, p: (events[name].append(("connect", reason.value)),
+                                                        connected[name].set())
+        client.on_disconnect = lambda c, u, f, reason, p: events[name].append(("disconnect", reason.value))
+        client.reconnect_delay_set(30, 60)  # a kicked client must not come back within the test
+        return client
+
+    subscribed = threading.Event()
+    plc = make("plc", "plc-line1")
+    plc.on_message = lambda c, u, message: received.append((message.topic, message.payload.decode()))
+    plc.on_subscribe = lambda *args: subscribed.set()
+    plc.connect("127.0.0.1", rollout.tls_port, keepalive=30)
+    plc.loop_start()
+    nodered = make("nodered", "nodered")
+    try:
+        assert connected["plc"].wait(10) and events["plc"] == [("connect", 0)], events
+        plc.subscribe("factory/line/line1/event/ack", qos=1)
+        assert subscribed.wait(10)
+        nodered.connect("127.0.0.1", rollout.tls_port, keepalive=30)
+        nodered.loop_start()
+        assert connected["nodered"].wait(10) and events["nodered"][0] == ("connect", 0), events
+        nodered.publish("factory/line/line1/event/ack", "ack-after-takeover-attempt", qos=1).wait_for_publish(10)
+        deadline = time.monotonic() + 10
+        while ("factory/line/line1/event/ack", "ack-after-takeover-attempt") not in received:
+            assert time.monotonic() < deadline, f"the first client lost its session: {events}"
+            time.sleep(0.1)
+        assert events["plc"] == [("connect", 0)], f"the first client was disconnected: {events}"
+        assert events["nodered"] == [("connect", 0)], events
+    finally:
+        nodered.disconnect()
+        nodered.loop_stop()
+        plc.disconnect()
+        plc.loop_stop()
 
 
 def test_right_password_accepted_wrong_password_and_anonymous_refused_over_tls_and_plain(rollout):
@@ -305,7 +409,8 @@ def test_bridge_carries_a_qos1_message_over_tls_to_a_second_broker(rollout, tmp_
     central_clients = [
         # The edge broker's bridge user, declared on the central side with role bridge (docs/broker.md).
         {"name": "bridge-edge", "role": "bridge", "topics": ["ming/bridge/#"]},
-        {"name": "central-reader", "role": "bridge", "topics": ["#"]},
+        # Reads what the bridge carries and the connection state notifications.
+        {"name": "central-reader", "role": "bridge", "topics": ["#"], "read": ["$SYS/broker/connection/#"]},
     ]
     central_passwords = {"bridge-edge": rollout.passwords["bridge-edge"], "central-reader": secret()}
     passwords = PasswordFile("")
@@ -313,7 +418,9 @@ def test_bridge_carries_a_qos1_message_over_tls_to_a_second_broker(rollout, tmp_
         passwords.set_password(name, password)
     (tmp_path / "passwd").write_text(passwords.render())
     (tmp_path / "acl").write_text(mosquitto_acl(central_clients))
-    tls_lines = [f"cafile {rollout.ca_dir / 'ca.crt'}", f"certfile {certfile}", f"keyfile {keyfile}"]
+    # Like a central broker run by the role: the user name is the client id.
+    tls_lines = [f"cafile {rollout.ca_dir / 'ca.crt'}", f"certfile {certfile}", f"keyfile {keyfile}",
+                 "use_username_as_clientid true"]
     with Broker(tmp_path, tmp_path / "passwd", tmp_path / "acl", bind=gateway, listener_lines=tls_lines) as central:
         bridges = [{
             "name": "central",
@@ -330,12 +437,18 @@ def test_bridge_carries_a_qos1_message_over_tls_to_a_second_broker(rollout, tmp_
         assert bridges_conf.st_mode & 0o777 == 0o640
 
         reader = Session(central.port, "central-reader", central_passwords["central-reader"],
-                         rollout.ca_dir / "ca.crt", topics=("ming/bridge/#",), host=gateway)
+                         rollout.ca_dir / "ca.crt", topics=("ming/bridge/#", "$SYS/broker/connection/+/state"),
+                         host=gateway)
         assert reader.accepted, central.log()
         try:
             delivered = carried(rollout, reader, "bridged")
             assert delivered, central.log()
             assert delivered[2] == 1, "the message was not carried at QoS 1 end to end"
+            # The bridge's client id defaults to its user name, whose connection state topic (and only that) the
+            # central ACL grants the bridge user: its notification arrives.
+            assert "remote_clientid bridge-edge" in (
+                rollout.base_dir / "mosquitto" / "config" / "conf.d" / "bridges.conf").read_text()
+            assert reader.wait_for("$SYS/broker/connection/bridge-edge/state", "1"), central.log()
             assert rollout.leaked() == [], "a bridge password appeared in the --diff -vvv output"
             assert rollout.run(mosquitto_bridges=bridges, **settings).changed == 0
 
@@ -368,9 +481,9 @@ def test_bridge_carries_a_qos1_message_over_tls_to_a_second_broker(rollout, tmp_
             assert wait_healthy()
             assert "connection central" not in (
                 rollout.base_dir / "mosquitto" / "config" / "conf.d" / "bridges.conf").read_text()
-            assert bridge_events(central.log(), "localhost-central")[-1] == "gone", central.log()
+            assert bridge_events(central.log(), "bridge-edge")[-1] == "gone", central.log()
             assert not carried(rollout, reader, "after-removal", attempts=3)
-            assert bridge_events(central.log(), "localhost-central")[-1] == "gone", "the bridge came back"
+            assert bridge_events(central.log(), "bridge-edge")[-1] == "gone", "the bridge came back"
         finally:
             reader.close()
         assert rollout.run(mosquitto_bridges=[], **settings).changed == 0

@@ -31,6 +31,7 @@ def good_variables(tmp_path):
         "mosquitto_tls_port": free_port(),
         "mosquitto_health_password": PASSWORD,
         "mosquitto_tls_managed_ca_dir": str(tmp_path / "ca"),
+        "mosquitto_tls_managed_ca_passphrase": PASSWORD,
         "mosquitto_clients": [
             {"name": "plc-line1", "role": "plc", "line": "line1", "password": PASSWORD},
             {"name": "nodered", "role": "nodered", "password": PASSWORD},
@@ -53,6 +54,24 @@ def test_good_input_passes(tmp_path):
     code, output = preflight(tmp_path, "--tags", "mosquitto_preflight", **good_variables(tmp_path))
     assert code == 0, output
     assert PASSWORD not in output
+
+
+def test_an_unencrypted_ca_key_passes_only_with_the_explicit_opt_in(tmp_path):
+    """The lab's opt-in (inventories/lab): an empty passphrase with mosquitto_tls_managed_ca_allow_unencrypted_key."""
+    variables = dict(good_variables(tmp_path), mosquitto_tls_managed_ca_passphrase="",
+                     mosquitto_tls_managed_ca_allow_unencrypted_key=True)
+    code, output = preflight(tmp_path, "--tags", "mosquitto_preflight", **variables)
+    assert code == 0, output
+
+
+BRIDGE_SECRET = "bridge-secret-never-shown"
+
+
+def with_bridge(tmp_path, **bridge):
+    central = {"name": "central", "addresses": ["central.example:8883"], "remote_username": "plant1-edge",
+               "remote_password": BRIDGE_SECRET, "topics": [{"pattern": "factory/#", "remote_prefix": "ming/p1/"}]}
+    central.update(bridge)
+    return dict(good_variables(tmp_path), mosquitto_bridges=[central])
 
 
 def with_client(tmp_path, client):
@@ -123,6 +142,60 @@ CASES = {
              "tls": {"cafile": str(tmp / "central-ca.crt")}}]),
         ["mosquitto_bridges (central)", "tls.cafile", "does not exist"],
     ),
+    "managed CA key without a passphrase": (
+        lambda tmp: dict(good_variables(tmp), mosquitto_tls_managed_ca_passphrase=""),
+        ["mosquitto_tls_managed_ca_passphrase is empty", "mosquitto_tls_managed_ca_allow_unencrypted_key"],
+    ),
+    "weak TLS 1.2 cipher": (
+        lambda tmp: dict(good_variables(tmp), mosquitto_tls_ciphers="ECDHE-RSA-AES128-GCM-SHA256:RC4-SHA"),
+        ["mosquitto_tls_ciphers", "RC4"],
+    ),
+    "weak cipher keyword": (
+        lambda tmp: dict(good_variables(tmp), mosquitto_tls_ciphers="HIGH:aNULL"),
+        ["mosquitto_tls_ciphers", "aNULL"],
+    ),
+    "empty cipher list": (
+        lambda tmp: dict(good_variables(tmp), mosquitto_tls_ciphers=""),
+        ["mosquitto_tls_ciphers", "non-empty"],
+    ),
+    "unknown TLS 1.3 suite": (
+        lambda tmp: dict(good_variables(tmp), mosquitto_tls_ciphers_tls13="TLS_AES_128_CCM_8_SHA256"),
+        ["mosquitto_tls_ciphers_tls13"],
+    ),
+    "too few password hash rounds": (
+        lambda tmp: dict(good_variables(tmp), mosquitto_password_iterations=101),
+        ["mosquitto_password_iterations is 101", "between 1000"],
+    ),
+    # A value with a line break would add directives to bridges.conf, mosquitto.conf or the ACL: one case per kind.
+    "line break in a bridge password": (
+        lambda tmp: with_bridge(tmp, remote_password=BRIDGE_SECRET + "\nconnection injected"),
+        ["mosquitto_bridges[0].remote_password: holds a control character", "Nothing was written"],
+    ),
+    "line break in a bridge client id": (
+        lambda tmp: with_bridge(tmp, remote_clientid="edge\naddress evil.example:1883"),
+        ["mosquitto_bridges[0].remote_clientid: holds a control character"],
+    ),
+    "carriage return in a bridge address": (
+        lambda tmp: with_bridge(tmp, addresses=["central.example:8883", "backup.example:8883\r"]),
+        ["mosquitto_bridges[0].addresses[1]: holds a control character"],
+    ),
+    "line break in a bridge topic prefix": (
+        lambda tmp: with_bridge(tmp, topics=[{"pattern": "factory/#", "remote_prefix": "ming/\ntopic # both 2"}]),
+        ["mosquitto_bridges[0].topics[0].remote_prefix: holds a control character"],
+    ),
+    "line break in a client's extra topic": (
+        lambda tmp: with_client(tmp, {"name": "scada", "role": "frigate", "password": PASSWORD,
+                                      "read": ["frigate/x\nuser admin"]}),
+        ["mosquitto_clients[2].read[0]: holds a control character"],
+    ),
+    "line break in a listener setting": (
+        lambda tmp: dict(good_variables(tmp), mosquitto_tls_ciphers="ECDHE-RSA-AES128-GCM-SHA256\nlistener 1885"),
+        ["mosquitto_tls_ciphers: holds a control character"],
+    ),
+    "health user with shell characters": (
+        lambda tmp: dict(good_variables(tmp), mosquitto_health_user="health;id"),
+        ["mosquitto_health_user 'health;id'"],
+    ),
 }
 
 
@@ -138,3 +211,4 @@ def test_bad_input_fails_in_preflight_naming_the_variable(tmp_path, case):
     for text in expected:
         assert text in output, f"{text!r} not in: {output[-1500:]}"
     assert PASSWORD not in output
+    assert BRIDGE_SECRET not in output
