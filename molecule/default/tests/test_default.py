@@ -16,6 +16,8 @@ import sys
 sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "tests"))
 from mosquitto_broker import Session  # noqa: E402
 
+# The broker host: the `host` fixture's tests run there only, not once per camera of the inventory.
+testinfra_hosts = ["localhost"]
 CONTAINER = "ming-molecule-mosquitto"
 BROKER_PORT = 11883
 TLS_PORT = 18883
