@@ -1,4 +1,3 @@
-#!/usr/bin/python3
 # Copyright: sensingcam.ming contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Keep one iptables chain per published service: only the allowed sources reach its published ports.
