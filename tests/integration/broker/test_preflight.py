@@ -58,8 +58,8 @@ def test_good_input_passes(tmp_path):
 
 def test_an_unencrypted_ca_key_passes_only_with_the_explicit_opt_in(tmp_path):
     """The lab's opt-in (inventories/lab): an empty passphrase with mosquitto_tls_managed_ca_allow_unencrypted_key."""
-    variables = dict(good_variables(tmp_path), mosquitto_tls_managed_ca_passphrase="",
-                     mosquitto_tls_managed_ca_allow_unencrypted_key=True)
+    variables = {**good_variables(tmp_path), "mosquitto_tls_managed_ca_passphrase": "",
+                 "mosquitto_tls_managed_ca_allow_unencrypted_key": True}
     code, output = preflight(tmp_path, "--tags", "mosquitto_preflight", **variables)
     assert code == 0, output
 
