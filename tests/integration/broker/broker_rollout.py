@@ -180,9 +180,17 @@ class Result:
 
 
 def remove_project(project):
-    """Stop and delete a Compose project this test created (containers, network, volumes)."""
+    """Stop and delete a Compose project this test created (containers, network, volumes) and the broker's firewall
+    chain compose_project made for it (named after the container, jumped to from DOCKER-USER)."""
     subprocess.run(["docker", "compose", "--project-name", project, "down", "--volumes", "--remove-orphans"],
                    capture_output=True, check=False)
+    chain = f"{project}-mosquitto"
+    if len(chain) <= 28 and shutil.which("iptables"):
+        while subprocess.run(["iptables", "-w", "-D", "DOCKER-USER", "-j", chain], capture_output=True,
+                             check=False).returncode == 0:
+            pass
+        subprocess.run(["iptables", "-w", "-F", chain], capture_output=True, check=False)
+        subprocess.run(["iptables", "-w", "-X", chain], capture_output=True, check=False)
 
 
 def container_id(container):
