@@ -16,7 +16,8 @@ __metaclass__ = type
 from collections.abc import Mapping
 
 from ansible.errors import AnsibleFilterError
-from ansible.module_utils.compat.version import LooseVersion
+
+from ansible_collections.sensingcam.ming.plugins.module_utils.firmware_version import parse_version
 
 REPORT_NAME = 'sensingcam firmware audit'
 VERDICTS = ('approved', 'below_minimum', 'unknown', 'unreachable')
@@ -58,13 +59,14 @@ def _optional(variables, key):
 
 
 def _version_below(version, threshold):
-    """True when version is below threshold; False when either is missing or they cannot be compared."""
-    if not version or not threshold:
+    """True when version is below threshold; False when either is missing or not a version.
+
+    Compared with the collection's firmware parser (SICK's forms: ``2.4.2.0R`` compares on ``2.4.2.0``).
+    """
+    current, limit = parse_version(version), parse_version(threshold)
+    if current is None or limit is None:
         return False
-    try:
-        return LooseVersion(str(version)) < LooseVersion(str(threshold))
-    except TypeError:
-        return False
+    return current < limit
 
 
 def rtsp_notes(version, ingest, rtsp_from):
@@ -102,6 +104,7 @@ def _camera_row(camera, hostvars, rtsp_from):
         row[key] = _optional(variables, variable)
     row.update({
         'version': camera.get('version'),
+        'version_parts': camera.get('version_parts'),
         'verdict': camera['verdict'],
         'reachable': camera.get('reachable'),
         'update_available': camera.get('update_available'),

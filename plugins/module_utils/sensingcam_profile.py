@@ -198,27 +198,43 @@ class DeviceProfile:
     def status_ok(self):
         return self.setting('response', 'status_ok', default=0)
 
+    @property
+    def suffix_order(self):
+        """How SICK's firmware letter suffixes order (``firmware.suffix_order``, lowest first), or None: then a
+        suffix does not order (``2.4.2.0R == 2.4.2.0``) and the audit only reports it."""
+        order = self.setting('firmware', 'suffix_order', default=None)
+        if order is None or order == []:
+            return None
+        if not isinstance(order, list) or not all(isinstance(item, str) and len(item) <= 1 for item in order):
+            raise ProfileError('The device profile %s entry `firmware.suffix_order` must be a list of single letters '
+                               '(lowest first; \'\' for no suffix), got %r.' % (self.path, order))
+        return tuple(order)
+
+    def version(self, text):
+        """``text`` as a FirmwareVersion under this profile's suffix order, or None when it is not one."""
+        return parse_version(text, self.suffix_order)
+
     def covers(self, version):
         """True/False when the version is inside/outside ``applies_to``; None when unknown."""
-        version = parse_version(version)
+        version = self.version(version)
         applies = self.data.get('applies_to') or {}
         if version is None:
             return None
-        low, high = parse_version(applies.get('min_version')), parse_version(applies.get('below_version'))
+        low, high = self.version(applies.get('min_version')), self.version(applies.get('below_version'))
         if low is not None and version < low:
             return False
         return high is None or version < high
 
     def known_issues(self, version):
         """Known issues (profile ``firmware.known_issues``) that apply to ``version``: list of dicts."""
-        version = parse_version(version)
+        version = self.version(version)
         if version is None:
             return []
         found = []
         for issue in self.entry('firmware', 'known_issues', default=None) or []:
             if not isinstance(issue, dict):
                 continue
-            below, since = parse_version(issue.get('below')), parse_version(issue.get('from'))
+            below, since = self.version(issue.get('below')), self.version(issue.get('from'))
             if below is not None and version >= below:
                 continue
             if since is not None and version < since:
@@ -228,8 +244,8 @@ class DeviceProfile:
 
     def rtsp(self, host, version):
         """RTSP availability and URLs (no credentials in them) for a camera on ``version``."""
-        since = parse_version(self.setting('rtsp', 'available_from_version', default=None))
-        current = parse_version(version)
+        since = self.version(self.setting('rtsp', 'available_from_version', default=None))
+        current = self.version(version)
         if current is None:
             available, reason = None, 'firmware version unknown'
         elif since is not None and current < since:

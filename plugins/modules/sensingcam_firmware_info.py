@@ -66,6 +66,10 @@ options:
       retries:
         description: Retries of a read after a network error.
         type: int
+      profile:
+        description:
+          - Device profile of this camera's firmware line; defaults to O(profile). Each distinct file is read once.
+        type: path
   parallel:
     description:
       - How many cameras of O(cameras) are audited at the same time.
@@ -131,6 +135,12 @@ version:
   returned: single-camera mode
   type: str
   sample: "2.5.3"
+version_parts:
+  description:
+    - The parts of RV(version) (C(release), C(suffix), C(prerelease), C(build)); V(null) when it is not a version.
+  returned: single-camera mode
+  type: dict
+  sample: {release: "2.5.3", suffix: null, prerelease: null, build: null}
 verdict:
   description: V(approved), V(below_minimum), V(unknown) or V(unreachable).
   returned: single-camera mode
@@ -184,6 +194,13 @@ cameras:
       description: Firmware version the camera reports.
       type: str
       sample: "2.6.1"
+    version_parts:
+      description:
+        - The parts of RV(cameras[].version) as read (V(null) when it is not a version) - C(release) (the numbers
+          that are compared), C(suffix) (SICK's letter, for example V(R) of V(2.4.2.0R); it orders only as the
+          profile's C(firmware.suffix_order) says), C(prerelease) and C(build).
+      type: dict
+      sample: {release: "2.4.2.0", suffix: R, prerelease: null, build: null}
     verdict:
       description: V(approved), V(below_minimum), V(unknown) or V(unreachable).
       type: str
@@ -225,38 +242,69 @@ from ansible_collections.sensingcam.ming.plugins.module_utils.sensingcam_module 
     SensingCamModule,
     connection_argument_spec,
 )
-from ansible_collections.sensingcam.ming.plugins.module_utils.sensingcam_profile import ProfileError  # noqa: E402
+from ansible_collections.sensingcam.ming.plugins.module_utils.sensingcam_profile import (  # noqa: E402
+    DeviceProfile,
+    ProfileError,
+)
 
 
-def firmware_verdict(version, minimum_version):
-    """approved / below_minimum / unknown (no version or no minimum to judge by)."""
-    current, minimum = parse_version(version), parse_version(minimum_version)
+def firmware_verdict(version, minimum_version, suffix_order=None):
+    """approved / below_minimum / unknown (no version or no minimum to judge by).
+
+    ``suffix_order`` is the profile's ``firmware.suffix_order``: without it a letter suffix (``2.4.2.0R``) does not
+    order, so a camera on ``2.6.0R`` is approved for a minimum of ``2.6.0``.
+    """
+    current, minimum = parse_version(version, suffix_order), parse_version(minimum_version, suffix_order)
     if current is None or minimum is None:
         return 'unknown'
     return 'approved' if current >= minimum else 'below_minimum'
+
+
+def read_firmware_version(client, profile):
+    """The firmware string the camera reports (profile ``identity.firmware_version``).
+
+    Hook for the model rebuild of issue 10: when this string does not parse, fall back to
+    ``ExtendedFirmwareVersion`` and then ``DeviceIdent.Version`` (profile entries to come); today only the one
+    variable is read, and an unparsable string gives the verdict unknown.
+    """
+    return client.read(profile.variable('identity', 'firmware_version'))
+
+
+def version_parts(version, profile):
+    """The parsed parts of ``version`` for the report (release, suffix, prerelease, build), or None."""
+    try:
+        parsed = profile.version(version)
+    except ProfileError:
+        parsed = parse_version(version)
+    return None if parsed is None else parsed.parts()
 
 
 def audit_camera(camera, profile, minimum_version=None, newest_available=None, opener=None):
     """Firmware audit of one camera; never raises for the camera's own faults.
 
     ``camera`` holds client options: host (required), name, port, use_tls, validate_certs, ca_path, username,
-    password, timeout, retries. ``opener`` stands in for open_url (tests). Returns ``{name, host, reachable,
-    version, verdict, known_issues, update_available, error}``.
+    password, timeout, retries. ``profile`` is a DeviceProfile, or the ProfileError of the camera's own profile.
+    ``opener`` stands in for open_url (tests). Returns ``{name, host, reachable, version, version_parts, verdict,
+    known_issues, update_available, error}``.
     """
     result = {'name': camera.get('name') or camera['host'], 'host': camera['host'], 'reachable': False,
-              'version': None, 'verdict': 'unreachable', 'known_issues': [], 'update_available': None,
-              'error': None}
+              'version': None, 'version_parts': None, 'verdict': 'unreachable', 'known_issues': [],
+              'update_available': None, 'error': None}
     try:
+        if isinstance(profile, ProfileError):
+            raise profile
+        suffix_order = profile.suffix_order
         client = SensingCamClient(
             camera['host'], profile, port=camera.get('port'), use_tls=camera.get('use_tls') or False,
             validate_certs=camera.get('validate_certs', True) is not False, ca_path=camera.get('ca_path'),
             username=camera.get('username'), password=camera.get('password'),
             timeout=camera.get('timeout') or 10, retries=camera.get('retries', 2), opener=opener)
-        version = client.read(profile.variable('identity', 'firmware_version'))
+        version = read_firmware_version(client, profile)
     except SensingCamError as exc:
         result['error'] = scrub(exc.message, camera.get('password'))
         if exc.kind not in ('timeout', 'unreachable', 'tls'):
-            result['reachable'] = True
+            # Answered but refused or misunderstood, or not asked at all (config: e.g. a non-ASCII password).
+            result['reachable'] = exc.kind != 'config'
             result['verdict'] = 'unknown'
         return result
     except ProfileError as exc:
@@ -265,18 +313,27 @@ def audit_camera(camera, profile, minimum_version=None, newest_available=None, o
         return result
     result['reachable'] = True
     result['version'] = None if version is None else str(version)
-    result['verdict'] = firmware_verdict(result['version'], minimum_version)
+    result['version_parts'] = version_parts(result['version'], profile)
+    result['verdict'] = firmware_verdict(result['version'], minimum_version, suffix_order)
     result['known_issues'] = profile.known_issues(result['version'])
-    current, newest = parse_version(result['version']), parse_version(newest_available)
+    current, newest = parse_version(result['version'], suffix_order), parse_version(newest_available, suffix_order)
     if current is not None and newest is not None:
         result['update_available'] = newest > current
     return result
 
 
-def audit_fleet(cameras, profile, minimum_version=None, newest_available=None, parallel=16, opener=None):
-    """``audit_camera`` for every camera, ``parallel`` at a time; results in the order of ``cameras``."""
+def audit_fleet(cameras, profile, minimum_version=None, newest_available=None, parallel=16, opener=None,
+                profiles=None):
+    """``audit_camera`` for every camera, ``parallel`` at a time; results in the order of ``cameras``.
+
+    A camera with its own ``profile`` path is audited with ``profiles[path]`` (a DeviceProfile or the ProfileError
+    of loading it); the others with ``profile``.
+    """
+    profiles = profiles or {}
+
     def one(camera):
-        return audit_camera(camera, profile, minimum_version, newest_available, opener=opener)
+        own = profiles.get(camera.get('profile'), profile) if camera.get('profile') else profile
+        return audit_camera(camera, own, minimum_version, newest_available, opener=opener)
 
     workers = max(1, min(int(parallel or 1), len(cameras) or 1))
     if workers == 1:
@@ -301,7 +358,20 @@ def fleet_camera_spec():
         password=dict(type='str', no_log=True),
         timeout=dict(type='float'),
         retries=dict(type='int'),
+        profile=dict(type='path'),
     )
+
+
+def load_profiles(paths, default_path, default_profile):
+    """``{path: DeviceProfile or ProfileError}`` for every distinct camera profile path (each loaded once)."""
+    loaded = {default_path: default_profile}
+    for path in paths:
+        if path and path not in loaded:
+            try:
+                loaded[path] = DeviceProfile.load(path)
+            except ProfileError as exc:
+                loaded[path] = exc
+    return loaded
 
 
 class FirmwareAuditModule(SensingCamModule):
@@ -329,7 +399,7 @@ class FirmwareAuditModule(SensingCamModule):
             newest = archive[0]['version'] if archive else None
             self.result['newest_available'] = newest
         minimum = params.get('minimum_version')
-        if minimum is not None and parse_version(minimum) is None:
+        if minimum is not None and parse_version(minimum, self.profile.suffix_order) is None:
             self.fail('minimum_version %r is not a version number.' % minimum)
         if params.get('cameras') is not None:
             cameras = []
@@ -339,7 +409,9 @@ class FirmwareAuditModule(SensingCamModule):
                     if merged.get(key) is None:
                         merged[key] = params.get(key)
                 cameras.append(merged)
-            results = audit_fleet(cameras, self.profile, minimum, newest, parallel=params['parallel'])
+            profiles = load_profiles([camera.get('profile') for camera in cameras], params['profile'], self.profile)
+            results = audit_fleet(cameras, self.profile, minimum, newest, parallel=params['parallel'],
+                                  profiles=profiles)
             summary = dict((verdict, 0) for verdict in ('approved', 'below_minimum', 'unknown', 'unreachable'))
             for item in results:
                 summary[item['verdict']] = summary.get(item['verdict'], 0) + 1

@@ -64,8 +64,8 @@ def test_report_fields_summary_violations_and_not_audited():
     assert [row["name"] for row in shaped["cameras"]] == ["cam1", "cam2", "cam3", "cam4"], "the audit's order"
     assert shaped["cameras"][0] == {
         "name": "cam1", "host": "10.20.1.1", "port": 18101, "line": "line1", "station": "st10", "ingest": "rtsp",
-        "version": "2.6.2", "verdict": "approved", "reachable": True, "update_available": False,
-        "known_issues": [], "notes": [], "error": None}
+        "version": "2.6.2", "version_parts": None, "verdict": "approved", "reachable": True,
+        "update_available": False, "known_issues": [], "notes": [], "error": None}
     assert shaped["cameras"][1]["known_issues"] == [RTSP_ISSUE]
     assert shaped["cameras"][3]["error"] == "Cannot reach the camera at 10.20.1.4"
     assert "not-in-the-report" not in repr(shaped), "only the shown inventory variables are copied"
@@ -93,6 +93,23 @@ def test_no_rtsp_note(name, version, rtsp_from):
 def test_versions_compare_as_versions_not_strings():
     assert rtsp_notes("2.10.0", "rtsp", "2.6.0") == []
     assert rtsp_notes("2.5.10", "rtsp", "2.6.0") != []
+
+
+@pytest.mark.parametrize("version, below", [
+    ("2.4.2.0R", True), ("2.6.0R", False), ("2.6.0.0A", False), ("2.5.9-beta+local_build", True),
+    ("2.6.0-beta+local_build", True), ("2.10.0.0R", False),
+], ids=["sick-R-below", "sick-R-equal", "sick-A-four-part", "prerelease-build", "prerelease-of-2.6", "2.10-R"])
+def test_rtsp_note_reads_sicks_firmware_forms(version, below):
+    """SICK's forms (2.4.2.0R, 1.0.0.0A, 0.1.0-beta+local_build) compare on the numeric part: a letter suffix
+    neither lowers nor raises a version, a pre-release sorts below its release (mutation: LooseVersion back ->
+    2.6.0-beta+local_build is not below 2.6.0 and its camera gets no note)."""
+    assert (rtsp_notes(version, "rtsp", "2.6.0") != []) is below
+
+
+def test_report_keeps_the_version_parts_of_the_audit():
+    parts = {"release": "2.4.2.0", "suffix": "R", "prerelease": None, "build": None}
+    shaped = report(audit(camera("cam1", "approved", "2.4.2.0R", version_parts=parts)))
+    assert shaped["cameras"][0]["version_parts"] == parts
 
 
 @pytest.mark.parametrize("verdict", ["unknown", "unreachable"])

@@ -16,6 +16,7 @@ from types import SimpleNamespace
 from urllib.error import URLError
 
 import pytest
+import yaml
 from sensingcam_fake_camera import PASSWORD, PROFILE_PATH, FakeCamera, FakeNetwork, expected_response
 
 from ansible_collections.sensingcam.ming.plugins.module_utils import (
@@ -366,6 +367,101 @@ def test_version_is_not_string_comparison(newer, older):
     assert sc.FirmwareVersion(newer) > sc.FirmwareVersion(older)
 
 
+# SICK's firmware forms (../shared/reference/sec100.md section 7): a four-part release, a trailing letter, and
+# semver-like pre-release/build parts with "_" in the build.
+@pytest.mark.parametrize("text, release, suffix, prerelease, build", [
+    ("2.4.2.0R", "2.4.2.0", "R", None, None),
+    ("1.0.0.0A", "1.0.0.0", "A", None, None),
+    ("0.1.0-beta+local_build", "0.1.0", None, "beta", "local_build"),
+    ("2.6.0", "2.6.0", None, None, None),
+    ("2.6.0rc1", "2.6.0", None, "rc1", None),
+    ("2.6.0a1", "2.6.0", None, "a1", None),
+], ids=["sick-R", "sick-A", "extended-beta-build", "plain", "rc", "alpha-1"])
+def test_sick_firmware_forms_parse_and_keep_their_parts(text, release, suffix, prerelease, build):
+    """Mutation: the suffix group removed from the parser -> 2.4.2.0R rejected, 1.0.0.0A read as alpha."""
+    version = sc.parse_version(text)
+    assert version is not None, text
+    assert version.parts() == {"release": release, "suffix": suffix, "prerelease": prerelease, "build": build}
+
+
+@pytest.mark.parametrize("a, b", [
+    ("2.4.2.0R", "2.4.2"), ("2.4.2.0R", "2.4.2.0A"), ("1.0.0.0A", "1.0"), ("0.1.0+local_build", "0.1.0"),
+])
+def test_letter_suffixes_do_not_order_by_default(a, b):
+    """Without the profile's firmware.suffix_order, equal numeric parts compare equal (the suffix is reported)."""
+    assert sc.FirmwareVersion(a) == sc.FirmwareVersion(b)
+    assert not sc.FirmwareVersion(a) < b and not sc.FirmwareVersion(a) > b
+
+
+@pytest.mark.parametrize("low, high", [
+    ("1.0.0.0A", "1.0.0.1A"), ("2.9.0.0R", "2.10.0.0R"), ("0.1.0-beta+local_build", "0.1.0"),
+    ("0.1.0-beta+local_build", "0.2.0"), ("2.4.2.0R", "2.4.2.1"), ("1.0.0.0A", "1.0.0.0.1"),
+])
+def test_sick_forms_order_on_the_numeric_part(low, high):
+    """1.0.0.0A is not an alpha pre-release of 1.0: it is 1.0 with the letter A (mutation: suffix read as a
+    pre-release -> 1.0.0.0A < 1.0 and the first equality test fails)."""
+    assert sc.FirmwareVersion(low) < sc.FirmwareVersion(high)
+    assert sc.FirmwareVersion(high) > low
+
+
+def test_suffix_order_from_the_profile_orders_suffixes():
+    """firmware.suffix_order [A, R]: '' below A below R; a suffix the order does not list is not a version."""
+    order = ["A", "R"]
+    assert sc.FirmwareVersion("2.4.2.0A", order) < sc.FirmwareVersion("2.4.2.0R", order)
+    assert sc.FirmwareVersion("2.4.2.0", order) < "2.4.2.0A"
+    assert sc.FirmwareVersion("2.4.2.1A", order) > "2.4.2.0R", "the numeric part still comes first"
+    assert sc.parse_version("2.4.2.0B", order) is None
+    with pytest.raises(ValueError, match="suffix_order"):
+        sc.FirmwareVersion("2.4.2.0B", order)
+    assert sc.FirmwareVersion("2.4.2.0", ["", "R"]) < sc.FirmwareVersion("2.4.2.0R", ["", "R"])
+
+
+def test_profile_suffix_order_entry(tmp_path):
+    """The shipped profile has an empty order (suffixes do not order); a profile entry changes the verdicts."""
+    shipped = sc.DeviceProfile.load(PROFILE_PATH)
+    assert shipped.suffix_order is None
+    assert shipped.version("2.6.0R") == shipped.version("2.6.0")
+    with open(PROFILE_PATH) as handle:
+        data = yaml.safe_load(handle)
+    data["firmware"]["suffix_order"] = {"value": ["R", ""], "status": "assumed"}
+    ordered = sc.DeviceProfile(data, "ordered")
+    assert ordered.suffix_order == ("R", "")
+    assert ordered.version("2.6.0R") < ordered.version("2.6.0")
+    data["firmware"]["suffix_order"] = {"value": ["release"], "status": "assumed"}
+    with pytest.raises(sc.ProfileError, match="firmware.suffix_order"):
+        assert sc.DeviceProfile(data, "bad").suffix_order is None
+
+
+@pytest.mark.parametrize("version, minimum, suffix_order, verdict", [
+    ("2.4.2.0R", "2.4.2", None, "approved"),
+    ("2.4.2.0R", "2.6.0", None, "below_minimum"),
+    ("1.0.0.0A", "1.0", None, "approved"),
+    ("0.1.0-beta+local_build", "0.2.0", None, "below_minimum"),
+    ("0.1.0-beta+local_build", "0.1.0-alpha", None, "approved"),
+    ("2.6.0R", "2.6.0A", ["A", "R"], "approved"),
+    ("2.6.0A", "2.6.0R", ["A", "R"], "below_minimum"),
+    ("2.6.0B", "2.6.0", ["A", "R"], "unknown"),
+])
+def test_verdicts_for_sick_forms(version, minimum, suffix_order, verdict):
+    assert sc.firmware_verdict(version, minimum, suffix_order) == verdict
+
+
+def test_audit_of_a_fleet_on_sick_forms_has_no_unknown(profile, network):
+    """The fake network answers SICK's strings; every camera gets a real verdict and its parts (mutation: the
+    old parser back -> 2.4.2.0R and 0.1.0-beta+local_build become 'unknown')."""
+    versions = {"cam-r": "2.4.2.0R", "cam-a": "1.0.0.0A", "cam-x": "0.1.0-beta+local_build", "cam-new": "2.10.0.0R"}
+    for host, text in versions.items():
+        network.add(host).variables["FirmwareVersion"] = text
+    cameras = [{"host": host, "retries": 0} for host in versions]
+    results = sc.audit_fleet(cameras, profile, "2.6.0", parallel=2, opener=network)
+    assert {r["host"]: r["verdict"] for r in results} == {
+        "cam-r": "below_minimum", "cam-a": "below_minimum", "cam-x": "below_minimum", "cam-new": "approved"}
+    assert {r["host"]: (r["version_parts"] or {}).get("suffix") for r in results} == {
+        "cam-r": "R", "cam-a": "A", "cam-x": None, "cam-new": "R"}
+    assert results[2]["version_parts"]["build"] == "local_build"
+    assert results[0]["known_issues"] == profile.known_issues("2.4.2"), "known issues read the suffixed form too"
+
+
 # -- profile ------------------------------------------------------------------------------------------------------
 
 def test_profile_names(profile):
@@ -463,6 +559,7 @@ def test_audit_camera_reachable_and_not(profile, network):
     good = sc.audit_camera({"host": "cam1", "name": "line1", "retries": 0}, profile, "2.6.0", "2.7.0",
                            opener=network)
     assert good == {"name": "line1", "host": "cam1", "reachable": True, "version": "2.5.3",
+                    "version_parts": {"release": "2.5.3", "suffix": None, "prerelease": None, "build": None},
                     "verdict": "below_minimum", "known_issues": profile.known_issues("2.5.3"),
                     "update_available": True, "error": None}
     bad = sc.audit_camera({"host": "gone", "retries": 0}, profile, "2.6.0", opener=network)
