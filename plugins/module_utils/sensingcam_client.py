@@ -17,7 +17,11 @@ __metaclass__ = type
 import json
 
 from ansible_collections.sensingcam.ming.plugins.module_utils._api import ApiClient, ApiError
-from ansible_collections.sensingcam.ming.plugins.module_utils.sick_login import challenge_response
+from ansible_collections.sensingcam.ming.plugins.module_utils.sick_login import (
+    challenge_response,
+    is_ascii,
+    non_ascii_password_message,
+)
 
 # Seconds of the first back-off pause; each further retry doubles it.
 RETRY_BACKOFF_SECONDS = 0.5
@@ -52,6 +56,9 @@ class SensingCamClient(ApiClient):
         self.profile = profile
         self.username = username if username else profile.default_user
         self.password = password
+        if password is not None and not is_ascii(password):  # before any call; the value is never shown
+            raise self.error('%s (camera at %s)' % (non_ascii_password_message('the password option'), self.base_url),
+                             'config')
 
     # -- the camera's own wording of errors -------------------------------------------------------------------
     def network_error(self, kind, reason, what, timeout, path):

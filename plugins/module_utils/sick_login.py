@@ -14,6 +14,22 @@ __metaclass__ = type
 
 import hashlib
 
+# SICK's clients disagree on how a non-ASCII password is hashed (UTF-8, raw bytes, code point modulo 256), so no
+# encoding is known to match the camera: camera passwords must be ASCII (../shared/reference/sec100.md 3.4).
+NON_ASCII_MESSAGE = ("The camera password in %s contains characters outside ASCII. SICK's own clients disagree "
+                     'on how such a password is hashed, so the camera login would fail or differ between tools: set '
+                     'an ASCII-only password on the camera and in %s.')
+
+
+def is_ascii(text):
+    """True when every character of ``text`` is ASCII (code point below 128)."""
+    return all(ord(char) < 128 for char in text)
+
+
+def non_ascii_password_message(variable):
+    """The message for a non-ASCII password, naming ``variable`` (never the value)."""
+    return NON_ASCII_MESSAGE % (variable, variable)
+
 
 def sha256_hex(data):
     if isinstance(data, str):
@@ -27,6 +43,8 @@ def ha1(user, realm, password, salt=None):
     The salt arrives as a list of byte values; its bytes are appended as they are (latin-1: one char per byte),
     as SICK's own Lua client does with ``string.char``.
     """
+    if not is_ascii(password):
+        raise ValueError(non_ascii_password_message('the password argument'))
     data = ('%s:%s:%s' % (user, realm, password)).encode('utf-8')
     if salt:
         data += b':' + bytes(bytearray(salt))

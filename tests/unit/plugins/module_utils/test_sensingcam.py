@@ -223,6 +223,42 @@ def test_device_status_in_envelope_is_an_error(profile, network):
         client._envelope_data({"header": {"status": 7, "message": "busy"}, "data": {}}, "do it")
 
 
+NON_ASCII_PASSWORDS = ["p\u00e4sswort-Secret1", "\u20acuro-Secret1", "Secret1-\u00df"]
+
+
+@pytest.mark.parametrize("password", NON_ASCII_PASSWORDS)
+def test_non_ascii_password_is_refused_before_any_call(profile, network, password):
+    """SICK's clients hash non-ASCII passwords differently: the client refuses one when it is built, naming the
+    option, never the value, and sends nothing (mutation: the check in SensingCamClient.__init__ removed -> the
+    client is built and the fake camera gets a challenge request)."""
+    camera = network.add("cam1")
+    with pytest.raises(sc.SensingCamError) as refused:
+        sc.SensingCamClient("cam1", profile, password=password, retries=0, opener=network)
+    assert refused.value.kind == "config"
+    assert "password option" in refused.value.message and "ASCII" in refused.value.message
+    assert password not in refused.value.message
+    assert camera.requests == []
+    with pytest.raises(ValueError, match="ASCII"):
+        sc.ha1("Service", "SICK Sensor", password)
+
+
+def test_ascii_passwords_still_log_in(profile, network):
+    network.add("cam1")
+    client = sc.SensingCamClient("cam1", profile, password=PASSWORD, retries=0, opener=network)
+    assert client.password.isascii()
+
+
+def test_fleet_audit_of_a_camera_with_a_non_ascii_password(profile, network):
+    """One camera's non-ASCII password: that camera is 'unknown' with the reason, not reached; the others audited."""
+    bad, good = network.add("bad"), network.add("good")
+    results = sc.audit_fleet([{"host": "bad", "password": NON_ASCII_PASSWORDS[0], "retries": 0},
+                              {"host": "good", "password": PASSWORD, "retries": 0}], profile, "2.6.0",
+                             parallel=1, opener=network)
+    assert results[0]["verdict"] == "unknown" and results[0]["reachable"] is False
+    assert "password option" in results[0]["error"] and NON_ASCII_PASSWORDS[0] not in str(results)
+    assert bad.requests == [] and results[1]["verdict"] == "approved" and good.requests
+
+
 def test_write_without_password_fails_clearly(profile, network):
     network.add("cam1")
     error = error_of(lambda: make_client(profile, network, password=None).write("LocationName", "x"))

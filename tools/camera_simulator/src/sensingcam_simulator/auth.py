@@ -48,6 +48,18 @@ class AuthError(Exception):
     """Login refused; the message says why (logged by the simulator, not sent to the client in detail)."""
 
 
+class NonAsciiCredentials(AuthError):
+    """A user or password outside ASCII. SICK's clients hash such passwords differently (UTF-8, raw bytes,
+    code point modulo 256), so no one answer is right: the simulator refuses the login the way the device answers a
+    failed login, HTTP 200 with ``header.status`` ``device_status`` (4, access denied), never a 500."""
+
+    device_status = 4
+
+
+def is_ascii(text: str) -> bool:
+    return all(ord(char) < 128 for char in text)
+
+
 class NonceStore:
     """Single-use nonces with a time to live. Bounded, so a client that never logs in cannot grow it."""
 
@@ -93,6 +105,8 @@ def verify(header: object, *, name: str, user: str, password: str, realm: str, s
     if missing:
         raise AuthError("header lacks " + ", ".join(missing))
     challenge = nonces.consume(header["nonce"])  # consumed even when the rest is wrong: single use
+    if not is_ascii(header["user"]) or not is_ascii(password):
+        raise NonAsciiCredentials("user or password is not ASCII (the camera's password must be ASCII)")
     if header["user"] != challenge.user or header["user"] != user:
         raise AuthError("unknown user or user differs from the challenge")
     if header["realm"] != realm:

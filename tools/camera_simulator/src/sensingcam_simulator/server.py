@@ -25,7 +25,7 @@ from typing import Any
 from aiohttp import web
 
 from . import jpeg
-from .auth import AuthError, verify
+from .auth import AuthError, NonAsciiCredentials, verify
 from .camera import ApiError, Camera, CameraConfig, parse_firmware_header, validate_faults
 from .profile import Profile
 from .rtsp import RtspManager
@@ -271,6 +271,10 @@ class Simulator:
         except AuthError as exc:
             camera.counters["logins_failed"] += 1
             log.debug("camera %s: login for %s refused: %s", camera.name, name, exc)
+            if isinstance(exc, NonAsciiCredentials):  # as the device answers a failed login: HTTP 200, status 4
+                raise web.HTTPOk(text=json.dumps({self.profile.header_key: {
+                    "status": exc.device_status, "message": "Access denied"}}),
+                    content_type="application/json") from None
             raise ApiError(401, "Unauthorized") from None
         camera.counters["logins_ok"] += 1
 
