@@ -1,0 +1,125 @@
+"""A bad camera variable stops the real roll-out in the camera checks, before the broker play changes anything.
+
+Runs the real site.yml with ansible-playbook against the lab inventory plus a second inventory source that gives
+one camera (cam-line1-st20) a bad value, for real: the bad runs have no --check (except the one about --check), in
+a throwaway base directory and Compose project on free loopback ports, so a run that got past the camera checks
+would write the broker's base directory and start its container on this machine's Docker engine (the broker play
+runs before the cameras play). The tests assert neither happened, and that the message names the camera and the
+variable and never shows the password. No camera is contacted: the checks send nothing (no simulator runs)."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+import yaml
+from mosquitto_broker import containers_of
+
+REPO = Path(__file__).resolve().parents[3]
+BAD_CAMERA = "cam-line1-st20"
+
+
+def venv_tool(name):
+    """A console script of the venv that runs the tests, never a path into the checkout."""
+    path = Path(sys.executable).parent / name
+    if not path.exists():
+        pytest.fail(f"{name} is not next to {sys.executable}: run pytest from the project venv")
+    return path
+
+
+def free_port():
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def remove_project(project):
+    """Only when a run got past the checks (the test fails then): stop what it started, so nothing is left."""
+    if not containers_of(project):
+        return
+    subprocess.run(["docker", "compose", "--project-name", project, "down", "--volumes", "--remove-orphans"],
+                   capture_output=True, check=False)
+    chain = f"{project}-mosquitto"
+    if len(chain) <= 28 and shutil.which("iptables"):
+        while subprocess.run(["iptables", "-w", "-D", "DOCKER-USER", "-j", chain], capture_output=True,
+                             check=False).returncode == 0:
+            pass
+        subprocess.run(["iptables", "-w", "-F", chain], capture_output=True, check=False)
+        subprocess.run(["iptables", "-w", "-X", chain], capture_output=True, check=False)
+
+
+@pytest.fixture
+def rollout(tmp_path):
+    projects = []
+
+    def run(camera_vars, *options):
+        project = f"cam-pre-{uuid.uuid4().hex[:8]}"
+        projects.append(project)
+        extra_inventory = tmp_path / "bad-camera.yml"
+        extra_inventory.write_text(yaml.safe_dump({"sensingcams": {"hosts": {BAD_CAMERA: camera_vars}}}))
+        variables = {"ming_base_dir": str(tmp_path / "ming"), "ming_compose_project": project,
+                     "ming_lab_secrets_dir": str(tmp_path / "secrets"), "mosquitto_listen_addresses": ["127.0.0.1"],
+                     "mosquitto_tls_port": free_port(), "mosquitto_plain_port": free_port()}
+        env = dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), ANSIBLE_NOCOLOR="1")
+        done = subprocess.run(
+            [str(venv_tool("ansible-playbook")), "site.yml", "-i", "inventories/lab", "-i", str(extra_inventory),
+             *options, "-e", json.dumps(variables)],
+            capture_output=True, text=True, cwd=REPO, env=env, timeout=900, check=False)
+        done.project = project
+        return done
+
+    yield run
+    for project in projects:
+        remove_project(project)
+
+
+def assert_stopped_before_any_change(run, tmp_path, *needles):
+    assert run.returncode != 0, run.stdout[-3000:]
+    assert "PLAY [MQTT brokers]" not in run.stdout, "the broker play ran after a bad camera variable"
+    assert not (tmp_path / "ming").exists(), "the roll-out wrote the broker's base directory before the checks"
+    assert containers_of(run.project) == [], "the roll-out started a container before the checks stopped it"
+    failed = [line for line in run.stdout.splitlines() if line.startswith("fatal: [")]
+    assert [line.split("]")[0] for line in failed] == [f"fatal: [{BAD_CAMERA}"], "only the bad camera fails"
+    message = f"Camera {BAD_CAMERA}: "
+    assert message in run.stdout, run.stdout[-3000:]
+    for needle in needles:
+        assert needle in run.stdout
+
+
+def test_non_numeric_port_stops_the_rollout_naming_camera_and_variable(rollout, tmp_path):
+    """Without --check: before this check, the broker play ran first and the port failed later, in the cameras
+    play (mutation: the camera-checks play removed from site.yml -> the broker's base dir and container appear;
+    the port assert removed from preflight.yml -> the message without 'Camera cam-line1-st20: ')."""
+    run = rollout({"sensingcam_port": "eighty"})
+    assert_stopped_before_any_change(run, tmp_path, 'sensingcam_port is "eighty"', "1 to 65535")
+
+
+def test_empty_password_fails_in_check_mode_naming_camera_and_variable(rollout, tmp_path):
+    """--check: an empty password with settings to apply used to pass silently (reads need no login)
+    (mutation: the password-presence condition removed -> the run goes on to the broker play)."""
+    run = rollout({"sensingcam_password": ""}, "--check")
+    assert_stopped_before_any_change(run, tmp_path, "sensingcam_password is empty")
+
+
+def test_non_ascii_password_fails_naming_the_variable_not_the_value(rollout, tmp_path):
+    """Without --check (mutation: the ASCII condition removed -> the broker play runs, base dir written)."""
+    password = "Kamera-\u00dcberwachung-9"
+    run = rollout({"sensingcam_password": password})
+    assert_stopped_before_any_change(run, tmp_path, "sensingcam_password contains characters outside ASCII")
+    assert password not in run.stdout + run.stderr
+
+
+def test_valid_camera_variables_pass_the_camera_checks(rollout, tmp_path):
+    """The control case, --check: with good values the same run gets past the camera checks into the broker play,
+    so the failures above are the checks'. Only the checks' tags run, so no camera is contacted."""
+    run = rollout({"sensingcam_port": 18102, "sensingcam_password": "Ascii-Only-Passw0rd"}, "--check",
+                  "--tags", "sensingcam_preflight")
+    assert run.returncode == 0, run.stdout[-3000:]
+    assert "PLAY [MQTT brokers]" in run.stdout and "PLAY [Cameras]" in run.stdout
+    assert "fatal:" not in run.stdout
