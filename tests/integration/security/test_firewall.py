@@ -130,15 +130,21 @@ def test_only_allowed_sources_reach_the_published_ports(broker, namespace):
     assert broker.leaked() == []
 
 
-def test_a_wildcard_address_is_refused_before_anything_is_written(tmp_path, namespace):
-    """0.0.0.0 without compose_project_allow_wildcard_addresses: the broker's preflight refuses it, naming the
-    variable, and neither the base directory nor a container exists."""
+@pytest.mark.parametrize(("overrides", "named"), [
+    ({"mosquitto_listen_addresses": ["0.0.0.0"]}, "compose_project_allow_wildcard_addresses"),
+    ({"mosquitto_listen_addresses": ["::"]}, "compose_project_allow_wildcard_addresses"),
+    ({"mosquitto_listen_address": "127.0.0.1"}, "mosquitto_listen_address was replaced"),
+], ids=["0.0.0.0", "::", "renamed-variable"])
+def test_a_wildcard_address_is_refused_before_anything_is_written(tmp_path, namespace, overrides, named):
+    """0.0.0.0 or :: without compose_project_allow_wildcard_addresses, or the former mosquitto_listen_address: the
+    broker's preflight refuses it, naming the variable and the fix, and neither the base directory nor a container
+    nor a firewall chain exists."""
     require_docker_and_lab_image()
     project = f"fwwild-{uuid.uuid4().hex[:6]}"
     rollout = Rollout(tmp_path, {"ming_compose_project": project}, f"{project}-mosquitto")
     try:
-        output = rollout.run(expect_failure=True, mosquitto_listen_addresses=["0.0.0.0"])
-        assert "mosquitto_listen_addresses" in output and "compose_project_allow_wildcard_addresses" in output
+        output = rollout.run(expect_failure=True, **overrides)
+        assert "mosquitto_listen_addresses" in output and named in output, output[-3000:]
         assert not rollout.base_dir.exists()
         assert chain_rules(f"{project}-mosquitto") is None
     finally:
