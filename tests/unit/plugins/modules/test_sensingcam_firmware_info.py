@@ -106,3 +106,27 @@ def test_a_manifest_entry_leaving_the_archive_fails_the_audit_naming_it(run_modu
     assert failed
     assert f"Entry 0 (version 2.7.0) of the firmware manifest {directory / 'manifest.yml'}" in result["msg"]
     assert 'contains ".."' in result["msg"]
+
+
+def test_fleet_cameras_with_their_own_profile(run_module, network, tmp_path):
+    """cameras[].profile: each camera is read with its own device profile (a renamed firmware variable here), a
+    camera whose profile cannot be read gets 'unknown' naming the file; the others are unaffected."""
+    network.add("10.0.0.1").variables["FirmwareVersion"] = "2.6.1"
+    renamed = network.add("10.0.0.2")
+    renamed.variables["FirmwareVersionString"] = "2.4.2.0R"
+    with open(PROFILE_PATH) as handle:
+        raw = yaml.safe_load(handle)
+    raw["identity"]["firmware_version"]["name"] = "FirmwareVersionString"
+    own = tmp_path / "renamed.yml"
+    own.write_text(yaml.safe_dump(raw))
+    missing = tmp_path / "missing.yml"
+    cameras = [{"name": "shipped", "host": "10.0.0.1"}, {"name": "own", "host": "10.0.0.2", "profile": str(own)},
+               {"name": "broken", "host": "10.0.0.1", "profile": str(missing)}]
+    failed, result = run_module(sensingcam_firmware_info.main, {"cameras": cameras, "profile": PROFILE_PATH,
+                                                                "minimum_version": "2.4.2", "retries": 0})
+    assert not failed
+    by_name = {c["name"]: c for c in result["cameras"]}
+    assert by_name["shipped"]["verdict"] == "approved" and by_name["shipped"]["version"] == "2.6.1"
+    assert by_name["own"]["version"] == "2.4.2.0R" and by_name["own"]["verdict"] == "approved"
+    assert by_name["own"]["version_parts"] == {"release": "2.4.2.0", "suffix": "R", "prerelease": None, "build": None}
+    assert by_name["broken"]["verdict"] == "unknown" and str(missing) in by_name["broken"]["error"]
