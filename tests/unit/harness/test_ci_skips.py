@@ -36,7 +36,8 @@ def suite(tmp_path):
         env = {key: value for key, value in os.environ.items() if key != "CI"}
         if ci is not None:
             env["CI"] = ci
-        return subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tmp_path)],
+        return subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                               f"--basetemp={tmp_path / 'basetemp'}", str(tmp_path)],
                               cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120, check=False)
 
     return run
