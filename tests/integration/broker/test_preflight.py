@@ -171,6 +171,11 @@ CASES = {
         lambda tmp: with_bridge(tmp, remote_password=BRIDGE_SECRET + "\nconnection injected"),
         ["mosquitto_bridges[0].remote_password: holds a control character", "Nothing was written"],
     ),
+    # The health probe's password goes into mosquitto_sub's options file, read line by line like the broker's files.
+    "line break in the health password": (
+        lambda tmp: dict(good_variables(tmp), mosquitto_health_password=PASSWORD + "\n-h evil.example"),
+        ["mosquitto_health_password: holds a control character", "Nothing was written"],
+    ),
     "line break in a bridge client id": (
         lambda tmp: with_bridge(tmp, remote_clientid="edge\naddress evil.example:1883"),
         ["mosquitto_bridges[0].remote_clientid: holds a control character"],
