@@ -60,7 +60,17 @@ stage_bench() {
   done
   [ "$found" -eq 1 ] || { echo "ERROR: no benchmark found in tests/bench/ (bench_*.py)" >&2; return 1; }
 }
-stage_pytest() { need docker images test-packages; pytest; }
+# Whole files per worker (--dist loadfile): a file's module fixtures (a broker, a simulator) stay in one process, and
+# every file uses Compose projects, directories and ports of its own. MING_PYTEST_WORKERS=0 runs in one process.
+stage_pytest() {
+  need docker images test-packages
+  local workers=${MING_PYTEST_WORKERS:-2}
+  if [ "$workers" -gt 0 ]; then
+    pytest -n "$workers" --dist loadfile
+  else
+    pytest
+  fi
+}
 
 for stage in "${stages[@]}"; do
   declare -F "stage_$stage" >/dev/null || { echo "ERROR: unknown stage '$stage' (${all_stages[*]})" >&2; exit 2; }
