@@ -13,6 +13,7 @@ import signal
 import socket
 import ssl
 import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -366,3 +367,33 @@ def containers_of(project):
     if done.returncode != 0:
         pytest.fail(f"no Docker engine answers (scripts/docker-engine.sh): {done.stderr}")
     return done.stdout.split()
+
+
+def venv_tool(name):
+    """A console script of the venv that runs the tests (ansible-playbook, ...), never a path into the checkout."""
+    path = Path(sys.executable).parent / name
+    if not path.exists():
+        pytest.fail(f"{name} is not next to {sys.executable}: run pytest from the project venv "
+                    "(scripts/bootstrap-venv.sh installs it)")
+    return path
+
+
+def remove_firewall_chain(chain):
+    """Remove the iptables chain compose_project keeps for a service (named after its container) and its jumps from
+    DOCKER-USER; nothing when there is none."""
+    if len(chain) > 28 or shutil.which("iptables") is None:
+        return
+    while subprocess.run(["iptables", "-w", "-D", "DOCKER-USER", "-j", chain], capture_output=True,
+                         check=False).returncode == 0:
+        pass
+    subprocess.run(["iptables", "-w", "-F", chain], capture_output=True, check=False)
+    subprocess.run(["iptables", "-w", "-X", chain], capture_output=True, check=False)
+
+
+def remove_compose_project(project, services=("mosquitto",)):
+    """Stop and delete a Compose project a test created (containers, network, volumes) and the firewall chains
+    compose_project made for its services."""
+    subprocess.run(["docker", "compose", "--project-name", project, "down", "--volumes", "--remove-orphans"],
+                   capture_output=True, check=False)
+    for service in services:
+        remove_firewall_chain(f"{project}-{service}")

@@ -13,26 +13,15 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 import time
 import uuid
 from pathlib import Path
 
-import pytest
-from mosquitto_broker import free_port, require
+from mosquitto_broker import free_port, remove_compose_project, require, venv_tool
 
 REPO = Path(__file__).resolve().parents[3]
 PLAYBOOK = Path(__file__).with_name("rollout.yml")
 IMAGE = "ming/mosquitto:lab"
-
-
-def venv_tool(name):
-    """A console script of the venv that runs the tests (ansible-playbook, ...), never a path into the checkout."""
-    path = Path(sys.executable).parent / name
-    if not path.exists():
-        pytest.fail(f"{name} is not next to {sys.executable}: run pytest from the project venv "
-                    "(scripts/bootstrap-venv.sh installs it)")
-    return path
 
 
 def require_docker_and_lab_image():
@@ -182,15 +171,7 @@ class Result:
 def remove_project(project):
     """Stop and delete a Compose project this test created (containers, network, volumes) and the broker's firewall
     chain compose_project made for it (named after the container, jumped to from DOCKER-USER)."""
-    subprocess.run(["docker", "compose", "--project-name", project, "down", "--volumes", "--remove-orphans"],
-                   capture_output=True, check=False)
-    chain = f"{project}-mosquitto"
-    if len(chain) <= 28 and shutil.which("iptables"):
-        while subprocess.run(["iptables", "-w", "-D", "DOCKER-USER", "-j", chain], capture_output=True,
-                             check=False).returncode == 0:
-            pass
-        subprocess.run(["iptables", "-w", "-F", chain], capture_output=True, check=False)
-        subprocess.run(["iptables", "-w", "-X", chain], capture_output=True, check=False)
+    remove_compose_project(project)
 
 
 def container_id(container):

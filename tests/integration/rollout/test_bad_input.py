@@ -7,30 +7,13 @@ neither happened. Only the control case (valid input) runs with --check, and sho
 
 import json
 import os
-import socket
 import subprocess
-import sys
 import uuid
 from pathlib import Path
 
-import pytest
-from mosquitto_broker import containers_of
+from mosquitto_broker import containers_of, free_port, venv_tool
 
 REPO = Path(__file__).resolve().parents[3]
-
-
-def venv_tool(name):
-    """A console script of the venv that runs the tests, never a path into the checkout."""
-    path = Path(sys.executable).parent / name
-    if not path.exists():
-        pytest.fail(f"{name} is not next to {sys.executable}: run pytest from the project venv")
-    return path
-
-
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def rollout(tmp_path, *options, **overrides):

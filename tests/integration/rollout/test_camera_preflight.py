@@ -9,49 +9,22 @@ variable and never shows the password. No camera is contacted: the checks send n
 
 import json
 import os
-import shutil
 import subprocess
-import sys
 import uuid
 from pathlib import Path
 
 import pytest
 import yaml
-from mosquitto_broker import containers_of
+from mosquitto_broker import containers_of, free_port, remove_compose_project, venv_tool
 
 REPO = Path(__file__).resolve().parents[3]
 BAD_CAMERA = "cam-line1-st20"
 
 
-def venv_tool(name):
-    """A console script of the venv that runs the tests, never a path into the checkout."""
-    path = Path(sys.executable).parent / name
-    if not path.exists():
-        pytest.fail(f"{name} is not next to {sys.executable}: run pytest from the project venv")
-    return path
-
-
-def free_port():
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def remove_project(project):
     """Only when a run got past the checks (the test fails then): stop what it started, so nothing is left."""
-    if not containers_of(project):
-        return
-    subprocess.run(["docker", "compose", "--project-name", project, "down", "--volumes", "--remove-orphans"],
-                   capture_output=True, check=False)
-    chain = f"{project}-mosquitto"
-    if len(chain) <= 28 and shutil.which("iptables"):
-        while subprocess.run(["iptables", "-w", "-D", "DOCKER-USER", "-j", chain], capture_output=True,
-                             check=False).returncode == 0:
-            pass
-        subprocess.run(["iptables", "-w", "-F", chain], capture_output=True, check=False)
-        subprocess.run(["iptables", "-w", "-X", chain], capture_output=True, check=False)
+    if containers_of(project):
+        remove_compose_project(project)
 
 
 @pytest.fixture

@@ -38,13 +38,7 @@ def broker(tmp_path_factory):
     rollout.run(compose_project_pids_limit=PIDS_LIMIT, compose_project_memory_limit=MEMORY_LIMIT)
     assert rollout.wait_healthy(), rollout.state()
     yield rollout
-    remove_project(PROJECT)
-    # The firewall chain compose_project made for the broker (named after the container) goes with it.
-    while subprocess.run(["iptables", "-w", "-D", "DOCKER-USER", "-j", CONTAINER], capture_output=True,
-                         check=False).returncode == 0:
-        pass
-    subprocess.run(["iptables", "-w", "-F", CONTAINER], capture_output=True, check=False)
-    subprocess.run(["iptables", "-w", "-X", CONTAINER], capture_output=True, check=False)
+    remove_project(PROJECT)  # with the firewall chain compose_project made for the broker
 
 
 def inspect(container):
