@@ -15,7 +15,9 @@ for group in "${groups[@]}"; do
     runtime)
       # cron: its crontab is needed by ansible.builtin.cron; systemd: systemd-analyze verifies the rendered
       # units (firmware_audit_schedule role tests; systemd is not started, this machine has none as PID 1).
-      packages+=(mosquitto mosquitto-clients cron systemd)
+      # iptables, iproute2 and openssl: the firewall tests (DOCKER-USER chains, network namespaces) and the TLS
+      # suite tests (openssl s_client); Docker's package pulls iptables in too, but the tests call it themselves.
+      packages+=(mosquitto mosquitto-clients cron systemd iptables iproute2 openssl)
       mapfile -t sim_packages < <(grep -vE '^\s*(#|$)' "$repo/tools/camera_simulator/apt-packages.txt")
       packages+=("${sim_packages[@]}")
       ;;
