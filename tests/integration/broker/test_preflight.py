@@ -19,6 +19,11 @@ from mosquitto_broker import containers_of, free_port
 PASSWORD = "a-long-enough-password"
 
 
+def overriding(**overrides):
+    """A case's variables: the good ones with ``overrides``."""
+    return lambda tmp_path: dict(good_variables(tmp_path), **overrides)
+
+
 def good_variables(tmp_path):
     pem = tmp_path / "exists.pem"
     pem.write_text("placeholder\n")
@@ -102,7 +107,7 @@ CASES = {
         ["mosquitto_clients[2] (frigate)", "12 characters"],
     ),
     "renamed mosquitto_users": (
-        lambda tmp: dict(good_variables(tmp), mosquitto_users=[{"name": "nodered", "password": PASSWORD}]),
+        overriding(mosquitto_users=[{"name": "nodered", "password": PASSWORD}]),
         ["mosquitto_users was renamed to mosquitto_clients"],
     ),
     "removed mosquitto_config_dir": (
@@ -123,7 +128,7 @@ CASES = {
         ["mosquitto_tls_key_file", "its private key"],
     ),
     "no listener": (
-        lambda tmp: dict(good_variables(tmp), mosquitto_tls_listener_enabled=False),
+        overriding(mosquitto_tls_listener_enabled=False),
         ["mosquitto_tls_listener_enabled: true"],
     ),
     "bridge without addresses": (
@@ -143,27 +148,27 @@ CASES = {
         ["mosquitto_bridges (central)", "tls.cafile", "does not exist"],
     ),
     "managed CA key without a passphrase": (
-        lambda tmp: dict(good_variables(tmp), mosquitto_tls_managed_ca_passphrase=""),
+        overriding(mosquitto_tls_managed_ca_passphrase=""),
         ["mosquitto_tls_managed_ca_passphrase is empty", "mosquitto_tls_managed_ca_allow_unencrypted_key"],
     ),
     "weak TLS 1.2 cipher": (
-        lambda tmp: dict(good_variables(tmp), mosquitto_tls_ciphers="ECDHE-RSA-AES128-GCM-SHA256:RC4-SHA"),
+        overriding(mosquitto_tls_ciphers="ECDHE-RSA-AES128-GCM-SHA256:RC4-SHA"),
         ["mosquitto_tls_ciphers", "RC4"],
     ),
     "weak cipher keyword": (
-        lambda tmp: dict(good_variables(tmp), mosquitto_tls_ciphers="HIGH:aNULL"),
+        overriding(mosquitto_tls_ciphers="HIGH:aNULL"),
         ["mosquitto_tls_ciphers", "aNULL"],
     ),
     "empty cipher list": (
-        lambda tmp: dict(good_variables(tmp), mosquitto_tls_ciphers=""),
+        overriding(mosquitto_tls_ciphers=""),
         ["mosquitto_tls_ciphers", "non-empty"],
     ),
     "unknown TLS 1.3 suite": (
-        lambda tmp: dict(good_variables(tmp), mosquitto_tls_ciphers_tls13="TLS_AES_128_CCM_8_SHA256"),
+        overriding(mosquitto_tls_ciphers_tls13="TLS_AES_128_CCM_8_SHA256"),
         ["mosquitto_tls_ciphers_tls13"],
     ),
     "too few password hash rounds": (
-        lambda tmp: dict(good_variables(tmp), mosquitto_password_iterations=101),
+        overriding(mosquitto_password_iterations=101),
         ["mosquitto_password_iterations is 101", "between 1000"],
     ),
     # A value with a line break would add directives to bridges.conf, mosquitto.conf or the ACL: one case per kind.
@@ -173,7 +178,7 @@ CASES = {
     ),
     # The health probe's password goes into mosquitto_sub's options file, read line by line like the broker's files.
     "line break in the health password": (
-        lambda tmp: dict(good_variables(tmp), mosquitto_health_password=PASSWORD + "\n-h evil.example"),
+        overriding(mosquitto_health_password=PASSWORD + "\n-h evil.example"),
         ["mosquitto_health_password: holds a control character", "Nothing was written"],
     ),
     "line break in a bridge client id": (
@@ -194,11 +199,11 @@ CASES = {
         ["mosquitto_clients[2].read[0]: holds a control character"],
     ),
     "line break in a listener setting": (
-        lambda tmp: dict(good_variables(tmp), mosquitto_tls_ciphers="ECDHE-RSA-AES128-GCM-SHA256\nlistener 1885"),
+        overriding(mosquitto_tls_ciphers="ECDHE-RSA-AES128-GCM-SHA256\nlistener 1885"),
         ["mosquitto_tls_ciphers: holds a control character"],
     ),
     "health user with shell characters": (
-        lambda tmp: dict(good_variables(tmp), mosquitto_health_user="health;id"),
+        overriding(mosquitto_health_user="health;id"),
         ["mosquitto_health_user 'health;id'"],
     ),
 }
