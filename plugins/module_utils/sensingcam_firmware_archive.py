@@ -43,11 +43,12 @@ def archive_file_path(directory, manifest, index, item):
     return path
 
 
-def load_firmware_archive(directory, device_family=None):
+def load_firmware_archive(directory, device_family=None, suffix_order=None):
     """Entries of ``<directory>/manifest.yml`` (``firmware: [{version, file, sha256, device_family}]``).
 
-    Returns a list of dicts with ``version`` (str), ``parsed`` (FirmwareVersion), ``path`` (absolute),
-    ``sha256`` and ``device_family``, restricted to ``device_family`` when given, newest first.
+    Returns a list of dicts with ``version`` (str), ``parsed`` (FirmwareVersion, under the device profile's
+    ``suffix_order`` when given, so it compares with the camera's version as the profile says), ``path``
+    (absolute), ``sha256`` and ``device_family``, restricted to ``device_family`` when given, newest first.
     Raises ProfileError with a readable message when the manifest is missing or malformed.
     """
     manifest = os.path.join(directory, 'manifest.yml')
@@ -60,7 +61,7 @@ def load_firmware_archive(directory, device_family=None):
         if not isinstance(item, dict) or not all(item.get(k) for k in ('version', 'file', 'sha256')):
             raise ProfileError('Entry %d of the firmware manifest %s needs version, file and sha256.'
                                % (index, manifest))
-        parsed = parse_version(str(item['version']))
+        parsed = parse_version(str(item['version']), suffix_order)
         if parsed is None:
             raise ProfileError('Entry %d of the firmware manifest %s has an unreadable version %r.'
                                % (index, manifest, item['version']))
@@ -78,6 +79,12 @@ def load_firmware_archive(directory, device_family=None):
         })
     entries.sort(key=lambda e: e['parsed'], reverse=True)
     return entries
+
+
+def read_image(path):
+    """The bytes of a firmware image (whole: the chunked upload slices it)."""
+    with open(path, 'rb') as handle:
+        return handle.read()
 
 
 def file_sha256(path, chunk_size=1024 * 1024):
