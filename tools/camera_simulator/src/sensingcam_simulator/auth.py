@@ -1,6 +1,8 @@
-"""SICK challenge/response login, as documented in SICK's public client code (see docs/camera-simulator.md).
+"""SICK challenge/response login as sec100.md §3.2-§3.4 describes it.
 
-Pure functions plus a small nonce store; no I/O, so they are unit-tested on their own.
+Pure functions plus a small nonce store; no I/O, so they are unit-tested on their own. A refused login is
+answered with HTTP 200 and a header.status (§3.3): ``AccessDenied`` (4: wrong user, password or response) or
+``InvalidChallenge`` (10: unknown or expired nonce). Nonces may be reused until they expire (§3.4).
 """
 
 from __future__ import annotations
@@ -15,25 +17,30 @@ from dataclasses import dataclass
 AUTH_HEADER_KEYS = ("user", "response", "realm", "opaque", "nonce")
 
 
-def sha256_hex(text: str) -> str:
-    return hashlib.sha256(text.encode("latin-1")).hexdigest()
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
 
 
-def ha1(user: str, realm: str, password: str, salt: list[int] | None = None) -> str:
-    """HA1 = sha256_hex("user:realm:password"), or with a salt "user:realm:password:<salt bytes as latin-1>"."""
-    if salt:
-        return sha256_hex(f"{user}:{realm}:{password}:" + bytes(salt).decode("latin-1"))
-    return sha256_hex(f"{user}:{realm}:{password}")
+def ha1(user: str, realm: str, password: str, salt: list[int] | None = None, empty_salt: str = "separator") -> str:
+    """HA1 = sha256 of the bytes "user:realm:password", or with a salt "user:realm:password:" + the raw salt bytes.
+
+    ``salt`` None means the challenge had no salt key. An empty list follows ``empty_salt`` (the profile's
+    auth.empty_salt): 'separator' still appends ':', 'no_salt' treats it as no salt. ASCII only (§3.4)."""
+    text = f"{user}:{realm}:{password}".encode("ascii")
+    if salt is None or (not salt and empty_salt == "no_salt"):
+        return sha256_hex(text)
+    return sha256_hex(text + b":" + bytes(salt))
 
 
 def ha2(name: str, method: str = "POST") -> str:
-    """HA2 = sha256_hex("POST:<Name>"), Name being the variable, method or file `auth_name`."""
-    return sha256_hex(f"{method}:{name}")
+    """HA2 = sha256 of "POST:<Name>", Name being the variable, method or file name."""
+    return sha256_hex(f"{method}:{name}".encode())
 
 
-def response(user: str, realm: str, password: str, nonce: str, name: str, salt: list[int] | None = None) -> str:
-    """response = sha256_hex("HA1:nonce:HA2")."""
-    return sha256_hex(f"{ha1(user, realm, password, salt)}:{nonce}:{ha2(name)}")
+def response(user: str, realm: str, password: str, nonce: str, name: str, salt: list[int] | None = None,
+             empty_salt: str = "separator") -> str:
+    """response = sha256 hex of "HA1:nonce:HA2" (lower case)."""
+    return sha256_hex(f"{ha1(user, realm, password, salt, empty_salt)}:{nonce}:{ha2(name)}".encode())
 
 
 @dataclass
@@ -45,15 +52,17 @@ class Challenge:
 
 
 class AuthError(Exception):
-    """Login refused; the message says why (logged by the simulator, not sent to the client in detail)."""
+    """Login refused; ``meaning`` is the profile's status name. The message is logged, never sent in detail."""
+
+    meaning = "access_denied"
 
 
-class NonAsciiCredentials(AuthError):
-    """A user or password outside ASCII. SICK's clients hash such passwords differently (UTF-8, raw bytes,
-    code point modulo 256), so no one answer is right: the simulator refuses the login the way the device answers a
-    failed login, HTTP 200 with ``header.status`` ``device_status`` (4, access denied), never a 500."""
+class AccessDenied(AuthError):
+    meaning = "access_denied"
 
-    device_status = 4
+
+class InvalidChallenge(AuthError):
+    meaning = "invalid_challenge"
 
 
 def is_ascii(text: str) -> bool:
@@ -61,7 +70,8 @@ def is_ascii(text: str) -> bool:
 
 
 class NonceStore:
-    """Single-use nonces with a time to live. Bounded, so a client that never logs in cannot grow it."""
+    """Nonces with a time to live, reusable until they expire. Bounded, so a client that only ever asks for
+    challenges cannot grow it: the oldest is dropped first."""
 
     def __init__(self, ttl: float = 60.0, max_outstanding: int = 256, clock=time.monotonic) -> None:
         self.ttl = ttl
@@ -71,7 +81,7 @@ class NonceStore:
 
     def issue(self, user: str) -> Challenge:
         now = self._clock()
-        while self._challenges:  # drop expired ones (oldest first) and keep the store bounded
+        while self._challenges:
             oldest = next(iter(self._challenges.values()))
             if oldest.expires > now and len(self._challenges) < self.max_outstanding:
                 break
@@ -80,13 +90,14 @@ class NonceStore:
         self._challenges[challenge.nonce] = challenge
         return challenge
 
-    def consume(self, nonce: str) -> Challenge:
-        """Take a nonce out of the store (single use); raise AuthError when unknown, used or expired."""
-        challenge = self._challenges.pop(nonce, None)
+    def lookup(self, nonce: str) -> Challenge:
+        """The live challenge of ``nonce`` (it stays usable); InvalidChallenge when unknown or expired."""
+        challenge = self._challenges.get(nonce)
         if challenge is None:
-            raise AuthError("unknown or already used nonce")
+            raise InvalidChallenge("unknown nonce")
         if challenge.expires <= self._clock():
-            raise AuthError("nonce expired")
+            del self._challenges[nonce]
+            raise InvalidChallenge("nonce expired")
         return challenge
 
     def clear(self) -> None:
@@ -97,23 +108,21 @@ class NonceStore:
 
 
 def verify(header: object, *, name: str, user: str, password: str, realm: str, salt: list[int] | None,
-           nonces: NonceStore) -> str:
-    """Check an auth header for the endpoint ``name``; return the user name or raise AuthError."""
+           nonces: NonceStore, empty_salt: str = "separator") -> str:
+    """Check a login header for ``name``; return the user or raise AccessDenied / InvalidChallenge."""
     if not isinstance(header, dict):
-        raise AuthError("missing header object")
+        raise AccessDenied("no header object")
     missing = [key for key in AUTH_HEADER_KEYS if not isinstance(header.get(key), str)]
     if missing:
-        raise AuthError("header lacks " + ", ".join(missing))
-    challenge = nonces.consume(header["nonce"])  # consumed even when the rest is wrong: single use
-    if not is_ascii(header["user"]) or not is_ascii(password):
-        raise NonAsciiCredentials("user or password is not ASCII (the camera's password must be ASCII)")
+        raise AccessDenied("header lacks " + ", ".join(missing))
+    challenge = nonces.lookup(header["nonce"])
     if header["user"] != challenge.user or header["user"] != user:
-        raise AuthError("unknown user or user differs from the challenge")
+        raise AccessDenied("unknown user or user differs from the challenge")
     if header["realm"] != realm:
-        raise AuthError("wrong realm")
-    if not hmac.compare_digest(header["opaque"], challenge.opaque):
-        raise AuthError("opaque does not match the challenge")
-    expected = response(user, realm, password, challenge.nonce, name, salt)
-    if not hmac.compare_digest(header["response"].lower(), expected):
-        raise AuthError("wrong response (password or HA2 name)")
+        raise AccessDenied("wrong realm")
+    if not hmac.compare_digest(header["opaque"].encode("utf-8", "replace"), challenge.opaque.encode()):
+        raise AccessDenied("opaque does not match the challenge")
+    expected = response(user, realm, password, challenge.nonce, name, salt, empty_salt)
+    if not hmac.compare_digest(header["response"].lower().encode("utf-8", "replace"), expected.encode()):
+        raise AccessDenied("wrong response (password or HA2 name)")
     return user

@@ -1,7 +1,8 @@
-"""One virtual camera: configuration, variable state, validation, faults and the firmware-file format.
+"""One virtual camera: configuration, variable state, write validation, events, backup, persistence and faults.
 
 Nothing here does network I/O; server.py drives these objects. Initial values are keyed by the *profile key*
-(e.g. ``streams.primary``), never by the device name, so renaming a variable in the profile needs no change here.
+(e.g. ``streams.video0.fps``), never by the device name, so renaming a variable in the profile needs no change
+here. A variable the table below does not know starts at its codec's first valid value.
 """
 
 from __future__ import annotations
@@ -9,16 +10,22 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import re
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from .auth import NonceStore
+from .auth import NonceStore, is_ascii
 from .profile import Profile, Variable, version_tuple
 
 FIRMWARE_MAGIC = "SICK-SEC100-FW"
-FIRMWARE_STATES = ("idle", "receiving", "verifying", "rebooting", "failed")
+# header.status of a refused write, method argument or upload step. No source names one: assumed (documented).
+STATUS_INVALID = 3
+SAVE_METHOD = "WriteEeprom"  # served only with persistence 'volatile' (family name, sec100.md §4.13)
+PERSISTENCE_MODES = ("persistent", "volatile")
+MAX_UPLOAD_BYTES = 256 * 1024 * 1024
+UPDATE_STATES = {0: "initial", 1: "started", 2: "finished", 3: "error"}
 
-# Fault name -> type and default. Documented in docs/camera-simulator.md.
+# Fault name -> type. Documented in docs/camera-simulator.md.
 FAULTS: dict[str, type] = {
     "offline": bool,
     "slow_ms": int,
@@ -30,9 +37,14 @@ FAULTS: dict[str, type] = {
     # Holds a firmware update in one state until the fault is cleared, so a test looks at that state as long as
     # it needs instead of racing a timer.
     "hold_firmware_state": str,
+    # Counters: the next N camera requests are answered HTTP 400 (busy) / HTTP 200 status 11 (out of connections).
+    "busy_requests": int,
+    "out_of_connections": int,
+    # Trigger methods answer data.result 2 (busy).
+    "trigger_busy": bool,
 }
-# The states a firmware update can be held in ("" holds nothing).
-HOLDABLE_FIRMWARE_STATES = ("", "verifying", "rebooting")
+HOLDABLE_FIRMWARE_STATES = ("", "started", "rebooting")
+COUNTER_FAULTS = ("busy_requests", "out_of_connections")
 _FAULT_DEFAULTS: dict[type, Any] = {bool: False, int: 0, str: ""}
 
 
@@ -56,19 +68,74 @@ def validate_faults(update: Any) -> dict[str, Any]:
                 raise ValueError(f"fault {name} must be one of: "
                                  + ", ".join(repr(state) for state in HOLDABLE_FIRMWARE_STATES))
         elif isinstance(value, bool) or not isinstance(value, int) or value < 0 or value > 600_000:
-            raise ValueError(f"fault {name} must be an integer from 0 to 600000 (milliseconds)")
+            unit = "requests" if name in COUNTER_FAULTS else "milliseconds"
+            raise ValueError(f"fault {name} must be an integer from 0 to 600000 ({unit})")
         clean[name] = value
     return clean
 
 
-# Initial state by profile key. Stream and recording values use *option* names; they are mapped onto the
-# profile's device field names when the camera is created.
-_INITIAL_STREAMS = {
-    "primary": {"codec": "h264", "width": 1920, "height": 1080, "fps": 25, "bitrate_kbps": 4096, "gop": 50},
-    "secondary": {"codec": "h264", "width": 640, "height": 360, "fps": 10, "bitrate_kbps": 1024, "gop": 20},
+# Initial wire values by profile key (sec100.md §4). Callables get the camera config.
+INITIAL_BY_KEY: dict[str, Any] = {
+    "identity.extended_firmware_version": lambda c: f"{c.firmware_version}+sim_build",
+    "identity.order_number": lambda c: c.order_number,
+    "identity.type_code": lambda c: c.device_type,
+    "identity.vendor": "SICK AG",
+    "identity.device_name": lambda c: c.name,
+    "identity.location_name": "",
+    "identity.serial_number": lambda c: c.serial,
+    "streams.video0.resolution": 5,
+    "streams.video0.fps": 25,
+    "streams.video0.codec": 0,
+    "streams.video0.bitrate_class": 4095,
+    "streams.video0.gop": 50,
+    "streams.video0.rtsp_enabled": 1,
+    "streams.video0.rtsp_path": "/live/0",
+    "streams.video1.resolution": 3,
+    "streams.video1.fps": 10,
+    "streams.video1.codec": 0,
+    "streams.video1.bitrate_class": 1023,
+    "streams.video1.gop": 20,
+    "streams.video1.rtsp_enabled": 1,
+    "streams.video1.rtsp_path": "/live/1",
+    "rtsp.port": lambda c: c.rtsp_port if c.rtsp and c.rtsp_port else 554,
+    "rtsp.authentication": 1,
+    "event_recording.enabled": 1,
+    "event_recording.pre_trigger_seconds": 5,
+    "event_recording.post_trigger_seconds": 10,
+    "event_recording.naming": "event",
+    "triggers.hardware_enabled": 0,
+    "triggers.hardware_active_level": 1,
+    "triggers.hardware_delay_ms": 0,
+    "triggers.tcpip_enabled": 0,
+    "triggers.tcpip_port": 2112,
+    "time.role": 0,
+    "time.ntp_server": [0, 0, 0, 0],
+    "time.update_interval_seconds": 60,
+    "time.time_zone_index": 36,
+    "offload.protocol": 0,
+    "offload.server": [0, 0, 0, 0],
+    "offload.port": 21,
+    "offload.directory": "",
+    "offload.username": "",
+    "offload.password": "",
+    "offload.passive_mode": 1,
+    "offload.fallback_mode": 0,
+    "offload.samba_enabled": 0,
+    "security.authentication_free_api": 0,
+    "security.https_status": {"httpsEnabled": False},
+    "snapshot.mode": 0,
+    "health.device_status": 0,
+    "health.ftp_status": 0,
+    "health.ntp_status": 0,
+    "health.temperature": 41,
+    "system.software_downgrade": 0,
 }
-_INITIAL_RECORDING = {"pre_trigger_seconds": 5, "post_trigger_seconds": 10, "duration_seconds": 30,
-                      "trigger_source": "software"}
+# Computed on every read (see Camera.read).
+DYNAMIC_KEYS = ("identity.firmware_version", "identity.device_ident", "streams.video0.rtsp_status",
+                "streams.video1.rtsp_status", "event_recording.event_list", "time.device_time", "health.storage_usage",
+                "health.operating_hours", "health.power_on_count", "firmware.state")
+BASE_OP_HOURS_TENTHS = 12_345  # 1234.5 h on the counter when the simulator starts
+BASE_POWER_ON_COUNT = 17
 
 
 @dataclass
@@ -79,78 +146,53 @@ class CameraConfig:
     password: str
     firmware_version: str = "2.6.2"
     serial: str = ""
-    order_number: str = "SIM-SEC100"
-    device_type: str = "SEC100"
+    order_number: str = "1131374"
+    device_type: str = "SEC110-5C9D1SFZZZZ"  # served as TypeCode
+    # None: the challenge has no salt key; []: "salt": [] (checked per auth.empty_salt); else the salt bytes.
     salt: list[int] | None = None
     rtsp: bool = False
     rtsp_port: int | None = None
     ws_port: int | None = None  # extra port serving only the WebSocket (None: the HTTP port serves it)
+    host: str | None = None  # own listening address (--address-per-camera); None: the simulator's --bind
+    api_description: bool = True
+    persistence: str = "persistent"
     faults: dict[str, Any] = field(default_factory=default_faults)
 
     def __post_init__(self) -> None:
         if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}", self.name):
             raise ValueError(f"camera name {self.name!r}: use letters, digits, '.', '_' or '-' (max 63)")
         version_tuple(self.firmware_version)
-        if self.salt is not None and not all(isinstance(b, int) and 0 <= b <= 255 for b in self.salt):
-            raise ValueError(f"camera {self.name}: salt must be a list of byte values 0-255")
+        if self.salt is not None and not (isinstance(self.salt, list) and len(self.salt) <= 16 and all(
+                isinstance(b, int) and not isinstance(b, bool) and 0 <= b <= 255 for b in self.salt)):
+            raise ValueError(f"camera {self.name}: salt must be a list of at most 16 byte values 0-255")
         if not self.password:
             raise ValueError(f"camera {self.name}: empty password")
+        if not is_ascii(self.password) or not is_ascii(self.user):
+            raise ValueError(f"camera {self.name}: the user and password must be ASCII: SICK's clients hash other "
+                             "characters differently (sec100.md §3.4), so a login could not be checked")
+        if self.persistence not in PERSISTENCE_MODES:
+            raise ValueError(f"camera {self.name}: persistence must be one of {', '.join(PERSISTENCE_MODES)}")
         merged = default_faults()
         merged.update(validate_faults(self.faults))
         self.faults = merged
 
 
 class ApiError(Exception):
-    """An error reply: HTTP status plus the message put in the reply header."""
+    """An error reply. ``status`` None: an HTTP error ``http``; else HTTP 200 with header.status ``status``."""
 
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, http: int, message: str, status: int | None = None) -> None:
         super().__init__(message)
-        self.status = status
+        self.http = http
         self.message = message
+        self.status = status
 
 
-def _check_scalar(variable: Variable, current: Any, value: Any) -> Any:
-    if isinstance(current, bool):
-        if not isinstance(value, bool):
-            raise ApiError(400, f"{variable.name} must be true or false")
-    elif isinstance(current, int):
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ApiError(400, f"{variable.name} must be an integer")
-    elif isinstance(current, list):
-        if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value) or len(value) > 8:
-            raise ApiError(400, f"{variable.name} must be a list of at most 8 non-empty strings")
-    elif isinstance(current, str) and (not isinstance(value, str) or len(value) > 128):
-        raise ApiError(400, f"{variable.name} must be a string of at most 128 characters")
-    return value
+def invalid(message: str) -> ApiError:
+    return ApiError(200, message, STATUS_INVALID)
 
 
-def check_structured(variable: Variable, current: dict[str, Any], value: Any) -> dict[str, Any]:
-    """Validate a (partial) structured write against the profile's `fields` and `allowed`; return the merged value."""
-    if not isinstance(value, dict):
-        raise ApiError(400, f"{variable.name} must be an object with fields {', '.join(variable.fields.values())}")
-    option_of = {device: option for option, device in variable.fields.items()}
-    merged = dict(current)
-    for device_field, field_value in value.items():
-        option = option_of.get(device_field)
-        if option is None:
-            raise ApiError(400, f"{variable.name}: unknown field {device_field!r}; "
-                                f"fields are {', '.join(variable.fields.values())}")
-        rule = variable.allowed.get(option)
-        if isinstance(current.get(device_field), int) and not isinstance(current.get(device_field), bool):
-            if isinstance(field_value, bool) or not isinstance(field_value, int):
-                raise ApiError(400, f"{variable.name}.{device_field} must be an integer")
-            if rule is None and not 1 <= field_value <= 8192:
-                raise ApiError(400, f"{variable.name}.{device_field} must be between 1 and 8192")
-        elif not isinstance(field_value, str):
-            raise ApiError(400, f"{variable.name}.{device_field} must be a string")
-        if isinstance(rule, list) and field_value not in rule:
-            raise ApiError(400, f"{variable.name}.{device_field} must be one of {', '.join(map(str, rule))}")
-        if isinstance(rule, dict):
-            low, high = rule.get("min"), rule.get("max")
-            if (low is not None and field_value < low) or (high is not None and field_value > high):
-                raise ApiError(400, f"{variable.name}.{device_field} must be between {low} and {high}")
-        merged[device_field] = field_value
-    return merged
+def not_found(message: str) -> ApiError:
+    return ApiError(404, message)
 
 
 class Camera:
@@ -160,126 +202,214 @@ class Camera:
         self.config = config
         self.profile = profile
         self.nonces = NonceStore(ttl=nonce_ttl)
+        self._started = time.monotonic()
         self.reset()
 
     # -- state ---------------------------------------------------------------------------------------------
+    def initial_values(self) -> dict[str, Any]:
+        values: dict[str, Any] = {}
+        for variable in self.profile.variables.values():
+            if variable.key in DYNAMIC_KEYS:
+                continue
+            initial = INITIAL_BY_KEY.get(variable.key)
+            if callable(initial):
+                initial = initial(self.config)
+            values[variable.name] = copy.deepcopy(initial) if initial is not None else variable.codec.default()
+        return values
+
     def reset(self) -> None:
-        cfg, profile = self.config, self.profile
+        cfg = self.config
         self.faults = copy.deepcopy(cfg.faults)
         self.firmware_version = cfg.firmware_version
-        self.firmware_state = "idle"
+        self.update_state = 0
         self.firmware_message = ""
         self.rebooting = False
         self.stuck = False  # reboot_never_returns fired: down until reset
-        self.snapshot_mode = 0
         self.snapshot_index = 0
+        self.power_on_count = BASE_POWER_ON_COUNT
+        self.events: list[str] = []
+        self.storage_usage = 0
+        self.files: dict[str, bytes] = {}  # completed uploads by file name
+        self.partial: dict[str, bytearray] = {}  # uploads in progress
+        self.backup: dict[str, Any] | None = None  # made by the backup create method
+        self.backup_passphrase_set = False
+        self.staged_backup: dict[str, Any] | None = None  # PUT, applied by the restore method
         self.counters = {"requests": 0, "logins_ok": 0, "logins_failed": 0, "events_triggered": 0,
                          "snapshots_triggered": 0, "firmware_uploads": 0, "reboots": 0, "config_imports": 0,
-                         "delayed_requests": 0}
+                         "delayed_requests": 0, "writes": 0, "busy_replies": 0, "backups_created": 0,
+                         "saves": 0}
         self.nonces.clear()
-        values: dict[str, Any] = {}
-        initial_by_key = {
-            "identity.firmware_version": None,  # dynamic
-            "identity.serial_number": cfg.serial,
-            "identity.order_number": cfg.order_number,
-            "identity.device_type": cfg.device_type,
-            "identity.device_name": cfg.name,
-            "time.device_time": None,  # dynamic
-            "time.ntp_enabled": False,
-            "time.ntp_servers": [],
-            "time.time_zone": "UTC",
-            "event_recording.buffer_usage": 0,
-            "firmware.state": None,  # dynamic
-        }
-        for variable in profile.variables.values():
-            if variable.key.startswith("streams."):
-                options = _INITIAL_STREAMS.get(variable.key.split(".", 1)[1], _INITIAL_STREAMS["secondary"])
-                values[variable.name] = {variable.fields[o]: v for o, v in options.items() if o in variable.fields}
-            elif variable.key == "event_recording":
-                values[variable.name] = {variable.fields[o]: v for o, v in _INITIAL_RECORDING.items()
-                                         if o in variable.fields}
-            else:
-                values[variable.name] = initial_by_key.get(variable.key, "")
-        self.values = values
+        self.values = self.initial_values()
+        self.saved = copy.deepcopy(self.values)  # what survives a reboot in 'volatile' persistence
 
     @property
     def name(self) -> str:
         return self.config.name
 
-    def rtsp_available(self) -> bool:
-        return self.config.rtsp and version_tuple(self.firmware_version) >= version_tuple(
-            self.profile.rtsp_from_version)
+    @property
+    def volatile(self) -> bool:
+        return self.config.persistence == "volatile"
+
+    def value_of(self, key: str, default: Any = None) -> Any:
+        """The current wire value of the variable at profile ``key`` (``default`` when the profile lacks it)."""
+        if not self.profile.has_key(key):
+            return default
+        return self.read(self.profile.variable_by_key(key).name)
+
+    def rtsp_served(self, stream: str) -> bool:
+        return bool(self.config.rtsp and self.value_of(f"streams.{stream}.rtsp_enabled", 1) == 1)
 
     def read(self, name: str) -> Any:
         variable = self.profile.variables.get(name)
         if variable is None:
-            if name == self.profile.methods.get("snapshot_mode"):
-                return self.snapshot_mode
-            if name in self.profile.methods.values():
-                raise ApiError(405, f"{name} is a method: POST it")
-            raise ApiError(404, f"unknown variable {name}")
-        if variable.key == "identity.firmware_version":
-            return self.firmware_version
-        if variable.key == "time.device_time":
-            return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
-        if variable.key == "firmware.state":
-            return self.firmware_state
+            raise not_found(f"unknown variable {name}")
+        key = variable.key
+        if key in DYNAMIC_KEYS:
+            return self._dynamic(key)
         return copy.deepcopy(self.values[name])
 
+    def _dynamic(self, key: str) -> Any:
+        if key == "identity.firmware_version":
+            return self.firmware_version
+        if key == "identity.device_ident":
+            parts = self.firmware_version.split(".")
+            return {"Name": "sensingCam SEC100", "Version": ".".join(parts + ["0"] * (4 - len(parts))) + "R"}
+        if key.startswith("streams.") and key.endswith(".rtsp_status"):
+            return 1 if self.rtsp_served(key.split(".")[1]) else 0
+        if key == "event_recording.event_list":
+            return list(self.events)
+        if key == "time.device_time":
+            now = dt.datetime.now(dt.UTC)
+            return {"uiYear": now.year, "usiMonth": now.month, "usiDay": now.day, "usiHour": now.hour,
+                    "usiMinute": now.minute, "usiSecond": now.second}
+        if key == "health.storage_usage":
+            return self.storage_usage
+        if key == "health.operating_hours":
+            return BASE_OP_HOURS_TENTHS + int((time.monotonic() - self._started) / 360)
+        if key == "health.power_on_count":
+            return self.power_on_count
+        if key == "firmware.state":
+            return self.update_state
+        raise not_found(f"unknown variable key {key}")
+
     def check_write(self, name: str, value: Any) -> Any:
-        """Validate a write; return the new value (merged for structured variables) without applying it."""
+        """Validate a write of the wire ``value``; raise ApiError (404 unknown, status 3 refused)."""
         variable = self.profile.variables.get(name)
         if variable is None:
-            raise ApiError(404, f"unknown variable {name}")
+            raise not_found(f"unknown variable {name}")
         if not variable.writable:
-            raise ApiError(403, f"{name} is read-only")
-        current = self.values[name]
-        if variable.fields:
-            return check_structured(variable, current, value)
-        return _check_scalar(variable, current, value)
+            raise invalid(f"{name} is read-only")
+        problem = variable.codec.check(value)
+        if problem:
+            shown = "the value" if variable.secret else repr(value)[:60]
+            raise invalid(f"{name}: {shown} {problem}; allowed: {variable.codec.allowed()}")
+        return copy.deepcopy(value)
 
     def write(self, name: str, value: Any) -> Any:
         self.values[name] = self.check_write(name, value)
+        self.counters["writes"] += 1
         return copy.deepcopy(self.values[name])
 
+    def writable_variables(self) -> list[Variable]:
+        return [v for v in self.profile.variables.values() if v.writable]
+
     def writable_state(self) -> dict[str, Any]:
-        return {v.name: copy.deepcopy(self.values[v.name]) for v in self.profile.variables.values() if v.writable}
+        return {v.name: copy.deepcopy(self.values[v.name]) for v in self.writable_variables()}
 
-    def export_configuration(self) -> dict[str, Any]:
-        ident = {self.profile.variable_by_key(k).name: self.read(self.profile.variable_by_key(k).name)
-                 for k in ("identity.device_type", "identity.firmware_version", "identity.serial_number")}
-        return {"device": ident, "configuration": self.writable_state()}
-
-    def import_configuration(self, document: Any) -> list[str]:
-        """Apply an exported configuration (or a bare {name: value} mapping) all-or-nothing."""
-        if isinstance(document, dict) and isinstance(document.get("configuration"), dict):
-            document = document["configuration"]
-        if not isinstance(document, dict) or not document:
-            raise ApiError(400, "configuration file must be a JSON object of variables")
-        staged = {name: self.check_write(name, value) for name, value in document.items()}
-        self.values.update(staged)
-        self.counters["config_imports"] += 1
-        return sorted(staged)
-
-    def trigger_event(self) -> None:
+    # -- events and files ----------------------------------------------------------------------------------
+    def trigger_event(self) -> str:
         self.counters["events_triggered"] += 1
-        name = self.profile.variable_by_key("event_recording.buffer_usage").name
-        self.values[name] = min(100, int(self.values.get(name) or 0) + 2)
+        naming = self.value_of("event_recording.naming", "event") or "event"
+        stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+        name = f"{naming}_{stamp}_{self.counters['events_triggered']:04d}.mp4"
+        self.events.append(name)
+        self.storage_usage = min(100, self.storage_usage + 2)
+        return name
+
+    def delete_file(self, file_name: Any) -> bool:
+        if file_name in self.events:
+            self.events.remove(file_name)
+            self.storage_usage = max(0, self.storage_usage - 2)
+            return True
+        return False
+
+    def recording_bytes(self, name: str) -> bytes:
+        """A stand-in MP4 recording (an ftyp box then filler): enough for a download test."""
+        body = f"sensingcam-simulator recording {self.name}/{name}".encode()
+        return b"\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2" + body
+
+    # -- backup and persistence ----------------------------------------------------------------------------
+    def create_backup(self, passphrase: Any) -> None:
+        if not isinstance(passphrase, str) or not passphrase:
+            raise invalid(f"{self.profile.backup_create_method} needs a non-empty "
+                          f"{self.profile.backup_argument or 'Passphrase'} string")
+        self.backup = self.writable_state()
+        self.backup_passphrase_set = True
+        self.counters["backups_created"] += 1
+
+    def export_backup(self) -> dict[str, Any]:
+        if self.backup is None:
+            raise invalid(f"no parameter backup: call {self.profile.backup_create_method} first")
+        return copy.deepcopy(self.backup)
+
+    def check_backup(self, document: Any) -> dict[str, Any]:
+        """Validate a backup document ({Name: wire value}) all-or-nothing; return it staged."""
+        if not isinstance(document, dict) or not document:
+            raise invalid("a parameter backup is a non-empty JSON object of variable names and values")
+        return {name: self.check_write(name, value) for name, value in document.items()}
+
+    def stage_backup(self, document: Any) -> None:
+        self.staged_backup = self.check_backup(document)
+
+    def restore_backup(self) -> list[str]:
+        if self.staged_backup is None:
+            raise invalid(f"no parameter backup to restore: PUT one to {self.profile.backup_path} first")
+        applied = self.check_backup(self.staged_backup)
+        self.values.update(applied)
+        self.staged_backup = None
+        self.counters["config_imports"] += 1
+        return sorted(applied)
+
+    def save(self) -> None:
+        self.saved = copy.deepcopy(self.values)
+        self.counters["saves"] += 1
+
+    def factory_defaults(self) -> None:
+        """Back to the initial values (the login password is kept); events and backups are dropped."""
+        self.values = self.initial_values()
+        self.saved = copy.deepcopy(self.values)
+        self.events.clear()
+        self.storage_usage = 0
+        self.backup = None
+        self.staged_backup = None
+
+    def power_cycle(self) -> None:
+        """What a reboot does to the state: writes since the last save are lost in 'volatile' mode."""
+        self.power_on_count += 1
+        self.counters["reboots"] += 1
+        if self.volatile:
+            self.values = copy.deepcopy(self.saved)
+        self.partial.clear()
+        self.nonces.clear()
 
     def summary(self, online: bool) -> dict[str, Any]:
         return {
             "name": self.name,
+            "host": self.config.host,
             "port": self.config.port,
             "online": online,
             "firmware_version": self.firmware_version,
-            "firmware_state": self.firmware_state,
+            "firmware_state": UPDATE_STATES.get(self.update_state, str(self.update_state)),
             "firmware_message": self.firmware_message,
             "rebooting": self.rebooting,
             "serial": self.config.serial,
             "user": self.config.user,
-            "rtsp": self.rtsp_available(),
-            "rtsp_port": self.config.rtsp_port if self.rtsp_available() else None,
+            "rtsp": bool(self.config.rtsp),
+            "rtsp_port": self.config.rtsp_port if self.config.rtsp else None,
             "ws_port": self.config.ws_port or self.config.port,
+            "persistence": self.config.persistence,
+            "events": list(self.events),
+            "files": sorted(self.files),
             "faults": dict(self.faults),
             "counters": dict(self.counters),
         }

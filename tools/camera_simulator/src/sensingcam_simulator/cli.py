@@ -27,13 +27,14 @@ import yaml
 
 from . import __version__
 from .camera import CameraConfig, validate_faults
-from .profile import Profile, ProfileError, load_profile
+from .profile import Profile, ProfileError, ip_plus, load_profile
 from .server import MIN_CONTROL_TOKEN, Simulator, is_loopback
 
 log = logging.getLogger("sensingcam_simulator")
 DEFAULT_FIRMWARE = "2.6.2"
 CONFIG_CAMERA_KEYS = {"name", "port", "user", "password", "firmware_version", "serial", "order_number",
-                      "device_type", "salt", "rtsp", "rtsp_port", "ws_port", "faults"}
+                      "device_type", "salt", "rtsp", "rtsp_port", "ws_port", "faults", "host", "api_description",
+                      "persistence"}
 
 
 class ConfigError(ValueError):
@@ -87,6 +88,12 @@ def _salt(value: Any, name: str) -> list[int] | None:
     raise ConfigError(f"camera {name}: salt must be true, false or a list of byte values")
 
 
+def _bool(value: Any, key: str) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError(f"{key} must be true or false")
+    return value
+
+
 def cameras_from_args(args: argparse.Namespace, profile: Profile) -> list[CameraConfig]:
     if not args.password_file:
         raise ConfigError("--cameras needs --password-file FILE (read if it exists, else a random password is "
@@ -95,15 +102,19 @@ def cameras_from_args(args: argparse.Namespace, profile: Profile) -> list[Camera
     versions = [v.strip() for v in args.firmware_versions.split(",") if v.strip()]
     if not versions:
         raise ConfigError("--firmware-versions is empty")
+    if args.address_per_camera and args.rtsp:
+        raise ConfigError("--rtsp cannot be combined with --address-per-camera (the RTSP child serves one address)")
     cameras = []
     for index in range(args.cameras):
-        port = args.base_port + index
+        host = ip_plus(args.address_per_camera, index) if args.address_per_camera else None
+        port = args.base_port if host else args.base_port + index
         cameras.append(CameraConfig(
             name=f"{args.name_prefix}{index + 1:03d}", port=port, user=args.user or profile.default_user,
             password=password, firmware_version=versions[index % len(versions)], serial=f"SIM{index + 1:05d}",
             salt=list(secrets.token_bytes(8)) if args.salt else None, rtsp=args.rtsp,
             rtsp_port=port + args.rtsp_port_offset if args.rtsp else None,
-            ws_port=port + args.ws_port_offset if args.ws_port_offset else None))
+            ws_port=port + args.ws_port_offset if args.ws_port_offset else None, host=host,
+            persistence="volatile" if args.volatile_writes else "persistent"))
     return cameras
 
 
@@ -144,10 +155,13 @@ def cameras_from_config(path: Path, args: argparse.Namespace, profile: Profile) 
                 name=name, port=port, user=str(merged.get("user") or args.user or profile.default_user),
                 password=str(password), firmware_version=str(merged.get("firmware_version", DEFAULT_FIRMWARE)),
                 serial=str(merged.get("serial") or f"SIM{position:05d}"),
-                order_number=str(merged.get("order_number", "SIM-SEC100")),
-                device_type=str(merged.get("device_type", "SEC100")), salt=_salt(merged.get("salt"), name),
+                order_number=str(merged.get("order_number", "1131374")),
+                device_type=str(merged.get("device_type", "SEC110-5C9D1SFZZZZ")), salt=_salt(merged.get("salt"), name),
                 rtsp=rtsp, rtsp_port=int(merged.get("rtsp_port") or port + args.rtsp_port_offset) if rtsp else None,
-                ws_port=int(merged["ws_port"]) if merged.get("ws_port") else None, faults=faults))
+                ws_port=int(merged["ws_port"]) if merged.get("ws_port") else None, faults=faults,
+                host=str(merged["host"]) if merged.get("host") else None,
+                api_description=_bool(merged.get("api_description", True), "api_description"),
+                persistence=str(merged.get("persistence") or ("volatile" if args.volatile_writes else "persistent"))))
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"{path}: camera {name}: {exc}") from exc
     return cameras
@@ -166,6 +180,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--base-port", type=int, default=18000, metavar="P",
                         help="first camera port with --cameras (default 18000)")
     parser.add_argument("--bind", default="127.0.0.1", help="address the cameras listen on (default 127.0.0.1)")
+    parser.add_argument("--address-per-camera", metavar="ADDR",
+                        help="with --cameras: camera i listens on its own address ADDR+i-1 (e.g. 127.1.0.1, "
+                             "127.1.0.2, ...) at --base-port, which may be 80 like a real camera")
+    parser.add_argument("--volatile-writes", action="store_true",
+                        help="writes are lost at a reboot unless WriteEeprom is called after them (then served as a "
+                             "method); default: writes persist")
     parser.add_argument("--profile", help="device profile YAML (default: profiles/sensingcam/sec100-fw2.yml of the "
                                           "checkout, or $SENSINGCAM_SIM_PROFILE)")
     parser.add_argument("--password-file", metavar="FILE",
@@ -203,11 +223,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _raise_fd_limit(needed: int) -> None:
+    """Raise the soft open-files limit to the hard limit (a fleet holds one socket per camera and connection)."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft != resource.RLIM_INFINITY and soft < needed:
-        target = hard if hard == resource.RLIM_INFINITY else min(hard, max(needed, soft))
+    if soft != hard:
         with contextlib.suppress(ValueError, OSError):
-            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+        soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    if soft != resource.RLIM_INFINITY and soft < needed:
+        log.warning("open-files limit %s is below the %s this fleet may need (raise the hard limit: ulimit -Hn)",
+                    soft, needed)
 
 
 def build_simulator(args: argparse.Namespace) -> Simulator:

@@ -22,7 +22,7 @@ log = logging.getLogger("sensingcam_simulator.rtsp")
 CHILD_SCRIPT = Path(__file__).with_name("rtsp_server.py")
 # The simulator sends a small test pattern whatever the stream profile asks for (an RTSP client sees the
 # fps of the profile, capped, but never a 4K encode on a shared test machine).
-MAX_SIZE = {"primary": (640, 360), "secondary": (320, 180)}
+MAX_SIZE = {"video0": (640, 360), "video1": (320, 180)}
 MAX_FPS = 15
 
 
@@ -103,15 +103,16 @@ class RtspManager:
         return await asyncio.wait_for(future, timeout=30)
 
     def _streams(self, camera: Camera) -> dict[str, dict[str, int]]:
+        """RTSP mount path -> test-pattern parameters, for each stream group of the profile (streams.<stream>)."""
         streams = {}
-        for stream, path in camera.profile.rtsp_paths.items():
-            width, height = MAX_SIZE.get(stream, MAX_SIZE["secondary"])
-            fps = 10
-            variable = camera.profile.variables.get(
-                next((v.name for v in camera.profile.variables.values() if v.key == f"streams.{stream}"), ""))
-            if variable is not None:
-                fps = int(camera.values[variable.name].get(variable.fields.get("fps", ""), fps))
-            streams[path] = {"width": width, "height": height, "fps": max(1, min(MAX_FPS, fps)), "gop": 10}
+        for stream in ("video0", "video1"):
+            path = camera.value_of(f"streams.{stream}.rtsp_path")
+            if not isinstance(path, str) or not camera.rtsp_served(stream):
+                continue
+            width, height = MAX_SIZE.get(stream, MAX_SIZE["video1"])
+            fps = camera.value_of(f"streams.{stream}.fps", 10)
+            streams["/" + path.strip("/")] = {"width": width, "height": height,
+                                              "fps": max(1, min(MAX_FPS, int(fps))), "gop": 10}
         return streams
 
     async def sync(self, camera: Camera, wanted: bool) -> None:

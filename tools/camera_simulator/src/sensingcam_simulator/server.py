@@ -1,9 +1,15 @@
 """The asyncio side of the simulator: one aiohttp application serving every virtual camera, plus the control API.
 
 All cameras share one application and one runner; each camera only adds a listening socket (a TCPSite), and a
-request finds its camera from the local port it arrived on. That keeps a 500-camera fleet to a few megabytes.
-A camera that is "off" (fault `offline`, rebooting, or stuck after a firmware upload) has its listening socket
+request finds its camera from the local address and port it arrived on (``--address-per-camera`` puts every
+camera on its own loopback address at the same port). That keeps a 5,000-camera fleet in one process.
+A camera that is "off" (fault `offline`, rebooting, or stuck after a firmware update) has its listening socket
 closed and its open connections dropped, so clients see "connection refused" exactly as with a real device.
+
+The camera API follows the format-2 device profile (docs/camera-simulator.md has the table of each behaviour
+and its evidence level): GET reads without login, authenticated POST writes and methods, HTTP 200 with a
+header.status for refused logins and writes, chunked uploads, downloads, the authentication-free endpoints, the
+API description file, the family firmware and backup flows.
 
 The control API (faults, reset, counters) runs only with a control token. Every control request must carry
 ``Authorization: Bearer <token>`` (compared in constant time) and a ``Host`` header naming the loopback address and
@@ -22,12 +28,14 @@ import random
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
+import yaml
 from aiohttp import web
 
 from . import jpeg
-from .auth import AuthError, NonAsciiCredentials, verify
-from .camera import ApiError, Camera, CameraConfig, parse_firmware_header, validate_faults
-from .profile import Profile
+from .auth import AccessDenied, AuthError, verify
+from .camera import (MAX_UPLOAD_BYTES, SAVE_METHOD, ApiError, Camera, CameraConfig, invalid, not_found,
+                     parse_firmware_header, validate_faults)
+from .profile import Profile, version_tuple
 from .rtsp import RtspManager
 
 log = logging.getLogger("sensingcam_simulator")
@@ -36,9 +44,9 @@ log = logging.getLogger("sensingcam_simulator")
 UPLOAD_BYTES_PER_SECOND = 2_000_000  # HTTP upload into the device's flash
 VERIFY_SECONDS = 8.0
 REBOOT_SECONDS = (20.0, 60.0)  # uniform range
-METHOD_REBOOT_DELAY = 0.05  # real seconds between the reply to Reboot and the port closing
+METHOD_REBOOT_DELAY = 0.05  # real seconds between the reply to RebootDevice and the port closing
 HOLD_POLL_SECONDS = 0.02  # real seconds between two looks at the hold_firmware_state fault
-CHUNK = 64 * 1024
+LIVE_JPEG = "liveJpegImage"  # GET <authentication_free_prefix>/liveJpegImage (sec100.md §4.3, §4.10)
 MIN_CONTROL_TOKEN = 16
 CONTROL_REALM = 'Bearer realm="sensingcam-simulator control"'
 # aiohttp >= 3.13 prefers typed request keys; Debian bookworm ships 3.8, which only has string keys.
@@ -76,6 +84,47 @@ def control_host_names(host: str, port: int) -> set[str]:
     return accepted
 
 
+def parse_flag(value: str | None, name: str) -> bool:
+    """A query flag of the chunked upload: true or false."""
+    if value is None or value.lower() not in ("true", "false"):
+        raise invalid(f"the upload needs ?{name}=true or ?{name}=false")
+    return value.lower() == "true"
+
+
+def api_description(profile: Profile, volatile: bool, firmware_version: str) -> str:
+    """An OpenAPI-style YAML document listing every variable path with get (and post when writable) and the
+    wire schema, every method (post), the file endpoints and the backup path, derived from the profile."""
+    paths: dict[str, Any] = {}
+    api = profile.api_prefix
+    for variable in sorted(profile.variables.values(), key=lambda v: v.name):
+        schema = variable.codec.schema()
+        entry: dict[str, Any] = {"get": {"summary": f"read {variable.name}", "x-profile-key": variable.key,
+                                         "responses": {"200": {"schema": schema}}}}
+        if variable.writable:
+            entry["post"] = {"summary": f"write {variable.name}", "requestBody": {"schema": schema},
+                             "security": [{"sick_challenge": []}]}
+        paths[f"{api}/{variable.name}"] = entry
+    methods = sorted(m.name for m in profile.methods.values()) + ([SAVE_METHOD] if volatile else [])
+    for method in profile.methods.values():
+        body = {"requestBody": {"schema": {"type": "object", "properties": {method.argument: {"type": "string"}}}}} \
+            if method.argument else {}
+        paths[f"{api}/{method.name}"] = {"post": {"summary": f"method {method.name}", "x-method": True, **body,
+                                                  "security": [{"sick_challenge": []}]}}
+    if volatile:
+        paths[f"{api}/{SAVE_METHOD}"] = {"post": {"summary": f"method {SAVE_METHOD}", "x-method": True,
+                                                  "security": [{"sick_challenge": []}]}}
+    paths[f"{api}/{profile.challenge_method}"] = {"post": {"summary": "login challenge"}}
+    paths[profile.backup_path] = {"post": {"summary": "export the parameter backup"},
+                                  "put": {"summary": "import a parameter backup"}}
+    paths[f"{profile.file_download_prefix}/{{fileName}}"] = {"post": {"summary": "download a file"}}
+    paths[f"{profile.file_upload_prefix}/{{fileName}}"] = {"post": {"summary": "chunked upload"}}
+    document = {"openapi": "3.0.3",
+                "info": {"title": "sensingCam SEC100 REST API (camera simulator)", "version": firmware_version,
+                         "x-methods": methods},
+                "paths": paths}
+    return yaml.safe_dump(document, sort_keys=False)
+
+
 class Simulator:
     """Serve ``cameras`` (CameraConfig list) as described by ``profile``.
 
@@ -102,15 +151,22 @@ class Simulator:
         self.time_scale = time_scale
         self.ws_interval = 1.0 / max(0.1, ws_fps)
         self.cameras: dict[str, Camera] = {}
-        self.by_port: dict[int, Camera] = {}
+        self.by_port: dict[int, Camera] = {}  # cameras on the shared --bind address
+        self.by_address: dict[tuple[str, int], Camera] = {}  # cameras on their own address
         for config in cameras:
             if config.name in self.cameras:
                 raise ValueError(f"camera name {config.name} used twice")
             camera = Camera(config, profile, nonce_ttl=nonce_ttl)
             for port in {config.port, config.ws_port} - {None}:
-                if port in self.by_port:
-                    raise ValueError(f"port {port} used by {self.by_port[port].name} and {config.name}")
-                self.by_port[port] = camera
+                if config.host:
+                    key = (str(ipaddress.ip_address(config.host)), port)
+                    if key in self.by_address:
+                        raise ValueError(f"{key[0]}:{port} used by {self.by_address[key].name} and {config.name}")
+                    self.by_address[key] = camera
+                else:
+                    if port in self.by_port:
+                        raise ValueError(f"port {port} used by {self.by_port[port].name} and {config.name}")
+                    self.by_port[port] = camera
             self.cameras[config.name] = camera
         rtsp_ports = [c.config.rtsp_port for c in self.cameras.values() if c.config.rtsp]
         if None in rtsp_ports:
@@ -124,11 +180,13 @@ class Simulator:
         self._control_runner: web.AppRunner | None = None
         self.control_address: tuple[str, int] | None = None
         self._closing = False
+        self._descriptions: dict[tuple[bool, str], bytes] = {}
 
     # -- lifecycle -------------------------------------------------------------------------------------------
     async def start(self) -> None:
         self.runtime = {name: _Runtime() for name in self.cameras}
-        app = web.Application(middlewares=[self._camera_middleware], client_max_size=4 * 1024 * 1024)
+        app = web.Application(middlewares=[self._camera_middleware],
+                              client_max_size=max(4 * 1024 * 1024, 4 * self.profile.upload_chunk_bytes))
         self._add_camera_routes(app)
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await self._runner.setup()
@@ -170,6 +228,9 @@ class Simulator:
     def _should_be_online(self, camera: Camera) -> bool:
         return not (self._closing or camera.faults["offline"] or camera.rebooting or camera.stuck)
 
+    def address_of(self, camera: Camera) -> str:
+        return camera.config.host or self.bind
+
     async def sync_listener(self, camera: Camera) -> None:
         """Open or close the camera's listening sockets (and its RTSP server) to match its state."""
         runtime = self.runtime[camera.name]
@@ -178,11 +239,12 @@ class Simulator:
             if wanted and not runtime.sites:
                 ports = [camera.config.port] + ([camera.config.ws_port] if camera.config.ws_port else [])
                 for port in ports:
-                    site = web.TCPSite(self._runner, self.bind, port, reuse_address=True)
+                    site = web.TCPSite(self._runner, self.address_of(camera), port, reuse_address=True)
                     try:
                         await site.start()
                     except OSError as exc:
-                        log.error("camera %s: cannot listen on %s:%s: %s", camera.name, self.bind, port, exc)
+                        log.error("camera %s: cannot listen on %s:%s: %s", camera.name, self.address_of(camera),
+                                  port, exc)
                         for opened in runtime.sites:
                             await opened.stop()
                         runtime.sites.clear()
@@ -194,18 +256,21 @@ class Simulator:
                 runtime.sites.clear()
                 self._drop_connections(camera)
             if self.rtsp is not None and camera.config.rtsp:
-                await self.rtsp.sync(camera, wanted and camera.rtsp_available())
+                await self.rtsp.sync(camera, wanted)
+
+    def _camera_for(self, sockname: Any) -> Camera | None:
+        if not sockname:
+            return None
+        return self.by_address.get((str(sockname[0]), sockname[1])) or self.by_port.get(sockname[1])
 
     def _drop_connections(self, camera: Camera) -> None:
-        """Abort every open connection (HTTP keep-alive and WebSocket) that arrived on the camera's ports."""
-        ports = {camera.config.port, camera.config.ws_port} - {None}
+        """Abort every open connection (HTTP keep-alive and WebSocket) that arrived on the camera's sockets."""
         server = getattr(self._runner, "server", None)
         for handler in list(getattr(server, "connections", []) or []):
             transport = getattr(handler, "transport", None)
             if transport is None:
                 continue
-            sockname = transport.get_extra_info("sockname")
-            if sockname and sockname[1] in ports:
+            if self._camera_for(transport.get_extra_info("sockname")) is camera:
                 transport.abort()
         self.runtime[camera.name].ws_clients.clear()
 
@@ -230,8 +295,9 @@ class Simulator:
         return dict(camera.faults)
 
     async def reboot(self, camera: Camera, new_version: str | None = None, never_return: bool = False) -> None:
+        """Down (port closed) for 20-60 s x time scale, then back; ``new_version`` is the firmware after it."""
         camera.rebooting = True
-        camera.counters["reboots"] += 1
+        camera.power_cycle()
         await self.sync_listener(camera)
         await self._hold(camera, "rebooting")
         if never_return:
@@ -242,57 +308,63 @@ class Simulator:
         await asyncio.sleep(self.seconds(random.uniform(*REBOOT_SECONDS)))  # noqa: S311 - not crypto
         if new_version is not None:
             camera.firmware_version = new_version
-            camera.firmware_state = "idle"
             camera.firmware_message = f"updated to {new_version}"
         camera.rebooting = False
-        camera.nonces.clear()
         await self.sync_listener(camera)
         log.info("camera %s: back after reboot on firmware %s", camera.name, camera.firmware_version)
 
     # -- reply helpers ---------------------------------------------------------------------------------------
-    def reply(self, data: dict[str, Any] | None = None, status: int = 200, message: str = "Ok") -> web.Response:
+    def reply(self, data: dict[str, Any] | None = None, *, http: int = 200, status: int | None = None,
+              message: str = "Ok") -> web.Response:
         p = self.profile
-        body: dict[str, Any] = {p.header_key: {"status": p.status_ok if status == 200 else status,
-                                               "message": message}}
+        if status is None:
+            status = p.status_ok if http == 200 else (p.status("not_found", 5) if http == 404 else http)
+        body: dict[str, Any] = {p.header_key: {"status": status, "message": message}}
         if data is not None:
             body[p.data_key] = data
-        return web.json_response(body, status=status)
+        return web.json_response(body, status=http)
+
+    def result(self, meaning: str) -> web.Response:
+        """A method's reply: data.<method_result_key> with the profile's code for ``meaning``."""
+        code = self.profile.method_result(meaning, {"ok": 0, "mode_not_enabled": 1, "busy": 2}.get(meaning, 3))
+        return self.reply({self.profile.method_result_key: code})
 
     def _authenticate(self, camera: Camera, header: Any, name: str) -> None:
-        if camera.faults["wrong_credentials"]:
-            camera.counters["logins_failed"] += 1
-            if isinstance(header, dict) and isinstance(header.get("nonce"), str):
-                with contextlib.suppress(AuthError):
-                    camera.nonces.consume(header["nonce"])
-            raise ApiError(401, "Unauthorized")
+        """Check the login header for ``name`` (HA2 POST:<name>); refused: HTTP 200 with status 4 or 10."""
         try:
+            if camera.faults["wrong_credentials"]:
+                raise AccessDenied("fault wrong_credentials")
             verify(header, name=name, user=camera.config.user, password=camera.config.password,
-                   realm=self.profile.realm, salt=camera.config.salt, nonces=camera.nonces)
+                   realm=self.profile.realm, salt=camera.config.salt, nonces=camera.nonces,
+                   empty_salt=self.profile.empty_salt)
         except AuthError as exc:
             camera.counters["logins_failed"] += 1
             log.debug("camera %s: login for %s refused: %s", camera.name, name, exc)
-            if isinstance(exc, NonAsciiCredentials):  # as the device answers a failed login: HTTP 200, status 4
-                raise web.HTTPOk(text=json.dumps({self.profile.header_key: {
-                    "status": exc.device_status, "message": "Access denied"}}),
-                    content_type="application/json") from None
-            raise ApiError(401, "Unauthorized") from None
+            status = self.profile.status(exc.meaning, 10 if exc.meaning == "invalid_challenge" else 4)
+            text = "Invalid Challenge" if exc.meaning == "invalid_challenge" else "Access Denied"
+            raise ApiError(200, text, status) from None
         camera.counters["logins_ok"] += 1
 
     @staticmethod
     async def _json_body(request: web.Request) -> dict[str, Any]:
         try:
-            body = await request.json()
+            body = json.loads(await request.read() or b"{}")
         except (ValueError, UnicodeDecodeError):
             raise ApiError(400, "body is not JSON") from None
         if not isinstance(body, dict):
             raise ApiError(400, "body must be a JSON object")
         return body
 
+    def _data(self, body: dict[str, Any]) -> dict[str, Any] | None:
+        data = body.get(self.profile.data_key)
+        if data is not None and not isinstance(data, dict):
+            raise invalid(f"{self.profile.data_key} must be a JSON object")
+        return data
+
     # -- camera HTTP API -------------------------------------------------------------------------------------
     @web.middleware
     async def _camera_middleware(self, request: web.Request, handler: Callable) -> web.StreamResponse:
-        sockname = request.transport.get_extra_info("sockname") if request.transport else None
-        camera = self.by_port.get(sockname[1]) if sockname else None
+        camera = self._camera_for(request.transport.get_extra_info("sockname") if request.transport else None)
         if camera is None:
             raise web.HTTPNotFound()
         if not self.is_online(camera):  # a request on a connection that outlived its listener
@@ -306,21 +378,35 @@ class Simulator:
             camera.counters["delayed_requests"] += 1
         if delay:
             await asyncio.sleep(delay)
-        if camera.faults["http_500"]:
-            return self.reply(status=500, message="Internal Server Error (simulated fault http_500)")
+        if request.path != self.profile.websocket_path:
+            if camera.faults["http_500"]:
+                return self.reply(http=500, message="Internal Server Error (simulated fault http_500)")
+            if camera.faults["busy_requests"] > 0:
+                camera.faults["busy_requests"] -= 1
+                camera.counters["busy_replies"] += 1
+                return self.reply(http=self.profile.busy_http_status, message="Busy (simulated fault busy_requests)")
+            if camera.faults["out_of_connections"] > 0:
+                camera.faults["out_of_connections"] -= 1
+                return self.reply(status=self.profile.status("out_of_connections", 11),
+                                  message="Out Of Connections (simulated fault out_of_connections)")
         try:
             return await handler(request)
         except ApiError as exc:
-            return self.reply(status=exc.status, message=exc.message)
+            return self.reply(http=exc.http, status=exc.status, message=exc.message)
 
     def _add_camera_routes(self, app: web.Application) -> None:
         p = self.profile
-        files = p.files
-        app.router.add_post(f"{p.api_prefix}/{p.challenge_method}", self.get_challenge)
-        app.router.add_post(files["latest_snapshot"].path, self.latest_snapshot)
-        app.router.add_post(files["config_export"].path, self.config_export)
-        app.router.add_post(files["config_import"].path, self.config_import)
-        app.router.add_post(files["firmware_upload"].path, self.firmware_upload)
+        challenge = f"{p.api_prefix}/{p.challenge_method}"
+        app.router.add_post(challenge, self.get_challenge)
+        app.router.add_post(challenge + "/", self.get_challenge)  # sec100Client's form (sec100.md §3.2)
+        app.router.add_get(p.backup_path, self.backup_get)
+        app.router.add_post(p.backup_path, self.backup_export)
+        app.router.add_put(p.backup_path, self.backup_import)
+        app.router.add_get(p.api_description_path, self.description)
+        app.router.add_post(p.file_download_prefix + "/{name}", self.download)
+        app.router.add_post(p.file_upload_prefix + "/{name}", self.upload)
+        app.router.add_get(f"{p.authentication_free_prefix}/{LIVE_JPEG}", self.free_live_jpeg)
+        app.router.add_post(p.authentication_free_prefix + "/{name}", self.free_method)
         app.router.add_get(p.websocket_path, self.websocket)
         app.router.add_get(p.api_prefix + "/{name}", self.api_get)
         app.router.add_post(p.api_prefix + "/{name}", self.api_post)
@@ -328,170 +414,267 @@ class Simulator:
     async def get_challenge(self, request: web.Request) -> web.Response:
         camera: Camera = request[CAMERA_KEY]
         body = await self._json_body(request)
-        user = (body.get("data") or {}).get("user") if isinstance(body.get("data"), dict) else None
+        data = body.get(self.profile.data_key)
+        user = data.get("user") if isinstance(data, dict) else None
         if not isinstance(user, str) or not user:
-            raise ApiError(400, 'body must be {"data": {"user": "<user>"}}')
+            raise invalid(f'the challenge needs {{"{self.profile.data_key}": {{"user": "<user>"}}}}')
         challenge = camera.nonces.issue(user)
         reply: dict[str, Any] = {"realm": self.profile.realm, "nonce": challenge.nonce, "opaque": challenge.opaque}
-        if camera.config.salt:
+        if camera.config.salt is not None:
             reply["salt"] = list(camera.config.salt)
-        return web.json_response({"challenge": reply})
+        return web.json_response({"challenge": reply,
+                                  self.profile.header_key: {"status": self.profile.status_ok, "message": "Ok"}})
+
+    def _known(self, camera: Camera, name: str) -> str:
+        """'variable', 'method' or 'save' for a name this camera serves; 404 otherwise."""
+        if name in self.profile.variables:
+            return "variable"
+        if name in {m.name for m in self.profile.methods.values()}:
+            return "method"
+        if name == SAVE_METHOD and camera.volatile:
+            return "save"
+        raise not_found(f"unknown name {name}")
 
     async def api_get(self, request: web.Request) -> web.Response:
         camera: Camera = request[CAMERA_KEY]
         name = request.match_info["name"]
+        if self._known(camera, name) != "variable":
+            raise not_found(f"{name} is a method: POST it with the login header")
         if self.profile.reads_require_login:
-            raise ApiError(401, f"reads need a login on this profile: POST {self.profile.api_prefix}/{name} "
-                                "with the auth header and no data")
+            raise ApiError(200, f"reads need a login on this profile: POST {self.profile.api_prefix}/{name} "
+                                "with the login header and no data", self.profile.status("access_denied", 4))
         return self.reply({name: camera.read(name)})
 
     async def api_post(self, request: web.Request) -> web.Response:
         camera: Camera = request[CAMERA_KEY]
         name = request.match_info["name"]
+        kind = self._known(camera, name)
         body = await self._json_body(request)
-        self._authenticate(camera, body.get("header"), name)
-        data = body.get("data")
-        if data is not None and not isinstance(data, dict):
-            raise ApiError(400, "data must be a JSON object")
-        methods = self.profile.methods
-        if name in methods.values():
+        self._authenticate(camera, body.get(self.profile.header_key), name)
+        data = self._data(body)
+        if kind == "method":
             return await self._call_method(camera, name, data or {})
-        if name not in self.profile.variables:
-            raise ApiError(404, f"unknown variable {name}")
+        if kind == "save":
+            camera.save()
+            return self.result("ok")
         if data and name in data:
+            if len(data) > 1:
+                raise invalid(f'write one variable per request: {{"{self.profile.data_key}": {{"{name}": <value>}}}}')
             return self.reply({name: camera.write(name, data[name])})
         if data:
-            raise ApiError(400, f'to write, send {{"data": {{"{name}": <value>}}}}')
+            raise invalid(f'to write, send {{"{self.profile.data_key}": {{"{name}": <value>}}}}')
         return self.reply({name: camera.read(name)})
 
+    # -- methods ---------------------------------------------------------------------------------------------
+    def _trigger_event(self, camera: Camera) -> web.Response:
+        if camera.faults["trigger_busy"]:
+            return self.result("busy")
+        if camera.value_of("event_recording.enabled", 1) != 1:
+            return self.result("mode_not_enabled")
+        camera.trigger_event()
+        return self.result("ok")
+
+    def _trigger_snapshot(self, camera: Camera) -> web.Response:
+        if camera.faults["trigger_busy"]:
+            return self.result("busy")
+        camera.snapshot_index += 1
+        camera.counters["snapshots_triggered"] += 1
+        return self.result("ok")
+
     async def _call_method(self, camera: Camera, name: str, data: dict[str, Any]) -> web.Response:
-        methods = self.profile.methods
-        if name == methods.get("snapshot_mode"):
-            mode = data.get(name)
-            if mode not in (0, 1) or isinstance(mode, bool):
-                raise ApiError(400, f'{name} needs {{"data": {{"{name}": 1}}}} (snapshot) or 0 (stream)')
-            camera.snapshot_mode = mode
-            return self.reply({name: mode})
-        if name == methods.get("trigger_event"):
-            camera.trigger_event()
-            return self.reply({})
-        if name == methods.get("trigger_snapshot"):
-            camera.snapshot_index += 1
-            camera.counters["snapshots_triggered"] += 1
-            return self.reply({})
-        if name == methods.get("reboot"):
-            if camera.firmware_state in ("receiving", "verifying", "rebooting"):
-                raise ApiError(409, "a firmware update is in progress")
+        p = self.profile
+        key = next(m.key for m in p.methods.values() if m.name == name)
+        method = p.methods[key]
+        if key == "trigger_event":
+            return self._trigger_event(camera)
+        if key == "trigger_snapshot":
+            return self._trigger_snapshot(camera)
+        if key == "delete_file":
+            argument = method.argument or "fileName"
+            if not isinstance(data.get(argument), str):
+                raise invalid(f'{name} needs {{"{p.data_key}": {{"{argument}": "<file name>"}}}}')
+            return self.result("ok" if camera.delete_file(data[argument]) else "invalid_name")
+        if key == "ftp_test":
+            configured = camera.value_of("offload.server", [0, 0, 0, 0]) != [0, 0, 0, 0]
+            return self.result("ok" if configured else "mode_not_enabled")
+        if key == "check_credentials":
+            return self.result("ok")
+        if key == "reboot":
+            if camera.update_state == 1:
+                return self.result("busy")
+            self._spawn(camera, self._reboot_later(camera))
+            return self.result("ok")
+        if key == "factory_defaults":
+            camera.factory_defaults()
+            return self.result("ok")
+        if key == "firmware.start_method":
+            return self._start_update(camera)
+        if key == "backup.create_method":
+            camera.create_backup(data.get(method.argument or "Passphrase"))
+            return self.result("ok")
+        if key == "backup.restore_method":
+            applied = camera.restore_backup()
+            return self.reply({p.method_result_key: 0, "applied": applied})
+        return self.result("ok")  # a method the profile lists and the simulator only acknowledges
 
-            async def later() -> None:
-                await asyncio.sleep(METHOD_REBOOT_DELAY)
-                await self.reboot(camera)
+    async def _reboot_later(self, camera: Camera) -> None:
+        await asyncio.sleep(METHOD_REBOOT_DELAY)
+        await self.reboot(camera)
 
-            self._spawn(camera, later())
-            return self.reply({})
-        raise ApiError(501, f"method {name} is in the profile but not simulated")
-
-    async def latest_snapshot(self, request: web.Request) -> web.Response:
-        camera: Camera = request[CAMERA_KEY]
-        body = await self._json_body(request)
-        self._authenticate(camera, body.get("header"), self.profile.files["latest_snapshot"].auth_name)
-        frame = self.frames[camera.snapshot_index % len(self.frames)]
-        return web.Response(body=frame, content_type="image/jpeg")
-
-    async def config_export(self, request: web.Request) -> web.Response:
-        camera: Camera = request[CAMERA_KEY]
-        body = await self._json_body(request)
-        self._authenticate(camera, body.get("header"), self.profile.files["config_export"].auth_name)
-        document = json.dumps(camera.export_configuration(), indent=2, sort_keys=True)
-        return web.Response(text=document, content_type="application/json", headers={
-            "Content-Disposition": f'attachment; filename="{camera.name}-configuration.json"'})
-
-    async def _multipart_header(self, request: web.Request, camera: Camera, auth_name: str):
-        """Read the `header` part (auth) of a multipart upload; return the reader positioned at the `file` part."""
-        if not request.content_type.startswith("multipart/"):
-            raise ApiError(400, "send multipart/form-data with parts 'header' (JSON) then 'file'")
-        reader = await request.multipart()
-        part = await reader.next()
-        if part is None or part.name != "header":
-            raise ApiError(400, "the first multipart part must be 'header' (the JSON auth header)")
+    # -- firmware --------------------------------------------------------------------------------------------
+    def _start_update(self, camera: Camera) -> web.Response:
+        p = self.profile
+        if camera.update_state == 1:
+            return self.result("busy")
+        image = camera.files.pop(p.firmware_upload_file, None)
+        if image is None:
+            raise invalid(f"no firmware image: upload {p.firmware_upload_file} to "
+                          f"{p.file_upload_prefix}/{p.firmware_upload_file} first")
         try:
-            header = json.loads((await part.read(decode=False)).decode("utf-8"))
-        except (ValueError, UnicodeDecodeError):
-            raise ApiError(400, "the 'header' part is not JSON") from None
-        if isinstance(header, dict) and "header" in header and "user" not in header:
-            header = header["header"]  # also accept {"header": {...}}
-        self._authenticate(camera, header, auth_name)
-        part = await reader.next()
-        if part is None or part.name != "file":
-            raise ApiError(400, "the second multipart part must be 'file'")
-        return part
-
-    async def config_import(self, request: web.Request) -> web.Response:
-        camera: Camera = request[CAMERA_KEY]
-        part = await self._multipart_header(request, camera, self.profile.files["config_import"].auth_name)
-        raw = bytearray()
-        while chunk := await part.read_chunk(CHUNK):
-            raw += chunk
-            if len(raw) > 1024 * 1024:
-                raise ApiError(413, "configuration file larger than 1 MiB")
-        try:
-            document = json.loads(raw.decode("utf-8"))
-        except (ValueError, UnicodeDecodeError):
-            raise ApiError(400, "configuration file is not JSON") from None
-        applied = camera.import_configuration(document)
-        return self.reply({"applied": applied})
-
-    async def firmware_upload(self, request: web.Request) -> web.StreamResponse:
-        camera: Camera = request[CAMERA_KEY]
-        if camera.firmware_state in ("receiving", "verifying", "rebooting"):
-            raise ApiError(409, f"a firmware update is already in progress ({camera.firmware_state})")
-        part = await self._multipart_header(request, camera, self.profile.files["firmware_upload"].auth_name)
-        camera.firmware_state = "receiving"
-        camera.firmware_message = ""
-        camera.counters["firmware_uploads"] += 1
-        head = bytearray()
-        received = 0
-        while chunk := await part.read_chunk(CHUNK):
-            received += len(chunk)
-            if len(head) < 256:
-                head += chunk[: 256 - len(head)]
-            if camera.faults["upload_interrupted"]:
-                camera.firmware_state = "idle"
-                camera.firmware_message = "upload interrupted (fault upload_interrupted); firmware unchanged"
-                log.info("camera %s: dropping the connection mid-upload", camera.name)
-                if request.transport is not None:
-                    request.transport.abort()
-                raise web.HTTPServiceUnavailable()
-            await asyncio.sleep(self.seconds(len(chunk) / UPLOAD_BYTES_PER_SECOND))
-        if received == 0:
-            camera.firmware_state = "failed"
-            camera.firmware_message = "empty firmware file"
-            raise ApiError(400, "empty firmware file")
-        camera.firmware_state = "verifying"
-        self._spawn(camera, self._finish_update(camera, bytes(head).split(b"\n", 1)[0]))
-        return self.reply({self.profile.firmware_state_name: "verifying", "bytes": received})
+            version = parse_firmware_header(image.split(b"\n", 1)[0])
+        except ValueError as exc:
+            camera.update_state = 3
+            camera.firmware_message = f"image rejected: {exc}"
+            raise invalid(camera.firmware_message) from None
+        downgrade = version_tuple(version) < version_tuple(camera.firmware_version)
+        if downgrade and camera.value_of("system.software_downgrade", 0) != 1:
+            camera.update_state = 3
+            allow = p.variable_by_key("system.software_downgrade").name if p.has_key(
+                "system.software_downgrade") else "EnableSoftwareDowngrade"
+            camera.firmware_message = (f"downgrade from {camera.firmware_version} to {version} refused: "
+                                       f"set {allow} to 1 first")
+            raise invalid(camera.firmware_message)
+        camera.update_state = 1
+        camera.firmware_message = f"updating to {version}"
+        self._spawn(camera, self._run_update(camera, version))
+        return self.result("ok")
 
     async def _hold(self, camera: Camera, state: str) -> None:
         """Stay in ``state`` while the fault hold_firmware_state names it (tests release it explicitly)."""
         while camera.faults["hold_firmware_state"] == state:
             await asyncio.sleep(HOLD_POLL_SECONDS)
 
-    async def _finish_update(self, camera: Camera, first_line: bytes) -> None:
+    async def _run_update(self, camera: Camera, version: str) -> None:
         await asyncio.sleep(self.seconds(VERIFY_SECONDS))
-        await self._hold(camera, "verifying")
-        try:
-            version = parse_firmware_header(first_line)
-        except ValueError as exc:
-            camera.firmware_state = "failed"
-            camera.firmware_message = f"image rejected: {exc}"
-            return
+        await self._hold(camera, "started")
         if camera.faults["checksum_mismatch"]:
-            camera.firmware_state = "failed"
+            camera.update_state = 3
             camera.firmware_message = "image rejected: checksum mismatch (fault checksum_mismatch)"
             return
-        camera.firmware_state = "rebooting"
+        camera.update_state = 2
         await self.reboot(camera, new_version=version, never_return=camera.faults["reboot_never_returns"])
 
+    # -- files -----------------------------------------------------------------------------------------------
+    async def download(self, request: web.Request) -> web.Response:
+        camera: Camera = request[CAMERA_KEY]
+        name = request.match_info["name"]
+        files = self.profile.files
+        if name not in (files["latest_snapshot"], files["latest_event_recording"]) and name not in camera.events:
+            raise not_found(f"no file {name}")
+        body = await self._json_body(request)
+        self._authenticate(camera, body.get(self.profile.header_key), name)
+        if name == files["latest_snapshot"]:
+            return web.Response(body=self.frames[camera.snapshot_index % len(self.frames)], content_type="image/jpeg")
+        if name == files["latest_event_recording"]:
+            if not camera.events:
+                raise not_found("no event recording yet")
+            name = camera.events[-1]
+        return web.Response(body=camera.recording_bytes(name), content_type="video/mp4")
+
+    async def upload(self, request: web.Request) -> web.StreamResponse:
+        """One chunk: the JSON {"header": login} bytes immediately followed by the raw chunk (sec100.md §5)."""
+        camera: Camera = request[CAMERA_KEY]
+        name = request.match_info["name"]
+        append = parse_flag(request.query.get("append"), "append")
+        finish = parse_flag(request.query.get("finish"), "finish")
+        raw = await request.read()
+        try:
+            document, end = json.JSONDecoder().raw_decode(raw.decode("latin-1"))
+        except ValueError:
+            raise invalid("the upload body must start with the JSON object {\"header\": <login>}") from None
+        if not isinstance(document, dict):
+            raise invalid("the upload body must start with the JSON object {\"header\": <login>}")
+        self._authenticate(camera, document.get(self.profile.header_key), name)
+        chunk = raw[end:]
+        firmware = name == self.profile.firmware_upload_file
+        if firmware and camera.update_state == 1:
+            raise invalid("a firmware update is in progress")
+        if not append:
+            camera.partial[name] = bytearray()
+            if firmware:
+                camera.counters["firmware_uploads"] += 1
+                camera.firmware_message = ""
+        elif name not in camera.partial:
+            raise invalid(f"no upload of {name} in progress: send the first chunk with append=false")
+        if camera.faults["upload_interrupted"]:
+            camera.partial.pop(name, None)
+            camera.firmware_message = "upload interrupted (fault upload_interrupted); firmware unchanged"
+            log.info("camera %s: dropping the connection mid-upload", camera.name)
+            if request.transport is not None:
+                request.transport.abort()
+            raise web.HTTPServiceUnavailable()
+        buffer = camera.partial[name]
+        if len(buffer) + len(chunk) > MAX_UPLOAD_BYTES:
+            camera.partial.pop(name, None)
+            raise invalid(f"{name} is larger than {MAX_UPLOAD_BYTES} bytes")
+        buffer += chunk
+        await asyncio.sleep(self.seconds(len(chunk) / UPLOAD_BYTES_PER_SECOND))
+        if finish:
+            camera.files[name] = bytes(camera.partial.pop(name))
+        return self.reply({"fileName": name, "bytes": len(buffer), "finished": finish})
+
+    # -- authentication-free API ----------------------------------------------------------------------------
+    def _free_enabled(self, camera: Camera) -> None:
+        if camera.value_of("security.authentication_free_api", 0) != 1:
+            raise not_found("the authentication-free API is disabled")
+
+    async def free_method(self, request: web.Request) -> web.Response:
+        camera: Camera = request[CAMERA_KEY]
+        self._free_enabled(camera)
+        name = request.match_info["name"]
+        if name == self.profile.method_name("trigger_event"):
+            return self._trigger_event(camera)
+        if name == self.profile.method_name("trigger_snapshot"):
+            return self._trigger_snapshot(camera)
+        raise not_found(f"no authentication-free endpoint {name}")
+
+    async def free_live_jpeg(self, request: web.Request) -> web.Response:
+        camera: Camera = request[CAMERA_KEY]
+        self._free_enabled(camera)
+        return web.Response(body=self.frames[camera.snapshot_index % len(self.frames)], content_type="image/jpeg")
+
+    # -- API description and backup --------------------------------------------------------------------------
+    async def description(self, request: web.Request) -> web.Response:
+        camera: Camera = request[CAMERA_KEY]
+        if not camera.config.api_description:
+            raise not_found("no API description on this camera (api_description: false)")
+        key = (camera.volatile, camera.firmware_version)
+        if key not in self._descriptions:
+            self._descriptions[key] = api_description(self.profile, *key).encode()
+        return web.Response(body=self._descriptions[key], content_type="application/yaml")
+
+    def _backup_name(self) -> str:
+        return self.profile.backup_path.rsplit("/", 1)[-1]
+
+    async def backup_get(self, request: web.Request) -> web.Response:
+        raise ApiError(200, f"the parameter backup needs a login: POST {self.profile.backup_path} with the login "
+                            "header", self.profile.status("access_denied", 4))
+
+    async def backup_export(self, request: web.Request) -> web.Response:
+        camera: Camera = request[CAMERA_KEY]
+        body = await self._json_body(request)
+        self._authenticate(camera, body.get(self.profile.header_key), self._backup_name())
+        return self.reply({self._backup_name(): camera.export_backup()})
+
+    async def backup_import(self, request: web.Request) -> web.Response:
+        camera: Camera = request[CAMERA_KEY]
+        body = await self._json_body(request)
+        self._authenticate(camera, body.get(self.profile.header_key), self._backup_name())
+        data = self._data(body) or {}
+        camera.stage_backup(data.get(self._backup_name()))
+        return self.reply({self._backup_name(): {"staged": len(camera.staged_backup or {})}})
+
+    # -- WebSocket -------------------------------------------------------------------------------------------
     async def websocket(self, request: web.Request) -> web.StreamResponse:
         camera: Camera = request[CAMERA_KEY]
         ws = web.WebSocketResponse(heartbeat=None)
