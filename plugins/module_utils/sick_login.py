@@ -5,7 +5,8 @@
 
 """SICK's JSON challenge/response login (not RFC 7616 HTTP Digest), as plain functions.
 
-The client asks ``POST /api/getChallenge`` for a realm, a single-use nonce, an opaque value and maybe a salt, and
+The client asks ``POST /api/getChallenge`` for a realm, a nonce (reusable until the camera
+answers a relogin status), an opaque value and maybe a salt, and
 sends ``response = sha256("HA1:nonce:HA2")`` instead of the password."""
 
 from __future__ import absolute_import, division, print_function
@@ -37,21 +38,29 @@ def sha256_hex(data):
     return hashlib.sha256(data).hexdigest()
 
 
-def ha1(user, realm, password, salt=None):
-    """HA1 = sha256("user:realm:password"), or sha256("user:realm:password:<salt>") when the device sent a salt.
+EMPTY_SALT_RULES = ('separator', 'no_salt')
 
-    The salt arrives as a list of byte values; its bytes are appended as they are (latin-1: one char per byte),
-    as SICK's own Lua client does with ``string.char``.
+
+def ha1(user, realm, password, salt=None, empty_salt='separator'):
+    """HA1 = sha256("user:realm:password"), or sha256("user:realm:password:" + salt bytes) when salted.
+
+    ``salt`` is the challenge's ``salt`` (a list of byte values) or None when the challenge has no such key. The
+    bytes are appended as they are (one byte per value, as SICK's Lua client does with ``string.char``).
+    ``empty_salt`` is the profile's rule for a present but empty list: ``separator`` appends the ':' (the SEC100
+    clients test ``salt is None``), ``no_salt`` treats it as absent (SICK's sibling-device SDK tests ``empty()``).
+    An absent salt (None) is never salted.
     """
+    if empty_salt not in EMPTY_SALT_RULES:
+        raise ValueError('empty_salt must be one of %s, not %r' % (', '.join(EMPTY_SALT_RULES), empty_salt))
     if not is_ascii(password):
         raise ValueError(non_ascii_password_message('the password argument'))
     data = ('%s:%s:%s' % (user, realm, password)).encode('utf-8')
-    if salt:
+    if salt is not None and (len(salt) > 0 or empty_salt == 'separator'):
         data += b':' + bytes(bytearray(salt))
     return sha256_hex(data)
 
 
-def challenge_response(user, realm, password, nonce, name, salt=None, method='POST'):
-    """response = sha256("HA1:nonce:HA2") with HA2 = sha256("POST:<name>")."""
+def challenge_response(user, realm, password, nonce, name, salt=None, method='POST', empty_salt='separator'):
+    """response = sha256("HA1:nonce:HA2") with HA2 = sha256("POST:<name>"); see ``ha1`` for the salt rule."""
     ha2 = sha256_hex('%s:%s' % (method, name))
-    return sha256_hex('%s:%s:%s' % (ha1(user, realm, password, salt), nonce, ha2))
+    return sha256_hex('%s:%s:%s' % (ha1(user, realm, password, salt, empty_salt), nonce, ha2))

@@ -1,72 +1,225 @@
-"""A tiny in-process stand-in for a SICK sensingCam, for the unit tests of the sensingcam client and modules.
+"""A tiny in-process stand-in for a SICK sensingCam SEC100, for the unit tests of the sensingcam client and modules.
 
-It is not the camera simulator (tools/camera_simulator): no sockets, no threads of its own. It stands in for
-``ansible.module_utils.urls.open_url``, the function the transport of module_utils/_api.py calls: it decodes the
-request body (JSON, or multipart/form-data parsed here on its own), answers like a camera, and hands back what the
-real open_url would: a response object, or urllib's HTTPError for a status >= 400, URLError for a refused
-connection, socket.timeout, http.client.RemoteDisconnected for a dropped upload. So the client's error mapping
-takes the same paths as against a real network. It checks the challenge/response login with its own hashlib
-code, written from the protocol description, not from the client, so a wrong client hash fails the tests.
+It is a test double, not a real SEC100 and not the camera simulator (tools/camera_simulator): no sockets, no
+threads of its own. It stands in for ``open_url``, the function the transport of module_utils/_api.py calls, and
+answers like a camera under the device profile format 2 (profiles/sensingcam/sec100-fw2.yml, read here with plain
+YAML, not with the loader under test). It hands back what the real open_url would: a response object, urllib's
+HTTPError for a status >= 400, URLError for a refused connection, TimeoutError, RemoteDisconnected. It checks the
+challenge/response login with its own hashlib code written from ../shared/reference/sec100.md section 3.2, not
+from the client, so a wrong client hash fails the tests.
+
+What it serves (every path from the profile):
+
+- ``GET /api/<Name>``: ``{"header": {"status": 0, "message": "Ok"}, "data": {"<Name>": value}}`` for every
+  variable of the profile (initial values in ``INITIAL_VALUES``, keyed by device name; secret variables read back
+  as ''); HTTP 404 for names it does not know.
+- ``POST /api/getChallenge`` ``{"data": {"user": U}}`` -> ``{"challenge": {realm, nonce, opaque[, salt]}}``. A
+  nonce stays valid until a test calls ``expire_nonces()``; ``challenge_calls()`` counts the challenges.
+- Authenticated ``POST /api/<Name>``: a failed login is HTTP 200 with header.status 10 (unknown or expired nonce)
+  or 4 (wrong user, password or response). A write of a read-only or invalid value answers status 3 with a message
+  naming the variable. Accepted writes go to ``writes()`` as ``(name, value)``.
+- Methods (``methods:``, ``firmware.start_method``, ``backup.*_method``, ``persistence.save_method``): reply
+  ``data.result`` 0, or ``camera.method_results[name]`` when a test sets it. ``method_calls`` records
+  ``(name, data)``. Effects: EventTriggerEvent/SnapshotTriggerSnapshot count in ``events``; RebootDevice counts in
+  ``reboots``; LoadFactoryDefaults restores ``INITIAL_VALUES``; DeleteFile removes ``files[fileName]``.
+- Files: ``POST /file/download/<name>`` (login, HA2 ``POST:<name>``) answers ``files[name]`` bytes (HTTP 404 when
+  absent); ``POST /file/upload/<name>?append=..&finish=..``: the JSON login header followed by raw bytes. Every
+  chunk is recorded in ``uploads`` as a dict (file, append, finish, size, nonce); append=false starts the file
+  anew; finish=true stores it in ``files[name]``.
+- ``GET <api_description_path>``: ``camera.api_description`` bytes, HTTP 404 when None.
+- Faults: ``busy_next = N`` answers the next N requests with HTTP 400; ``inject_status(status, count=1,
+  message=...)`` answers the next requests to /api/ (not getChallenge) HTTP 200 with that header.status;
+  ``unreachable``, ``timeout``, ``fail_next_gets`` (refused GETs), ``upload_breaks`` (connection dropped on an
+  upload chunk); ``salt`` (None: no key; []; or byte values) and ``empty_salt`` ('separator' or 'no_salt': which
+  HA1 form the camera accepts for ``salt: []``).
+
+Firmware flow (family, as the profile's ``firmware:`` says): upload ``firmware.spk`` (its first line
+``SICK-SEC100-FW <version>`` names the version it installs), then call ``RunFirmwareUpdate``: ``UpdateState``
+becomes 1 (started) and the camera is away (GETs refused) for ``reboot_polls`` GETs; then UpdateState is 2
+(finished) and FirmwareVersion the uploaded version, or with ``firmware_outcome = 'fails'`` UpdateState 3 (error)
+and the version unchanged, or with ``'unchanged'`` UpdateState 2 and the version unchanged. Starting without an
+uploaded image answers result 3.
+
+Parameter backup flow (family): ``CreateParameterBackup {Passphrase}`` snapshots the writable variables into
+``backup`` (bytes of JSON ``{"passphrase": ..., "parameters": {...}}``); ``GET /api/parameterbackup`` answers those
+bytes (login not needed, like any GET; HTTP 404 before a backup was created); ``PUT /api/parameterbackup`` (body =
+the bytes) stores them as ``pending_backup``; ``RestoreParameterBackup`` applies the pending backup's parameters
+(result 3 when none is pending or it is not such JSON).
 
 Importable from every test under tests/unit (pytest puts tests/unit on sys.path for its conftest.py).
 """
 
+import atexit
 import copy
 import hashlib
 import http.client
 import io
 import json
 import os
+import re
+import shutil
+import tempfile
 import threading
 from email.message import Message
 from urllib.error import HTTPError, URLError
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
+
+import yaml
 
 PROFILE_PATH = os.path.join(os.path.dirname(__file__), "..", "..", "profiles", "sensingcam", "sec100-fw2.yml")
 PROFILE_PATH = os.path.normpath(PROFILE_PATH)
 
 PASSWORD = "S3cret-Pa55word!"  # distinctive, so a test can prove it never shows up in output
 
+INITIAL_VALUES = {
+    "FirmwareVersion": "2.6.2",
+    "ExtendedFirmwareVersion": "2.6.2+build.17",
+    "DeviceIdent": {"Name": "SEC100", "Version": "2.6.2.0R"},
+    "OrderNumber": "1144993",
+    "TypeCode": "SEC110-5C9D1SFZZZZ",
+    "Vendor": "SICK AG",
+    "DeviceName": "sensingCam SEC100",
+    "LocationName": "factory-default",
+    "SerialNumber": "23450017",
+    "Video0Resolution": 5,
+    "Video0FrameRate": 25,
+    "Video0CompressionType": 0,
+    "Video0CompressionRate": 4095,
+    "Video0EncoderGop": 50,
+    "Video0EnableRtsp": 1,
+    "Video0RtspPath": "/live/0",
+    "DeviceStatusRTSP0": 0,
+    "Video1Resolution": 3,
+    "Video1FrameRate": 10,
+    "Video1CompressionType": 0,
+    "Video1CompressionRate": 1023,
+    "Video1EncoderGop": 10,
+    "Video1EnableRtsp": 0,
+    "Video1RtspPath": "/live/1",
+    "DeviceStatusRTSP1": 0,
+    "RtspPort": 554,
+    "RtspAuthenticationEnabled": 1,
+    "EventEnableRecording": 1,
+    "EventTimeBeforeTrigger": 5,
+    "EventTimeAfterTrigger": 10,
+    "EventNaming": "event",
+    "EventList": {"Events": []},
+    "EventEnableHardwareTrigger": 0,
+    "HardwareTriggerActiveLevel": 1,
+    "HardwareTriggerTonDelay": 0,
+    "SetTcpIpTriggerEnabled": 0,
+    "TcpIpTriggerPort": 2114,
+    "TSCRole": 0,
+    "TSCTCSrvAddr": [0, 0, 0, 0],
+    "TSCTCupdatetime": 60,
+    "TSCTCtimezone": 36,
+    "LSPdatetime": {"Year": 2026, "Month": 12, "Day": 4, "Hour": 10, "Minute": 15, "Second": 0},
+    "FtpProtocol": 0,
+    "FtpServerAddress": [0, 0, 0, 0],
+    "FtpPort": 21,
+    "FtpServerDirectory": "/",
+    "FtpUserName": "",
+    "FtpPassword": "",
+    "FtpEnablePassiveMode": 1,
+    "FtpEnableFallbackMode": 0,
+    "SetSambaEnabled": 0,
+    "SetAuthenticationFreeApiEnabled": 0,
+    "httpsStatus": {"enabled": False},
+    "SnapshotMode": 0,
+    "DeviceStatus": 0,
+    "DeviceStatusFTP": 0,
+    "DeviceStatusNTP": 0,
+    "DeviceStatusStorageUsage": 12,
+    "CurrentTemperature": 41,
+    "OpHours": 12345,
+    "PowerOnCnt": 17,
+    "EnableSoftwareDowngrade": 0,
+    "UpdateState": 0,
+}
 
-def by_hand_sha256(text):
-    if isinstance(text, str):
-        text = text.encode("utf-8")
-    return hashlib.sha256(text).hexdigest()
+STATUS_TEXT = {0: "Ok", 3: "Invalid value", 4: "Access Denied", 5: "Not Found", 10: "Invalid Challenge",
+               11: "Out Of Connections"}
 
 
-def expected_response(user, realm, password, nonce, name, salt=None):
-    """The SICK challenge/response, computed independently of the client under test."""
-    secret = (user + ":" + realm + ":" + password).encode("utf-8")
-    if salt:
+def load_profile_yaml(path=PROFILE_PATH):
+    with open(path, "rb") as handle:
+        return yaml.safe_load(handle)
+
+
+def _setting(node):
+    return node.get("value") if isinstance(node, dict) and "value" in node else node
+
+
+def profile_variables(data):
+    """{device name: {"access", "codec" (resolved spec), "secret"}} of every variable, firmware.state included."""
+    codecs = data.get("codecs") or {}
+    found = {}
+
+    def add(entry):
+        codec = entry.get("codec")
+        found[entry["name"]] = {"access": entry.get("access", "read"), "secret": entry.get("secret") is True,
+                                "codec": codecs.get(codec) if isinstance(codec, str) else codec}
+
+    def walk(node):
+        if isinstance(node, dict) and "name" in node:
+            add(node)
+        elif isinstance(node, dict):
+            for child in node.values():
+                walk(child)
+    walk(data["variables"])
+    if isinstance((data.get("firmware") or {}).get("state"), dict):
+        add(data["firmware"]["state"])
+    return found
+
+
+def sha256_text(data):
+    if isinstance(data, str):
+        data = data.encode("ascii")
+    return hashlib.sha256(data).hexdigest()
+
+
+def expected_response(user, realm, password, nonce, name, salt=None, empty_salt="separator"):
+    """The SICK challenge/response (sec100.md 3.2), computed independently of the client under test.
+
+    HA1 = sha256(U:realm:P) without salt; with a salt, sha256 over the bytes of U:realm:P: followed by the raw
+    salt bytes. A present but empty salt list is hashed with the trailing ':' (``separator``, the SEC100
+    clients) or without (``no_salt``, the sibling-device SDK). HA2 = sha256(POST:name); response =
+    sha256(HA1:nonce:HA2), lower-case hex.
+    """
+    secret = (user + ":" + realm + ":" + password).encode("ascii")
+    if salt is not None and (len(salt) > 0 or empty_salt == "separator"):
         secret = secret + b":" + bytes(salt)
     first = hashlib.sha256(secret).hexdigest()
-    second = hashlib.sha256(("POST:" + name).encode("utf-8")).hexdigest()
-    return hashlib.sha256((first + ":" + nonce + ":" + second).encode("utf-8")).hexdigest()
+    second = sha256_text("POST:" + name)
+    return sha256_text(first + ":" + nonce + ":" + second)
 
 
-def default_variables():
-    return {
-        "FirmwareVersion": "2.6.1",
-        "SerialNumber": "23450017",
-        "OrderNumber": "1133333",
-        "DeviceType": "SEC100",
-        "LocationName": "factory-default",
-        "DeviceTime": "2025-11-27T10:15:00Z",
-        "NtpEnabled": False,
-        "NtpServers": [],
-        "TimeZone": "UTC",
-        "StreamProfilePrimary": {"Codec": "h264", "Width": 1920, "Height": 1080, "FrameRate": 25,
-                                 "Bitrate": 4096, "GopLength": 50, "Vendor": "kept-as-is"},
-        "StreamProfileSecondary": {"Codec": "mjpeg", "Width": 640, "Height": 480, "FrameRate": 10,
-                                   "Bitrate": 1024, "GopLength": 10},
-        "EventRecording": {"PreTrigger": 5, "PostTrigger": 10, "Duration": 30, "TriggerSource": "software"},
-        "EventBufferUsage": 12,
-        "FirmwareUpdateState": "idle",
-    }
-
-
-READ_ONLY = {"FirmwareVersion", "SerialNumber", "OrderNumber", "DeviceType", "DeviceTime", "EventBufferUsage",
-             "FirmwareUpdateState"}
+def value_problem(codec, value):
+    """Why the camera would refuse ``value`` for a variable with the codec spec ``codec`` (None: accepted)."""
+    kind = (codec or {}).get("type")
+    if kind == "bool":
+        return None if value in (0, 1) and not isinstance(value, float) else "allowed: 0 or 1"
+    if kind == "enum":
+        keys = sorted(codec["values"])
+        return None if isinstance(value, int) and value in keys else "allowed: %s" % keys
+    if kind in ("int", "scaled"):
+        if not isinstance(value, int) or isinstance(value, bool):
+            return "not an integer"
+        if "choices" in codec and value not in codec["choices"]:
+            return "allowed: %s" % codec["choices"]
+        if "min" in codec and value < codec["min"] or "max" in codec and value > codec["max"]:
+            return "allowed: %s..%s" % (codec.get("min"), codec.get("max"))
+        return None
+    if kind == "ipv4":
+        ok = isinstance(value, list) and len(value) == 4 and all(isinstance(p, int) and 0 <= p <= 255 for p in value)
+        return None if ok else "allowed: [a, b, c, d] with 0..255"
+    if kind == "string":
+        if not isinstance(value, str):
+            return "not text"
+        return None if len(value) <= codec.get("max_length", 10 ** 6) else "too long"
+    if kind == "object":
+        return None if isinstance(value, dict) else "not an object"
+    return None
 
 
 class FakeResponse:
@@ -103,152 +256,273 @@ def refused():
     return URLError(ConnectionRefusedError(111, "Connection refused"))
 
 
-def parse_multipart(content_type, body):
-    """{part name: (filename, content bytes, content type)} of a multipart/form-data body, in order."""
-    boundary = content_type.split("boundary=", 1)[1].strip().strip('"').encode()
-    parts = {}
-    for chunk in body.split(b"--" + boundary)[1:]:
-        if chunk.startswith(b"--"):
-            break
-        head, content = chunk[2:].split(b"\r\n\r\n", 1)
-        assert content.endswith(b"\r\n"), "every part ends with CRLF before the next boundary"
-        headers = {}
-        for line in head.decode().split("\r\n"):
-            key, value = line.split(":", 1)
-            headers[key.strip().lower()] = value.strip()
-        params = dict(item.strip().split("=", 1) for item in headers["content-disposition"].split(";")[1:])
-        name = params["name"].strip('"')
-        filename = params["filename"].strip('"') if "filename" in params else None
-        parts[name] = (filename, content[:-2], headers.get("content-type"))
-    return parts
+def envelope(data=None, status=0, message=None):
+    body = {"header": {"status": status, "message": message or STATUS_TEXT.get(status, "Error")}}
+    if data is not None:
+        body["data"] = data
+    return FakeResponse(200, json.dumps(body).encode("utf-8"))
 
 
-def envelope(data, status=0, message="Ok"):
-    return json.dumps({"header": {"status": status, "message": message}, "data": data}).encode("utf-8")
+def split_upload_body(body):
+    """(header dict, raw bytes) of an upload chunk: a JSON object immediately followed by the raw chunk."""
+    text = body.decode("latin-1")  # one character per byte, so the JSON end index is a byte offset
+    header, end = json.JSONDecoder().raw_decode(text)
+    return header, body[end:]
 
 
 class FakeCamera:
-    """One camera: variables, users, single-use nonces, files, and a firmware update that reboots."""
+    """One camera (see the module docstring for what it serves and the hooks tests use)."""
 
-    def __init__(self, users=None, salt=None, realm="SICK Sensor", reads_require_login=False):
-        self.variables = default_variables()
-        self.users = users if users is not None else {"Service": PASSWORD, "Viewer": "viewer-pass"}
-        self.write_users = {"Service"}
+    def __init__(self, users=None, salt=None, empty_salt="separator", realm="SICK Sensor", profile_path=PROFILE_PATH,
+                 reads_require_login=False):
+        self.profile = load_profile_yaml(profile_path)
+        self.specs = profile_variables(self.profile)
+        missing = sorted(set(self.specs) - set(INITIAL_VALUES))
+        assert not missing, "give the fake camera initial values for: %s" % ", ".join(missing)
+        self.variables = {name: copy.deepcopy(INITIAL_VALUES[name]) for name in self.specs}
+        self.users = users if users is not None else {"Service": PASSWORD}
         self.salt = salt
+        self.empty_salt = empty_salt
         self.realm = realm
         self.reads_require_login = reads_require_login
+        transport = self.profile["transport"]
+        self.api_prefix = "/" + str(_setting(transport["api_prefix"])).strip("/")
+        self.download_prefix = "/" + str(_setting(transport["file_download_prefix"])).strip("/")
+        self.upload_prefix = "/" + str(_setting(transport["file_upload_prefix"])).strip("/")
+        self.api_description_path = _setting(transport["api_description_path"])
+        self.challenge_name = _setting(self.profile["auth"]["challenge_method"])
+        self.method_names = {entry["name"] for entry in self.profile.get("methods", {}).values()}
+        firmware = self.profile.get("firmware") or {}
+        backup = self.profile.get("backup") or {}
+        self.firmware_file = _setting(firmware.get("upload_file"))
+        self.firmware_start = _setting(firmware.get("start_method"))
+        self.backup_create = _setting(backup.get("create_method"))
+        self.backup_restore = _setting(backup.get("restore_method"))
+        self.backup_path = _setting(backup.get("path"))
+        self.save_method = _setting((self.profile.get("persistence") or {}).get("save_method"))
+        self.method_names.update(n for n in (self.firmware_start, self.backup_create, self.backup_restore,
+                                             self.save_method) if n)
         self.nonces = {}
         self.counter = 0
         self.requests = []
-        self.config = json.dumps({"LocationName": "factory-default", "Ntp": {"Enabled": False}}).encode()
+        self.accepted_writes = []
+        self.method_calls = []
+        self.method_results = {}
+        self.events = 0
+        self.reboots = 0
+        self.files = {"latestSnapshot": b"\xff\xd8fake-jpeg\xff\xd9", "latestEventRecording": b"fake-mp4"}
+        self.partial = {}
+        self.uploads = []
+        self.api_description = b"openapi: 3.0.0\ninfo: {title: fake SEC100}\n"
+        self.busy_next = 0
+        self.status_queue = []
         self.unreachable = False
         self.timeout = False
-        self.status_override = {}  # path -> HTTP status to answer instead
-        self.fail_next_gets = 0  # connection errors before GETs answer again
+        self.fail_next_gets = 0
         self.upload_breaks = False
         self.firmware_outcome = "applies"  # applies | fails | unchanged
-        self.reboot_polls = 2  # polls the camera stays away after a firmware upload
+        self.reboot_polls = 2
         self.away_polls = 0
+        self.backup = None
+        self.pending_backup = None
         self.lock = threading.Lock()
 
     # -- helpers for the tests --------------------------------------------------------------------------------
     def calls(self, method=None, path=None):
         return [r for r in self.requests if (method is None or r[0] == method) and (path is None or r[1] == path)]
 
+    def challenge_calls(self):
+        return len(self.calls("POST", self.api_prefix + "/" + self.challenge_name))
+
     def writes(self):
-        return [r for r in self.requests if r[0] == "POST" and r[1] != "/api/getChallenge"]
+        """(name, value) of every accepted variable write, in order."""
+        return list(self.accepted_writes)
 
-    # -- protocol ---------------------------------------------------------------------------------------------
-    def _check_login(self, header, name):
+    def expire_nonces(self):
+        self.nonces.clear()
+
+    def inject_status(self, status, count=1, message=None):
+        self.status_queue.extend([(status, message)] * count)
+
+    def value(self, name):
+        return self.variables[name]
+
+    # -- login --------------------------------------------------------------------------------------------------
+    def _login_status(self, header, name):
+        """0 when ``header`` is a valid login for ``name``; else the header.status the camera answers."""
         if not isinstance(header, dict):
-            return FakeResponse(401, b"", "Unauthorized")
+            return 4
         nonce = header.get("nonce")
-        user = self.nonces.pop(nonce, None)  # single use
-        if user is None or user != header.get("user") or header.get("realm") != self.realm:
-            return FakeResponse(401, b"", "Unauthorized")
+        if nonce not in self.nonces:
+            return 10
+        user = header.get("user")
         password = self.users.get(user)
-        if password is None:
-            return FakeResponse(401, b"", "Unauthorized")
-        if header.get("response") != expected_response(user, self.realm, password, nonce, name, self.salt):
-            return FakeResponse(401, b"", "Unauthorized")
+        if password is None or self.nonces[nonce] != user or header.get("realm") != self.realm:
+            return 4
         if header.get("opaque") != "opaque-" + nonce:
-            return FakeResponse(401, b"", "Unauthorized")
-        return None
+            return 10
+        want = expected_response(user, self.realm, password, nonce, name, self.salt, self.empty_salt)
+        return 0 if header.get("response") == want else 4
 
-    def handle(self, method, path, body=None, files=None):
-        self.requests.append((method, path, body, files))
-        if path in self.status_override:
-            return FakeResponse(self.status_override[path], b"", "Override")
-        if path == "/api/getChallenge":
+    # -- protocol -----------------------------------------------------------------------------------------------
+    def handle(self, method, path, query, body, raw):
+        self.requests.append((method, path, body, query))
+        if self.busy_next > 0:
+            self.busy_next -= 1
+            return FakeResponse(400, b"", "Bad Request")
+        if path == self.api_prefix + "/" + self.challenge_name:
             self.counter += 1
-            nonce = f"nonce{self.counter:04d}"
+            nonce = "nonce%04d" % self.counter
             self.nonces[nonce] = body["data"]["user"]
             challenge = {"realm": self.realm, "nonce": nonce, "opaque": "opaque-" + nonce}
             if self.salt is not None:
                 challenge["salt"] = list(self.salt)
             return FakeResponse(200, json.dumps({"challenge": challenge}).encode())
-        if path.startswith("/api/"):
-            name = path[len("/api/"):]
-            if method == "GET":
-                if self.reads_require_login:
-                    return FakeResponse(401, b"", "Unauthorized")
-                if name not in self.variables:
-                    return FakeResponse(404, b"", "Not Found")
-                return FakeResponse(200, envelope({name: copy.deepcopy(self.variables[name])}))
-            denied = self._check_login(body.get("header"), name)
-            if denied:
-                return denied
-            if name not in self.variables:
+        if path.startswith(self.api_prefix + "/") and self.status_queue:
+            status, message = self.status_queue.pop(0)
+            return envelope(status=status, message=message)
+        if method == "GET" and path == self.api_description_path:
+            if self.api_description is None:
                 return FakeResponse(404, b"", "Not Found")
-            if "data" not in body:  # authenticated read
-                return FakeResponse(200, envelope({name: copy.deepcopy(self.variables[name])}))
-            if body["header"]["user"] not in self.write_users:
-                return FakeResponse(403, b"", "Forbidden")
-            if name in READ_ONLY:
-                return FakeResponse(403, b"", "Forbidden")
-            self.variables[name] = body["data"][name]
-            return FakeResponse(200, envelope({}))
-        if path == "/file/download/configuration":
-            denied = self._check_login(body.get("header"), "configuration")
-            return denied or FakeResponse(200, self.config)
-        if path in ("/file/upload/configuration", "/file/upload/firmware"):
-            auth_name = path.rsplit("/", 1)[1]
-            part = files["header"]
-            header = json.loads(part[1])
-            denied = self._check_login(header, auth_name)
-            if denied:
-                return denied
-            content = files["file"][1]
-            if hasattr(content, "read"):
-                content = content.read()
-            if auth_name == "configuration":
-                self.config = content
-                return FakeResponse(200, envelope({}))
-            return self._firmware(content)
+            return FakeResponse(200, self.api_description)
+        if self.backup_path and path == self.backup_path:
+            return self._backup_transfer(method, raw)
+        if path.startswith(self.api_prefix + "/"):
+            return self._api(method, path[len(self.api_prefix) + 1:], body)
+        if path.startswith(self.download_prefix + "/") and method == "POST":
+            name = path[len(self.download_prefix) + 1:]
+            status = self._login_status((body or {}).get("header"), name)
+            if status:
+                return envelope(status=status)
+            if name not in self.files:
+                return FakeResponse(404, b"", "Not Found")
+            return FakeResponse(200, self.files[name])
+        if path.startswith(self.upload_prefix + "/") and method == "POST":
+            return self._upload(path[len(self.upload_prefix) + 1:], query, raw)
         return FakeResponse(404, b"", "Not Found")
 
-    def _firmware(self, content):
+    def _api(self, method, name, body):
+        if method == "GET":
+            if name not in self.specs:
+                return FakeResponse(404, b"", "Not Found")
+            if self.reads_require_login:
+                return envelope(status=4)
+            return self._read(name)
+        body = body or {}
+        status = self._login_status(body.get("header"), name)
+        if status:
+            return envelope(status=status)
+        if name in self.method_names:
+            return self._method(name, body.get("data"))
+        if name not in self.specs:
+            return FakeResponse(404, b"", "Not Found")
+        if "data" not in body:
+            return self._read(name)
+        spec = self.specs[name]
+        value = (body.get("data") or {}).get(name)
+        if spec["access"] != "read_write":
+            return envelope(status=3, message="'%s' is read-only" % name)
+        problem = value_problem(spec["codec"], value)
+        if problem:
+            return envelope(status=3, message="Invalid value %r for '%s': %s" % (value, name, problem))
+        self.variables[name] = value
+        self.accepted_writes.append((name, value))
+        return envelope({})
+
+    def _read(self, name):
+        value = "" if self.specs[name]["secret"] else copy.deepcopy(self.variables[name])
+        return envelope({name: value})
+
+    def _method(self, name, data):
+        self.method_calls.append((name, copy.deepcopy(data)))
+        result = self.method_results.get(name, 0)
+        if result == 0:
+            result = self._method_effect(name, data or {})
+        return envelope({"result": result})
+
+    def _method_effect(self, name, data):
+        if name in ("EventTriggerEvent", "SnapshotTriggerSnapshot"):
+            self.events += 1
+        elif name == "RebootDevice":
+            self.reboots += 1
+        elif name == "LoadFactoryDefaults":
+            self.variables = {n: copy.deepcopy(INITIAL_VALUES[n]) for n in self.specs}
+        elif name == "DeleteFile":
+            if self.files.pop(data.get("fileName"), None) is None:
+                return 3
+        elif name == self.firmware_start:
+            return self._start_firmware()
+        elif name == self.backup_create:
+            parameters = {n: self.variables[n] for n, s in self.specs.items() if s["access"] == "read_write"}
+            self.backup = json.dumps({"passphrase": data.get("Passphrase"), "parameters": parameters}).encode()
+        elif name == self.backup_restore:
+            try:
+                parameters = json.loads(self.pending_backup)["parameters"]
+            except (TypeError, ValueError, KeyError):
+                return 3
+            for key, value in parameters.items():
+                if key in self.specs and self.specs[key]["access"] == "read_write":
+                    self.variables[key] = value
+            self.pending_backup = None
+        return 0
+
+    def _backup_transfer(self, method, raw):
+        if method == "GET":
+            if self.backup is None:
+                return FakeResponse(404, b"", "Not Found")
+            return FakeResponse(200, self.backup)
+        if method == "PUT":
+            self.pending_backup = raw
+            return envelope({})
+        return FakeResponse(404, b"", "Not Found")
+
+    def _upload(self, name, query, raw):
         if self.upload_breaks:
             raise http.client.RemoteDisconnected("Remote end closed connection without response")
-        first_line = content.split(b"\n", 1)[0].decode("ascii")
-        marker, version = first_line.split(" ", 1)
-        assert marker == "SICK-SEC100-FW"
-        self.uploaded_version = version
-        if self.firmware_outcome == "fails":
-            self.variables["FirmwareUpdateState"] = "failed"
-            return FakeResponse(200, envelope({}))
-        self.variables["FirmwareUpdateState"] = "rebooting"
-        self.away_polls = self.reboot_polls
-        return FakeResponse(200, envelope({}))
+        header, chunk = split_upload_body(raw)
+        header = header.get("header")
+        status = self._login_status(header, name)
+        if status:
+            return envelope(status=status)
+        append = query.get("append") == ["true"]
+        finish = query.get("finish") == ["true"]
+        self.uploads.append({"file": name, "append": append, "finish": finish, "size": len(chunk),
+                             "nonce": header.get("nonce")})
+        if not append:
+            self.partial[name] = b""
+        elif name not in self.partial:
+            return envelope(status=3, message="append=true without a started upload of '%s'" % name)
+        self.partial[name] += chunk
+        if finish:
+            self.files[name] = self.partial.pop(name)
+        return envelope({})
 
-    def before_get(self, path):
-        """Reboot emulation: after a firmware upload the next ``reboot_polls`` GETs find nobody answering."""
+    def _start_firmware(self):
+        image = self.files.get(self.firmware_file)
+        if image is None:
+            return 3
+        match = re.match(rb"SICK-SEC100-FW (\S+)", image)
+        self.uploaded_version = match.group(1).decode() if match else None
+        self.variables["UpdateState"] = 1
+        self.away_polls = self.reboot_polls
+        if self.away_polls == 0:
+            self._finish_firmware()
+        return 0
+
+    def _finish_firmware(self):
+        if self.firmware_outcome == "fails":
+            self.variables["UpdateState"] = 3
+            return
+        self.variables["UpdateState"] = 2
+        if self.firmware_outcome == "applies" and self.uploaded_version:
+            self.variables["FirmwareVersion"] = self.uploaded_version
+
+    def before_get(self):
+        """Reboot emulation: after a firmware start the next ``reboot_polls`` GETs find nobody answering."""
         if self.away_polls > 0:
             self.away_polls -= 1
             if self.away_polls == 0:
-                if self.firmware_outcome == "applies":
-                    self.variables["FirmwareVersion"] = self.uploaded_version
-                self.variables["FirmwareUpdateState"] = "idle"
+                self._finish_firmware()
             raise refused()
         if self.fail_next_gets > 0:
             self.fail_next_gets -= 1
@@ -258,8 +532,8 @@ class FakeCamera:
 class FakeNetwork:
     """Stands in for open_url: routes each request to the FakeCamera at its host:port.
 
-    Callable with open_url's signature; tests may replace ``open_url`` on an instance to inject a fault.
-    ``calls`` records the keyword arguments of every request (TLS settings, timeouts).
+    Callable with open_url's signature; ``calls`` records the keyword arguments of every request (TLS settings,
+    timeouts, the URL and method).
     """
 
     def __init__(self, cameras=None):
@@ -268,7 +542,7 @@ class FakeNetwork:
 
     def add(self, host, camera=None, port=80):
         camera = camera or FakeCamera()
-        self.cameras[f"{host}:{port}"] = camera
+        self.cameras["%s:%s" % (host, port)] = camera
         return camera
 
     def __call__(self, url, data=None, headers=None, method=None, **kwargs):
@@ -278,28 +552,24 @@ class FakeNetwork:
         self.calls.append(dict(kwargs, url=url, method=method))
         method = method or ("POST" if data else "GET")
         parts = urlsplit(url)
-        camera = self.cameras.get(f"{parts.hostname}:{parts.port}")
+        camera = self.cameras.get("%s:%s" % (parts.hostname, parts.port))
         if camera is None or camera.unreachable:
             raise refused()
         if camera.timeout:
             raise TimeoutError("timed out")  # socket.timeout, as a read that waited too long raises
         headers = {k.lower(): v for k, v in (headers or {}).items()}
-        body, files = None, None
-        if data is not None:
-            content_type = headers.get("content-type", "")
-            if content_type.startswith("multipart/form-data"):
-                files = parse_multipart(content_type, data)
-            else:
-                assert content_type == "application/json", content_type
-                body = json.loads(data)
+        body = None
+        if data is not None and headers.get("content-type", "").startswith("application/json"):
+            body = json.loads(data)
+        query = parse_qs(parts.query)
         with camera.lock:
             if method == "GET":
                 try:
-                    camera.before_get(parts.path)
+                    camera.before_get()
                 except URLError:
-                    camera.requests.append((method, parts.path, body, files))
+                    camera.requests.append((method, parts.path, body, query))
                     raise
-            answer = camera.handle(method, parts.path, body, files)
+            answer = camera.handle(method, parts.path, query, body, data)
         reply_headers = Message()
         reply_headers["Content-Type"] = "application/json"
         if answer.status_code >= 400:
@@ -308,12 +578,17 @@ class FakeNetwork:
 
 
 def install_network(monkeypatch):
-    """Route every request of module_utils/_api.py to a fresh FakeNetwork (its open_url); no real sleeps."""
-    from ansible_collections.sensingcam.ming.plugins.module_utils import _api
+    """Route every request of module_utils/_api.py to a fresh FakeNetwork (its open_url); no real sleeps; secret
+    state files in ``network.state_dir`` (a fresh temporary directory)."""
+    from ansible_collections.sensingcam.ming.plugins.module_utils import _api, sensingcam_module
 
     network = FakeNetwork()
     monkeypatch.setattr(_api, "open_url", network)
     monkeypatch.setattr(_api.ApiClient, "sleep", staticmethod(lambda seconds: None))
+    # The secret-state files of FieldSettingsModule go to a fresh directory, never to ~/.cache of the test user.
+    network.state_dir = tempfile.mkdtemp(prefix="sensingcam-secret-state-")
+    atexit.register(shutil.rmtree, network.state_dir, True)
+    monkeypatch.setattr(sensingcam_module, "SECRET_STATE_DIR", network.state_dir)
     return network
 
 
