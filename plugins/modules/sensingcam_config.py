@@ -10,12 +10,14 @@ __metaclass__ = type
 
 DOCUMENTATION = r'''
 module: sensingcam_config
-short_description: Set the name, NTP and time zone of a SICK sensingCam
+short_description: Set the location name and snapshot mode of a SICK sensingCam
 version_added: 0.1.0
 description:
-  - Sets the device name, NTP and time zone of a SICK sensingCam (SEC100 family).
-  - Only the options you set are read and compared; each differing one is written with its own
-    challenge/response login. A variable the profile marks read-only cannot be changed.
+  - Sets the location name (C(LocationName)) and the snapshot mode (C(SnapshotMode)) of a SICK sensingCam SEC100.
+  - Only the options you set are read and compared; each differing one is written with its own login. Values are
+    checked against the device profile before anything is sent.
+  - Time synchronisation moved to M(sensingcam.ming.sensingcam_time_sync); the old C(ntp_enabled), C(ntp_servers)
+    and C(time_zone) options are gone (the camera has one NTP server, given as an IPv4 address, and a time-zone index).
 extends_documentation_fragment:
   - sensingcam.ming.sensingcam
   - sensingcam.ming.attributes
@@ -27,37 +29,32 @@ attributes:
   idempotent:
     support: full
 options:
-  device_name:
+  location_name:
     description:
-      - Name of the camera (profile C(identity.device_name)), for example the line and station it watches.
+      - Where the camera is (profile C(variables.identity.location_name), C(LocationName)), for example the line and
+        station it watches. The camera's C(DeviceName) is read-only and not changed.
     type: str
-  ntp_enabled:
+    aliases: [device_name]
+  snapshot_mode:
     description:
-      - Whether the camera sets its clock from NTP (profile C(time.ntp_enabled)).
-    type: bool
-  ntp_servers:
-    description:
-      - NTP servers, in order of preference (profile C(time.ntp_servers)). The order counts.
-    type: list
-    elements: str
-  time_zone:
-    description:
-      - Time zone name (profile C(time.time_zone)), for example V(Europe/Berlin).
+      - V(stream) (C(SnapshotMode) 0) streams continuously, which the WebSocket JPEG relay needs; V(snapshot)
+        (1) takes single pictures on a trigger.
     type: str
+    choices: [stream, snapshot]
+seealso:
+  - module: sensingcam.ming.sensingcam_time_sync
 author:
   - sensingcam.ming maintainers (@sensingcam)
 '''
 
 EXAMPLES = r'''
-- name: Name the camera and point it to the plant NTP servers
+- name: Name the camera after its station and keep it streaming
   sensingcam.ming.sensingcam_config:
     host: 192.168.136.100
     password: "{{ vault_camera_password }}"
     profile: "{{ playbook_dir }}/../profiles/sensingcam/sec100-fw2.yml"
-    device_name: line3-station2
-    ntp_enabled: true
-    ntp_servers: [10.10.0.1, 10.10.0.2]
-    time_zone: Europe/Berlin
+    location_name: line3-station2
+    snapshot_mode: stream
   delegate_to: localhost
 '''
 
@@ -66,47 +63,30 @@ settings:
   description: The options you set, as the camera reports them after the run (as they would be, in check mode).
   returned: always
   type: dict
-  sample: {device_name: line3-station2, ntp_enabled: true, ntp_servers: [10.10.0.1, 10.10.0.2],
-           time_zone: Europe/Berlin}
+  sample: {location_name: line3-station2, snapshot_mode: stream}
 changed_settings:
   description: Names of the options that differed and were (or would be) written.
   returned: always
   type: list
   elements: str
-  sample: [ntp_servers]
+  sample: [location_name]
 '''
 
-from ansible_collections.sensingcam.ming.plugins.module_utils.sensingcam_module import SensingCamModule  # noqa: E402
+from ansible_collections.sensingcam.ming.plugins.module_utils.sensingcam_module import FieldSettingsModule  # noqa: E402
 
 
-class SensingCamConfig(SensingCamModule):
-    """Settings kept in one device variable each; only the options the user set are read, compared and written."""
-
+class SensingCamConfig(FieldSettingsModule):
     argument_spec = dict(
-        device_name=dict(type='str'),
-        ntp_enabled=dict(type='bool'),
-        ntp_servers=dict(type='list', elements='str'),
-        time_zone=dict(type='str'),
+        location_name=dict(type='str', aliases=['device_name']),
+        snapshot_mode=dict(type='str', choices=['stream', 'snapshot']),
     )
-    variables = {
-        'device_name': ('identity', 'device_name'),
-        'ntp_enabled': ('time', 'ntp_enabled'),
-        'ntp_servers': ('time', 'ntp_servers'),
-        'time_zone': ('time', 'time_zone'),
-    }
-    settings = tuple(variables)
+    settings = ('location_name', 'snapshot_mode')
 
-    def read(self):
-        return dict((option, self.client.read(self.variable(*self.variables[option])))
-                    for option in sorted(self.wanted()))
-
-    def check_change(self, changes, current):
-        for option in sorted(changes):
-            self.require_writable(*self.variables[option])
-
-    def update(self, changes, current):
-        for option in sorted(changes):
-            self.client.write(self.variable(*self.variables[option]), changes[option])
+    def option_fields(self):
+        return {
+            'location_name': self.profile.field('identity', 'location_name'),
+            'snapshot_mode': self.profile.field('snapshot', 'mode'),
+        }
 
 
 def main():
