@@ -32,6 +32,8 @@ INVENTORY_KEYS = (
 )
 RTSP_NOTE = ('ingest is rtsp but firmware {version} is below {rtsp_from}, which is reported to drop RTSP: update the '
              'camera or set sensingcam_ingest: websocket')
+RTSP_ISSUE_NOTE = ('ingest is rtsp but firmware {version} has a known RTSP issue (level {level}): {summary}. '
+                   'Update the camera or set sensingcam_ingest: websocket')
 HOW_TO_CALL = (
     'give it the registered result of sensingcam.ming.sensingcam_firmware_info run with cameras (fleet mode), '
     'for example "{{ firmware_audit_result | sensingcam.ming.sensingcam_audit_report(hostvars, profile) }}"')
@@ -69,11 +71,24 @@ def _version_below(version, threshold):
     return current < limit
 
 
-def rtsp_notes(version, ingest, rtsp_from):
-    """Remarks for a camera set to take RTSP while its firmware is below the profile's RTSP version."""
-    if ingest != 'rtsp' or not _version_below(version, rtsp_from):
+def rtsp_notes(version, ingest, rtsp_from, known_issues=()):
+    """Remarks for a camera set to take RTSP while its firmware has an RTSP problem.
+
+    With ``rtsp_from`` (a version from which RTSP is trusted): one note when the version is below it. Without it:
+    one note per known issue of the camera (the audit lists only those that apply to its version) whose summary
+    mentions RTSP, with the issue's evidence level.
+    """
+    if ingest != 'rtsp' or version is None:
         return []
-    return [RTSP_NOTE.format(version=version, rtsp_from=rtsp_from)]
+    if rtsp_from:
+        return [RTSP_NOTE.format(version=version, rtsp_from=rtsp_from)] if _version_below(version, rtsp_from) else []
+    notes = []
+    for issue in known_issues or ():
+        summary = issue.get('summary') if isinstance(issue, Mapping) else None
+        if isinstance(summary, str) and 'rtsp' in summary.lower():
+            notes.append(RTSP_ISSUE_NOTE.format(version=version, level=issue.get('level') or 'not given',
+                                                summary=summary.rstrip('.')))
+    return notes
 
 
 def _check_result(result):
@@ -102,14 +117,19 @@ def _camera_row(camera, hostvars, rtsp_from):
     row = {'name': camera['name'], 'host': camera.get('host')}
     for key, variable in INVENTORY_KEYS:
         row[key] = _optional(variables, variable)
+    parts = camera.get('version_parts')
+    known_issues = [dict(issue) for issue in camera.get('known_issues') or [] if isinstance(issue, Mapping)]
     row.update({
         'version': camera.get('version'),
-        'version_parts': camera.get('version_parts'),
+        'version_source': camera.get('version_source'),
+        'version_strings': dict(camera.get('version_strings') or {}),
+        'version_parts': parts,
+        'suffix': parts.get('suffix') if isinstance(parts, Mapping) else None,
         'verdict': camera['verdict'],
         'reachable': camera.get('reachable'),
         'update_available': camera.get('update_available'),
-        'known_issues': list(camera.get('known_issues') or []),
-        'notes': rtsp_notes(camera.get('version'), row['ingest'], rtsp_from),
+        'known_issues': known_issues,
+        'notes': rtsp_notes(camera.get('version'), row['ingest'], rtsp_from, known_issues),
         'error': camera.get('error'),
     })
     return row
@@ -123,7 +143,7 @@ def sensingcam_audit_report(result, hostvars, profile, rtsp_from=None, minimum_v
         _fail('the second argument must be hostvars (the cameras\' inventory variables by name), got %s.'
               % type(hostvars).__name__)
     if rtsp_from is not None and not isinstance(rtsp_from, str):
-        _fail('rtsp_from must be a version string (the profile\'s rtsp.available_from_version.value), got %r.'
+        _fail('rtsp_from must be a version string (the firmware from which RTSP is trusted) or null, got %r.'
               % (rtsp_from,))
     return {
         'report': REPORT_NAME,

@@ -14,7 +14,12 @@ short_description: Audit the firmware of one SICK sensingCam or of a whole fleet
 version_added: 0.1.0
 description:
   - Reads the firmware version of a SICK sensingCam (SEC100 family), compares it with O(minimum_version) and
-    with the newest firmware in a local archive, and lists the profile's known issues for that version.
+    with the newest firmware in a local archive, and lists the profile's known issues for that version, each with
+    the C(level) of its evidence.
+  - The version is C(FirmwareVersion); when the camera does not know that name or its string does not read as a
+    version, C(ExtendedFirmwareVersion), then C(Version) of C(DeviceIdent) (the profile's
+    C(variables.identity) entries). The result says which one was used (C(version_source)) and the exact strings
+    read (C(version_strings)); the fallbacks are read only when needed.
   - Fleet mode (O(cameras)) audits many cameras at once, O(parallel) at a time, in one task, and never fails
     because a camera is unreachable; that camera gets C(verdict=unreachable) and an C(error).
   - Single-camera mode (O(host)) does not fail on an unreachable camera either; check C(reachable) or C(verdict).
@@ -135,6 +140,18 @@ version:
   returned: single-camera mode
   type: str
   sample: "2.5.3"
+version_source:
+  description:
+    - Where RV(version) comes from - V(FirmwareVersion), V(ExtendedFirmwareVersion) or V(DeviceIdent.Version)
+      (the device names of the profile); V(null) when no string read as a version.
+  returned: single-camera mode
+  type: str
+  sample: FirmwareVersion
+version_strings:
+  description: The exact firmware strings read, by source (only those needed to find a version).
+  returned: single-camera mode
+  type: dict
+  sample: {FirmwareVersion: "2.5.3"}
 version_parts:
   description:
     - The parts of RV(version) (C(release), C(suffix), C(prerelease), C(build)); V(null) when it is not a version.
@@ -147,11 +164,14 @@ verdict:
   type: str
   sample: below_minimum
 known_issues:
-  description: Known issues from the profile that apply to this version.
+  description:
+    - Known issues from the profile (C(firmware.known_issues)) that apply to this version, with C(below) (or
+      C(from)), C(summary) and C(level) (the evidence behind the issue, for example V(assumed)).
   returned: single-camera mode
   type: list
   elements: dict
-  sample: [{below: "2.6.0", summary: "RTSP streaming reported to drop; ingest over the WebSocket JPEG relay instead"}]
+  sample: [{below: "2.6.0", summary: "RTSP connections reported to drop intermittently (third-party report);
+            workaround RTSP over TCP", level: assumed}]
 update_available:
   description: Whether O(archive) holds a newer version; V(null) without archive or version.
   returned: single-camera mode
@@ -191,9 +211,19 @@ cameras:
       type: bool
       sample: true
     version:
-      description: Firmware version the camera reports.
+      description: Firmware version the camera reports (the string of RV(cameras[].version_source)).
       type: str
       sample: "2.6.1"
+    version_source:
+      description:
+        - V(FirmwareVersion), V(ExtendedFirmwareVersion) or V(DeviceIdent.Version); V(null) when none read as a
+          version.
+      type: str
+      sample: FirmwareVersion
+    version_strings:
+      description: The exact firmware strings read, by source.
+      type: dict
+      sample: {FirmwareVersion: "2.6.1"}
     version_parts:
       description:
         - The parts of RV(cameras[].version) as read (V(null) when it is not a version) - C(release) (the numbers
@@ -206,7 +236,7 @@ cameras:
       type: str
       sample: approved
     known_issues:
-      description: Known issues from the profile that apply to this version.
+      description: Known issues from the profile that apply to this version, each with its C(level).
       type: list
       elements: dict
       sample: []
@@ -218,8 +248,9 @@ cameras:
       description: Why the camera could not be audited, or V(null).
       type: str
       sample: "Cannot reach the camera at http://10.1.1.12:80 to read 'FirmwareVersion' (Connection refused). ..."
-  sample: [{name: line1-cam1, host: 10.1.1.10, reachable: true, version: "2.6.1", verdict: approved,
-            known_issues: [], update_available: false, error: null}]
+  sample: [{name: line1-cam1, host: 10.1.1.10, reachable: true, version: "2.6.1", version_source: FirmwareVersion,
+            version_strings: {FirmwareVersion: "2.6.1"}, verdict: approved, known_issues: [],
+            update_available: false, error: null}]
 summary:
   description: Number of cameras per verdict, and in total.
   returned: fleet mode
@@ -260,14 +291,49 @@ def firmware_verdict(version, minimum_version, suffix_order=None):
     return 'approved' if current >= minimum else 'below_minimum'
 
 
-def read_firmware_version(client, profile):
-    """The firmware string the camera reports (profile ``identity.firmware_version``).
+VERSION_SOURCES = (
+    (('identity', 'firmware_version'), None),
+    (('identity', 'extended_firmware_version'), None),
+    (('identity', 'device_ident'), 'Version'),
+)
 
-    Hook for the model rebuild of issue 10: when this string does not parse, fall back to
-    ``ExtendedFirmwareVersion`` and then ``DeviceIdent.Version`` (profile entries to come); today only the one
-    variable is read, and an unparsable string gives the verdict unknown.
+
+def read_firmware_version(client, profile):
+    """``(version, source, strings)``: the firmware string of the first source that parses as a version.
+
+    Sources in order: ``FirmwareVersion``, ``ExtendedFirmwareVersion``, ``DeviceIdent.Version`` (profile
+    ``variables.identity``); a later one is read only when the ones before it are unknown to the camera (404) or do
+    not parse, so a fleet of cameras with a readable ``FirmwareVersion`` costs one request each. ``source`` is the
+    device name used (``DeviceIdent.Version`` for the member), None when none parses; then ``version`` is the first
+    string read, so the audit shows it. ``strings`` holds the exact strings read, by source.
     """
-    return client.read(profile.variable('identity', 'firmware_version'))
+    strings, first = {}, None
+    missing = []
+    for keys, member in VERSION_SOURCES:
+        try:
+            field = profile.field(*keys)
+        except ProfileError:
+            continue
+        source = field.name + ('.' + member if member else '')
+        try:
+            value = client.read_field(field)
+        except SensingCamError as exc:
+            if exc.kind != 'not_found':
+                raise
+            missing.append(exc)
+            continue
+        if member:
+            value = value.get(member) if isinstance(value, dict) else None
+        if value is None:
+            continue
+        text = str(value)
+        strings[source] = text
+        first = text if first is None else first
+        if profile.version(text) is not None:
+            return text, source, strings
+    if not strings and missing:
+        raise missing[0]
+    return first, None, strings
 
 
 def version_parts(version, profile):
@@ -285,11 +351,11 @@ def audit_camera(camera, profile, minimum_version=None, newest_available=None, o
     ``camera`` holds client options: host (required), name, port, use_tls, validate_certs, ca_path, username,
     password, timeout, retries. ``profile`` is a DeviceProfile, or the ProfileError of the camera's own profile.
     ``opener`` stands in for open_url (tests). Returns ``{name, host, reachable, version, version_parts, verdict,
-    known_issues, update_available, error}``.
+    version_source, version_strings, known_issues, update_available, error}``.
     """
     result = {'name': camera.get('name') or camera['host'], 'host': camera['host'], 'reachable': False,
-              'version': None, 'version_parts': None, 'verdict': 'unreachable', 'known_issues': [],
-              'update_available': None, 'error': None}
+              'version': None, 'version_source': None, 'version_strings': {}, 'version_parts': None,
+              'verdict': 'unreachable', 'known_issues': [], 'update_available': None, 'error': None}
     try:
         if isinstance(profile, ProfileError):
             raise profile
@@ -299,7 +365,7 @@ def audit_camera(camera, profile, minimum_version=None, newest_available=None, o
             validate_certs=camera.get('validate_certs', True) is not False, ca_path=camera.get('ca_path'),
             username=camera.get('username'), password=camera.get('password'),
             timeout=camera.get('timeout') or 10, retries=camera.get('retries', 2), opener=opener)
-        version = read_firmware_version(client, profile)
+        version, result['version_source'], result['version_strings'] = read_firmware_version(client, profile)
     except SensingCamError as exc:
         result['error'] = scrub(exc.message, camera.get('password'))
         if exc.kind not in ('timeout', 'unreachable', 'tls'):
