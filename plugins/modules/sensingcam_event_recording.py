@@ -14,14 +14,14 @@ short_description: Set the event recording and its hardware and TCP/IP triggers 
 version_added: 0.1.0
 description:
   - Sets the event recording of a SICK sensingCam SEC100, the clip the camera keeps around a trigger, and the two
-    trigger inputs it has besides the REST call C(EventTriggerEvent) (always available): the digital input and the
-    TCP/IP trigger. Each setting is one device variable (device profile C(variables.event_recording) and
+    trigger inputs it has besides the REST call C(EventTriggerEvent) (always available), namely the digital input and
+    the TCP/IP trigger. Each setting is one device variable (device profile C(variables.event_recording) and
     C(variables.triggers)).
   - Every value you set is checked against the device profile before anything is sent; an error names the option
     and what the camera accepts.
   - Only the options you set are read and compared; each differing one is written with its own login.
   - The camera has no clip duration and no trigger-source selector (each source is switched on its own, and MQTT is
-    none of them: MQTT events reach the camera through Node-RED and C(EventTriggerEvent)), so the former
+    none of them; MQTT events reach the camera through Node-RED and C(EventTriggerEvent)), so the former
     C(duration_seconds) and C(trigger_source) options are gone.
 extends_documentation_fragment:
   - sensingcam.ming.sensingcam

@@ -14,11 +14,13 @@ short_description: Set where a SICK sensingCam sends its event clips (FTP or sFT
 version_added: 0.2.0
 description:
   - Sets the clip offload of a SICK sensingCam SEC100 (the C(Ftp*) variables and C(SetSambaEnabled) of the device
-    profile's C(variables.offload)): protocol, server, port, directory, login, passive and fallback mode.
+    profile's C(variables.offload)), that is protocol, server, port, directory, login, passive and fallback mode.
+  - The server's port, user and password are O(server_port), O(server_username) and O(server_password); O(port),
+    O(username) and O(password) are the camera's own connection options.
   - Every value you set is checked against the device profile before anything is sent; an error names the option
     and what the camera accepts.
   - Only the options you set are read and compared; each differing one is written with its own login.
-  - The FTP password is write-only: the camera's copy is never read or shown. Whether it differs is decided by a
+  - The server password is write-only, the camera's copy is never read or shown. Whether it differs is decided by a
     salted hash the module keeps of the last password it wrote to this camera, in a file under O(secret_state_dir)
     on the host the module runs on; a first run writes it once, the same password again is no change, a new one is
     one write. After a factory reset of the camera, delete that file so the next run writes the password again.
@@ -50,9 +52,9 @@ options:
     description:
       - The server, as an IPv4 address like V(192.168.136.20) (C(FtpServerAddress)); the camera takes no host name.
     type: str
-  port:
+  server_port:
     description:
-      - TCP port of the server (C(FtpPort)), 1 to 65535.
+      - TCP port of the server (C(FtpPort)), 1 to 65535. Not O(port), which is the camera's own web API port.
     type: int
   directory:
     description:
@@ -96,7 +98,7 @@ EXAMPLES = r'''
     profile: "{{ playbook_dir }}/../profiles/sensingcam/sec100-fw2.yml"
     protocol: sftp
     server: 192.168.136.20
-    port: 22
+    server_port: 22
     directory: /clips/line3
     server_username: sec100
     server_password: "{{ vault_clip_server_password }}"
@@ -111,7 +113,8 @@ settings:
       password shows as C(********).
   returned: always
   type: dict
-  sample: {protocol: sftp, server: 192.168.136.20, port: 22, server_username: sec100, server_password: '********'}
+  sample: {protocol: sftp, server: 192.168.136.20, server_port: 22, server_username: sec100,
+           server_password: '********'}
 changed_settings:
   description: Names of the options that differed and were (or would be) written.
   returned: always
@@ -136,7 +139,7 @@ class SensingCamOffload(FieldSettingsModule):
     argument_spec = dict(
         protocol=dict(type='str', choices=['ftp', 'sftp']),
         server=dict(type='str'),
-        port=dict(type='int'),
+        server_port=dict(type='int'),
         directory=dict(type='str'),
         server_username=dict(type='str'),
         server_password=dict(type='str', no_log=True),
@@ -147,10 +150,10 @@ class SensingCamOffload(FieldSettingsModule):
     )
     # The server password is write-only: compared with the hash kept under secret_state_dir.
     secret_state = True
-    settings = ('protocol', 'server', 'port', 'directory', 'server_username', 'server_password', 'passive_mode',
+    settings = ('protocol', 'server', 'server_port', 'directory', 'server_username', 'server_password', 'passive_mode',
                 'fallback_mode', 'samba_enabled')
     # Module option -> the device profile's key under variables.offload.
-    profile_keys = {'server_username': 'username', 'server_password': 'password'}
+    profile_keys = {'server_port': 'port', 'server_username': 'username', 'server_password': 'password'}
 
     def option_fields(self):
         group = self.profile.group('offload')
@@ -163,7 +166,7 @@ class SensingCamOffload(FieldSettingsModule):
             try:
                 kwargs['connection_test'] = self.client.call_method('ftp_test')
             except SensingCamError as exc:
-                self.fail('The camera at %s could not reach the offload server: %s Check server, port, '
+                self.fail('The camera at %s could not reach the offload server: %s Check server, server_port, '
                           'server_username, server_password and protocol, and that the server lets the camera in.'
                           % (self.params['host'], exc))
         super(SensingCamOffload, self).exit(**kwargs)

@@ -17,7 +17,7 @@ description:
     C(/authenticationFree/) endpoints that trigger recordings and serve live JPEG pictures without any login; this
     module turns it B(off) unless told otherwise. C(RtspAuthenticationEnabled) makes RTSP clients log in.
   - Only the options set are read and compared; each differing one is written with its own login.
-  - Reports in C(transport) how the module talked to the camera. Over plain HTTP it warns once: SICK's login signs
+  - Reports in C(transport) how the module talked to the camera. Over plain HTTP it warns once, as SICK's login signs
     only C(POST:<name>), not the request body, so anyone on the path can rewrite a write (or a configuration or
     firmware upload) and a recorded exchange allows an offline guess of the camera password.
 extends_documentation_fragment:
