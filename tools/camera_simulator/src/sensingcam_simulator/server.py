@@ -460,10 +460,19 @@ class Simulator:
         if data and name in data:
             if len(data) > 1:
                 raise invalid(f'write one variable per request: {{"{self.profile.data_key}": {{"{name}": <value>}}}}')
-            return self.reply({name: camera.write(name, data[name])})
+            written = camera.write(name, data[name])
+            if self.profile.variables[name].key.endswith(".rtsp_enabled"):
+                await self._restart_rtsp(camera)
+            return self.reply({name: written})
         if data:
             raise invalid(f'to write, send {{"{self.profile.data_key}": {{"{name}": <value>}}}}')
         return self.reply({name: camera.read(name)})
+
+    async def _restart_rtsp(self, camera: Camera) -> None:
+        """Serve the streams whose EnableRtsp is now 1 (the RTSP child mounts paths when a server starts)."""
+        if self.rtsp is not None and camera.config.rtsp and self.is_online(camera):
+            await self.rtsp.sync(camera, False)
+            await self.rtsp.sync(camera, True)
 
     # -- methods ---------------------------------------------------------------------------------------------
     def _trigger_event(self, camera: Camera) -> web.Response:
@@ -506,6 +515,7 @@ class Simulator:
             return self.result("ok")
         if key == "factory_defaults":
             camera.factory_defaults()
+            await self._restart_rtsp(camera)
             return self.result("ok")
         if key == "firmware.start_method":
             return self._start_update(camera)
@@ -514,6 +524,7 @@ class Simulator:
             return self.result("ok")
         if key == "backup.restore_method":
             applied = camera.restore_backup()
+            await self._restart_rtsp(camera)
             return self.reply({p.method_result_key: 0, "applied": applied})
         return self.result("ok")  # a method the profile lists and the simulator only acknowledges
 
