@@ -68,7 +68,7 @@ def load_yaml_file(path, what):
         raise ProfileError('PyYAML is needed to read the %s %s.' % (what, path))
     try:
         with open(path, 'rb') as handle:
-            return yaml.safe_load(handle)
+            return yaml.load(handle, Loader=getattr(yaml, 'CSafeLoader', yaml.SafeLoader))  # noqa: S506 (safe)
     except (IOError, OSError) as exc:
         raise ProfileError('Cannot read the %s %s: %s.' % (what, path, exc.strerror or exc)) from None
     except yaml.YAMLError as exc:
@@ -393,6 +393,7 @@ class DeviceProfile:
         self.data = data
         self.codecs = {}
         self._fields = {}
+        self._where = {}
         errors = self._validate()
         if errors:
             raise ProfileError('The device profile %s is not valid: %s.' % (path, '; '.join(errors)), errors)
@@ -421,10 +422,11 @@ class DeviceProfile:
             self._add_field('firmware.state', state, 'firmware.state', errors)
         seen = {}
         for key, field in self._fields.items():
+            where = self._where[key]
             if field.name in seen:
-                errors.append("%s: device name '%s' is already used by %s" % (key, field.name, seen[field.name]))
+                errors.append("%s: device name '%s' is already used by %s" % (where, field.name, seen[field.name]))
             else:
-                seen[field.name] = key
+                seen[field.name] = where
         for key, entry in sorted((self.data.get('methods') or {}).items(), key=lambda item: str(item[0])):
             if not isinstance(entry, dict) or not isinstance(entry.get('name'), str) or not entry['name']:
                 errors.append('methods.%s: a method needs `name:` (the device name)' % key)
@@ -514,6 +516,7 @@ class DeviceProfile:
         errors.extend(problems)
         if not problems and codec is not None:
             self._fields[key] = Field(key, entry, codec)
+            self._where[key] = where
 
     # -- generic access ---------------------------------------------------------------------------------------
     def entry(self, *keys, **kwargs):

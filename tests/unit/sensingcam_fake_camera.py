@@ -141,9 +141,15 @@ STATUS_TEXT = {0: "Ok", 3: "Invalid value", 4: "Access Denied", 5: "Not Found", 
                11: "Out Of Connections"}
 
 
+_PARSED = {}
+
+
 def load_profile_yaml(path=PROFILE_PATH):
-    with open(path, "rb") as handle:
-        return yaml.safe_load(handle)
+    """The parsed profile (parsed once per path and test process; each caller gets its own copy)."""
+    if path not in _PARSED:
+        with open(path, "rb") as handle:
+            _PARSED[path] = yaml.load(handle, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506
+    return copy.deepcopy(_PARSED[path])
 
 
 def _setting(node):
@@ -201,14 +207,14 @@ def value_problem(codec, value):
         return None if value in (0, 1) and not isinstance(value, float) else "allowed: 0 or 1"
     if kind == "enum":
         keys = sorted(codec["values"])
-        return None if isinstance(value, int) and value in keys else "allowed: %s" % keys
+        return None if isinstance(value, int) and value in keys else f"allowed: {keys}"
     if kind in ("int", "scaled"):
         if not isinstance(value, int) or isinstance(value, bool):
             return "not an integer"
         if "choices" in codec and value not in codec["choices"]:
-            return "allowed: %s" % codec["choices"]
+            return f"allowed: {codec['choices']}"
         if "min" in codec and value < codec["min"] or "max" in codec and value > codec["max"]:
-            return "allowed: %s..%s" % (codec.get("min"), codec.get("max"))
+            return f"allowed: {codec.get('min')}..{codec.get('max')}"
         return None
     if kind == "ipv4":
         ok = isinstance(value, list) and len(value) == 4 and all(isinstance(p, int) and 0 <= p <= 255 for p in value)
@@ -278,7 +284,7 @@ class FakeCamera:
         self.profile = load_profile_yaml(profile_path)
         self.specs = profile_variables(self.profile)
         missing = sorted(set(self.specs) - set(INITIAL_VALUES))
-        assert not missing, "give the fake camera initial values for: %s" % ", ".join(missing)
+        assert not missing, "give the fake camera initial values for: " + ", ".join(missing)
         self.variables = {name: copy.deepcopy(INITIAL_VALUES[name]) for name in self.specs}
         self.users = users if users is not None else {"Service": PASSWORD}
         self.salt = salt
@@ -372,7 +378,7 @@ class FakeCamera:
             return FakeResponse(400, b"", "Bad Request")
         if path == self.api_prefix + "/" + self.challenge_name:
             self.counter += 1
-            nonce = "nonce%04d" % self.counter
+            nonce = f"nonce{self.counter:04d}"
             self.nonces[nonce] = body["data"]["user"]
             challenge = {"realm": self.realm, "nonce": nonce, "opaque": "opaque-" + nonce}
             if self.salt is not None:
@@ -421,10 +427,10 @@ class FakeCamera:
         spec = self.specs[name]
         value = (body.get("data") or {}).get(name)
         if spec["access"] != "read_write":
-            return envelope(status=3, message="'%s' is read-only" % name)
+            return envelope(status=3, message=f"'{name}' is read-only")
         problem = value_problem(spec["codec"], value)
         if problem:
-            return envelope(status=3, message="Invalid value %r for '%s': %s" % (value, name, problem))
+            return envelope(status=3, message=f"Invalid value {value!r} for '{name}': {problem}")
         self.variables[name] = value
         self.accepted_writes.append((name, value))
         return envelope({})
@@ -491,7 +497,7 @@ class FakeCamera:
         if not append:
             self.partial[name] = b""
         elif name not in self.partial:
-            return envelope(status=3, message="append=true without a started upload of '%s'" % name)
+            return envelope(status=3, message=f"append=true without a started upload of '{name}'")
         self.partial[name] += chunk
         if finish:
             self.files[name] = self.partial.pop(name)
@@ -542,7 +548,7 @@ class FakeNetwork:
 
     def add(self, host, camera=None, port=80):
         camera = camera or FakeCamera()
-        self.cameras["%s:%s" % (host, port)] = camera
+        self.cameras[f"{host}:{port}"] = camera
         return camera
 
     def __call__(self, url, data=None, headers=None, method=None, **kwargs):
@@ -552,7 +558,7 @@ class FakeNetwork:
         self.calls.append(dict(kwargs, url=url, method=method))
         method = method or ("POST" if data else "GET")
         parts = urlsplit(url)
-        camera = self.cameras.get("%s:%s" % (parts.hostname, parts.port))
+        camera = self.cameras.get(f"{parts.hostname}:{parts.port}")
         if camera is None or camera.unreachable:
             raise refused()
         if camera.timeout:
