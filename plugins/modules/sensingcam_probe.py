@@ -382,7 +382,7 @@ class ProbeModule(SensingCamModule):
                     field.name, result['marker'])
                 return result
             self.restart_and_wait(field, result)
-            if result['came_back']:
+            if result['came_back'] and result['reboot_observed']:
                 result['survived'] = self.client.read_field(field) == result['marker']
         except SensingCamError as exc:
             result['error'] = exc.message
@@ -573,10 +573,11 @@ class ProbeModule(SensingCamModule):
         files = self.write_files(report, variables, description)
         changed = bool(params['probe_persistence'])
         if persistence.get('tested') and persistence.get('error') and not persistence.get('came_back'):
-            self.fail(persistence['error'] + (' Report: %s.' % files['report'] if files['report'] else ''),
+            self.fail('Persistence test: ' + persistence['error']
+                      + (' Report: %s.' % files['report'] if files['report'] else ''),
                       changed=changed, persistence=persistence, files=files)
         if persistence.get('error'):
-            self.warn(persistence['error'])
+            self.warn('Persistence test: ' + persistence['error'])
         self.result['changed'] = changed
         result = dict((key, report[key]) for key in ('firmware', 'api_description', 'https', 'variables', 'summary',
                                                      'persistence'))
