@@ -1,31 +1,41 @@
-"""Unit tests of the camera simulator's login code (tools/camera_simulator); no network, no real camera."""
+"""Unit tests of the camera simulator's login code (tools/camera_simulator); no network, no real camera.
+
+The expected hashes are computed here with hashlib from sec100.md §3.2/§3.4, not with the code under test."""
 
 import hashlib
-import json
 
 import pytest
 from sensingcam_simulator import auth
 
 
-def h(text: str) -> str:
-    return hashlib.sha256(text.encode("latin-1")).hexdigest()
+def h(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
 
 
 def test_ha1_ha2_response_match_independent_hashlib():
     """Runs against the camera simulator's code, not a real camera: HA1/HA2/response equal a hashlib vector."""
-    ha1 = h("Service:SICK Sensor:s3cret")
-    ha2 = h("POST:SnapshotMode")
+    ha1 = h(b"Service:SICK Sensor:s3cret")
+    ha2 = h(b"POST:Video0FrameRate")
     assert auth.ha1("Service", "SICK Sensor", "s3cret") == ha1
-    assert auth.ha2("SnapshotMode") == ha2
-    assert auth.response("Service", "SICK Sensor", "s3cret", "abc", "SnapshotMode") == h(f"{ha1}:abc:{ha2}")
+    assert auth.ha2("Video0FrameRate") == ha2
+    assert auth.response("Service", "SICK Sensor", "s3cret", "abc", "Video0FrameRate") == h(f"{ha1}:abc:{ha2}".encode())
 
 
-def test_salted_ha1_uses_latin1_bytes():
-    """Runs against the camera simulator's code, not a real camera: salt bytes >127 map one-to-one to chars."""
+def test_salted_ha1_appends_colon_and_raw_salt_bytes():
+    """Runs against the camera simulator's code, not a real camera: salt bytes >127 are hashed as raw bytes."""
     salt = [0x00, 0x7F, 0x80, 0xFF]
-    expected = hashlib.sha256(b"Service:SICK Sensor:pw:" + bytes(salt)).hexdigest()
-    assert auth.ha1("Service", "SICK Sensor", "pw", salt) == expected
-    assert auth.ha1("Service", "SICK Sensor", "pw", []) == h("Service:SICK Sensor:pw")
+    assert auth.ha1("Service", "SICK Sensor", "pw", salt) == h(b"Service:SICK Sensor:pw:" + bytes(salt))
+
+
+def test_empty_salt_rule():
+    """Runs against the camera simulator's code, not a real camera: "salt": [] appends ':' with the profile rule
+    'separator' (the SEC100 clients) and nothing with 'no_salt' (the family SDK); no salt key never appends.
+
+    Mutation tried: `if salt is None or not salt` (an empty list treated as no salt always): the separator case
+    fails."""
+    assert auth.ha1("Service", "SICK Sensor", "pw", [], "separator") == h(b"Service:SICK Sensor:pw:")
+    assert auth.ha1("Service", "SICK Sensor", "pw", [], "no_salt") == h(b"Service:SICK Sensor:pw")
+    assert auth.ha1("Service", "SICK Sensor", "pw", None, "separator") == h(b"Service:SICK Sensor:pw")
 
 
 class Clock:
@@ -36,18 +46,21 @@ class Clock:
         return self.now
 
 
-def test_nonce_single_use_and_expiry():
-    """Runs against the camera simulator's code, not a real camera: nonces are single-use and expire."""
+def test_nonces_are_reusable_until_they_expire():
+    """Runs against the camera simulator's code, not a real camera: a nonce serves many lookups, then expires
+    (InvalidChallenge); an unknown nonce is InvalidChallenge too.
+
+    Mutation tried: lookup without the expiry check: the expired lookup succeeded, this test failed."""
     clock = Clock()
     store = auth.NonceStore(ttl=60, clock=clock)
     first = store.issue("Service")
-    assert store.consume(first.nonce).user == "Service"
-    with pytest.raises(auth.AuthError, match="already used"):
-        store.consume(first.nonce)
-    second = store.issue("Service")
+    assert store.lookup(first.nonce).user == "Service"
+    assert store.lookup(first.nonce).user == "Service"
     clock.now += 61
-    with pytest.raises(auth.AuthError, match="expired"):
-        store.consume(second.nonce)
+    with pytest.raises(auth.InvalidChallenge, match="expired"):
+        store.lookup(first.nonce)
+    with pytest.raises(auth.InvalidChallenge, match="unknown"):
+        store.lookup("0" * 32)
 
 
 def test_nonce_store_is_bounded():
@@ -55,87 +68,64 @@ def test_nonce_store_is_bounded():
     store = auth.NonceStore(ttl=60, max_outstanding=5)
     nonces = [store.issue("u").nonce for _attempt in range(20)]
     assert len(store) <= 5
-    store.consume(nonces[-1])
+    store.lookup(nonces[-1])
+    with pytest.raises(auth.InvalidChallenge):
+        store.lookup(nonces[0])
 
 
-def make_header(store, password="pw", name="TimeZone", user="Service", realm="SICK Sensor"):
+def make_header(store, password="pw", name="LocationName", user="Service", realm="SICK Sensor", salt=None):
     c = store.issue(user)
+    ha1 = h(f"{user}:{realm}:{password}".encode() + (b":" + bytes(salt) if salt is not None else b""))
     return {"user": user, "realm": realm, "nonce": c.nonce, "opaque": c.opaque,
-            "response": auth.response(user, realm, password, c.nonce, name)}
+            "response": h(f"{ha1}:{c.nonce}:{h(f'POST:{name}'.encode())}".encode())}
 
 
-@pytest.mark.parametrize("change, reason", [
+def verify(header, store, salt=None, name="LocationName", empty_salt="separator"):
+    return auth.verify(header, name=name, user="Service", password="pw", realm="SICK Sensor", salt=salt,
+                       nonces=store, empty_salt=empty_salt)
+
+
+@pytest.mark.parametrize(("change", "reason"), [
     ({"response": "0" * 64}, "wrong response"),
     ({"realm": "Other"}, "wrong realm"),
     ({"opaque": "x"}, "opaque"),
     ({"user": "admin"}, "user"),
+    ({"response": "\u20ac" * 64}, "wrong response"),
 ])
-def test_verify_rejects(change, reason):
-    """Runs against the camera simulator's code, not a real camera: each tampered header field is refused."""
+def test_verify_rejects_as_access_denied(change, reason):
+    """Runs against the camera simulator's code, not a real camera: each tampered header field is AccessDenied
+    (status 4), a non-ASCII response too (no crash)."""
     store = auth.NonceStore()
     header = {**make_header(store), **change}
-    with pytest.raises(auth.AuthError, match=reason):
-        auth.verify(header, name="TimeZone", user="Service", password="pw", realm="SICK Sensor", salt=None,
-                    nonces=store)
+    with pytest.raises(auth.AccessDenied, match=reason):
+        verify(header, store)
 
 
-def test_verify_accepts_and_rejects_missing_fields():
-    """Runs against the camera simulator's code, not a real camera: a good header passes, a partial one fails."""
+def test_verify_accepts_good_headers_and_refuses_partial_ones():
+    """Runs against the camera simulator's code, not a real camera: a good header passes (salted and with the
+    empty-salt rule), a partial one is AccessDenied, an unknown nonce InvalidChallenge."""
     store = auth.NonceStore()
-    assert auth.verify(make_header(store), name="TimeZone", user="Service", password="pw", realm="SICK Sensor",
-                       salt=None, nonces=store) == "Service"
-    with pytest.raises(auth.AuthError, match="lacks"):
-        auth.verify({"user": "Service"}, name="TimeZone", user="Service", password="pw", realm="SICK Sensor",
-                    salt=None, nonces=store)
+    assert verify(make_header(store), store) == "Service"
+    assert verify(make_header(store, salt=[1, 2, 255]), store, salt=[1, 2, 255]) == "Service"
+    assert verify(make_header(store, salt=[]), store, salt=[]) == "Service"
+    assert verify(make_header(store), store, salt=[], empty_salt="no_salt") == "Service"
+    with pytest.raises(auth.AccessDenied, match="wrong response"):
+        verify(make_header(store), store, salt=[], empty_salt="separator")
+    with pytest.raises(auth.AccessDenied, match="lacks"):
+        verify({"user": "Service"}, store)
+    with pytest.raises(auth.AccessDenied, match="no header"):
+        verify(None, store)
+    with pytest.raises(auth.InvalidChallenge):
+        verify({**make_header(store), "nonce": "f" * 32}, store)
 
 
-@pytest.mark.parametrize(("password", "user"), [
-    ("p\u00e4sswort", "Service"),     # latin-1 can encode it: the client (UTF-8) and the simulator disagreed
-    ("\u20acuro-pw", "Service"),     # latin-1 cannot: this was a 500 (UnicodeEncodeError)
-    ("pw", "S\u00e9rvice"),
-], ids=["latin1-password", "euro-password", "non-ascii-user"])
-def test_verify_refuses_non_ascii_credentials(password, user):
-    """Runs against the camera simulator's code, not a real camera: a non-ASCII password or user is refused as a
-    failed login (NonAsciiCredentials, device status 4), not hashed (mutation: the ASCII check removed -> the
-    euro case raises UnicodeEncodeError, the others a plain wrong-response AuthError)."""
+def test_verify_checks_the_ha2_name():
+    """Runs against the camera simulator's code, not a real camera: a header computed for another name fails."""
     store = auth.NonceStore()
-    challenge = store.issue(user)
-    header = {"user": user, "realm": "SICK Sensor", "nonce": challenge.nonce, "opaque": challenge.opaque,
-              "response": "0" * 64}
-    with pytest.raises(auth.NonAsciiCredentials) as refused:
-        auth.verify(header, name="TimeZone", user=user, password=password, realm="SICK Sensor", salt=None,
-                    nonces=store)
-    assert refused.value.device_status == 4
-    assert password not in str(refused.value)
-    assert len(store) == 0, "the nonce is used up like on any refused login"
+    with pytest.raises(auth.AccessDenied, match="wrong response"):
+        verify(make_header(store, name="DeviceName"), store, name="LocationName")
 
 
-def test_running_simulator_answers_a_non_ascii_password_like_a_failed_login():
-    """A real simulator (sensingcam_simulator.testing.running_simulator: aiohttp on a loopback port, in a thread)
-    configured with a non-ASCII password: a login answers HTTP 200 with header.status 4, as the device answers a
-    failed login, not 500 (mutation: the NonAsciiCredentials branch in server._authenticate removed -> 401)."""
-    from urllib.request import Request, urlopen
-
-    from sensingcam_simulator.testing import running_simulator
-
-    password = "\u20acuro-pw"
-
-    def post(base, name, body):
-        request = Request(f"{base}/api/{name}", data=json.dumps(body).encode(), method="POST",
-                          headers={"Content-Type": "application/json"})
-        with urlopen(request, timeout=10) as reply:  # noqa: S310 - loopback URL built here
-            return reply.status, json.loads(reply.read())
-
-    with running_simulator(1, password=password, control_port=None) as sim:
-        base = sim.url("cam001")
-        status, body = post(base, "getChallenge", {"data": {"user": "Service"}})
-        challenge = body.get("challenge") or body["data"]["challenge"]
-        ha1 = hashlib.sha256(f"Service:{challenge['realm']}:{password}".encode()).hexdigest()
-        ha2 = hashlib.sha256(b"POST:FirmwareVersion").hexdigest()
-        header = {"user": "Service", "realm": challenge["realm"], "nonce": challenge["nonce"],
-                  "opaque": challenge["opaque"],
-                  "response": hashlib.sha256(f"{ha1}:{challenge['nonce']}:{ha2}".encode()).hexdigest()}
-        status, body = post(base, "FirmwareVersion", {"header": header})
-        assert status == 200
-        assert body["header"]["status"] == 4
-        assert sim.camera("cam001").counters["logins_failed"] == 1
+def test_is_ascii():
+    """Runs against the camera simulator's code, not a real camera."""
+    assert auth.is_ascii("Service-pw_1") and not auth.is_ascii("p\u00e4ss") and not auth.is_ascii("\u20ac")
