@@ -151,11 +151,11 @@ class SecretState:
     directory is created with mode 0700). The value itself is never stored.
     """
 
-    def __init__(self, directory, host, port, iterations=SECRET_HASH_ITERATIONS):
+    def __init__(self, directory, host, port, iterations=None):
         self.directory = os.path.abspath(os.path.expanduser(directory or SECRET_STATE_DIR))
         self.host = host
         self.port = port
-        self.iterations = iterations
+        self.iterations = iterations or SECRET_HASH_ITERATIONS
 
     def path(self, name):
         return os.path.join(self.directory, 'secret-%s-%s-%s.json'

@@ -585,7 +585,7 @@ class FakeNetwork:
 
 def install_network(monkeypatch):
     """Route every request of module_utils/_api.py to a fresh FakeNetwork (its open_url); no real sleeps; secret
-    state files in ``network.state_dir`` (a fresh temporary directory)."""
+    state files in ``network.state_dir`` (a fresh temporary directory), hashed with 1000 PBKDF2 rounds."""
     from ansible_collections.sensingcam.ming.plugins.module_utils import _api, sensingcam_module
 
     network = FakeNetwork()
@@ -595,6 +595,8 @@ def install_network(monkeypatch):
     network.state_dir = tempfile.mkdtemp(prefix="sensingcam-secret-state-")
     atexit.register(shutil.rmtree, network.state_dir, True)
     monkeypatch.setattr(sensingcam_module, "SECRET_STATE_DIR", network.state_dir)
+    # PBKDF2 with the production rounds costs about 0.5 s on a loaded CI machine; hashes written here are throwaway.
+    monkeypatch.setattr(sensingcam_module, "SECRET_HASH_ITERATIONS", 1000)
     return network
 
 

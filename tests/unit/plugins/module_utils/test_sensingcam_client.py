@@ -379,8 +379,8 @@ def test_write_field_refuses_before_any_request(profile, network, keys, value, m
 
 def test_write_field_never_shows_a_secret_value(profile, network):
     network.add("cam1")
-    error = error_of(lambda: make_client(profile, network).write_field(profile.field("offload", "password"),
-                                                                      "x" * 200 + "-hidden"))
+    password = profile.field("offload", "password")
+    error = error_of(lambda: make_client(profile, network).write_field(password, "x" * 200 + "-hidden"))
     assert "-hidden" not in error.message and "********" in error.message
 
 

@@ -315,6 +315,7 @@ def test_audit_fleet_runs_parallel_cameras_at_once(profile, network, cameras, pa
     assert [r["host"] for r in results] == hosts and {r["verdict"] for r in results} == {"approved"}
     assert sum(len(network.cameras[f"{h}:80"].requests) for h in hosts) == cameras
 
+
 def test_fleet_audit_of_a_camera_with_a_non_ascii_password(profile, network):
     """One camera's non-ASCII password: that camera is 'unknown' with the reason, not reached; the others audited."""
     bad, good = network.add("bad"), network.add("good")
