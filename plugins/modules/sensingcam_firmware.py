@@ -234,7 +234,10 @@ class FirmwareUpdateModule(SensingCamModule):
             self.fail('version %r is not a firmware version (forms like 2.6.1 or 2.4.2.0R); give the version as '
                       'listed in the archive manifest.' % params['version'])
         upload_file = self.profile_step('upload_file')
-        start_method = self.profile_step('start_method')
+        try:
+            start_method = profile.method('firmware.start_method').name
+        except ProfileError as exc:
+            self.fail(str(exc))
         state_field = self.profile_field('firmware', 'state')
         try:
             archive = load_firmware_archive(params['archive'], profile.device_family, profile.suffix_order)
@@ -303,24 +306,12 @@ class FirmwareUpdateModule(SensingCamModule):
                       'cause and run again): %s' % (entry['file'], current_text, exc.message), changed=changed)
         self.result['chunks'] = max(1, -(-len(image) // int(profile.upload_chunk_bytes)))
         try:
-            reply = self.client.call(start_method)
+            self.client.call_method('firmware.start_method')
         except SensingCamError as exc:
             self.fail('The camera took the image but did not start the update with %s (profile '
                       '`firmware.start_method`); it stays on %s: %s' % (start_method, current_text, exc.message),
                       changed=True)
-        self.check_method_result(reply, start_method, current_text)
         self.wait_for_version(target, entry['version'], current_text, state_field, stale_error=state == STATE_ERROR)
-
-    def check_method_result(self, reply, method, old_text):
-        key = self.profile.method_result_key
-        if not isinstance(reply, dict) or key not in reply:
-            return
-        code = reply[key]
-        if str(code) == '0':
-            return
-        meaning = self.profile.method_results.get(int(code) if str(code).isdigit() else code, 'unknown result')
-        self.fail('The camera answered %s with %s %s (%s): the update did not start; it stays on %s.'
-                  % (method, key, code, meaning, old_text), changed=True)
 
     def wait_for_version(self, target, target_text, old_text, state_field, stale_error=False):
         """Poll until the camera runs ``target``. ``stale_error``: the state read ``error`` before this update
@@ -360,11 +351,11 @@ class FirmwareUpdateModule(SensingCamModule):
                               version=str(version))
             if self.clock() - start >= timeout:
                 if last_error is not None:
-                    self.fail('The camera did not answer again within %s s after the firmware update started (%s). '
+                    self.fail('The camera did not answer again within %g s after the firmware update started (%s). '
                               'It may still be installing; check it with sensingcam_firmware_info before doing '
                               'anything else. Until it reports %s, consider it on %s.'
                               % (timeout, last_error, target_text, old_text), changed=True)
-                self.fail('After %s s the camera still reports firmware %s, not %s: the update did not take; it stays '
+                self.fail('After %g s the camera still reports firmware %s, not %s: the update did not take; it stays '
                           'on %s.' % (timeout, last_version, target_text, old_text), changed=True,
                           version=None if last_version is None else str(last_version))
 

@@ -201,9 +201,9 @@ class SystemActionModule(SensingCamModule):
                               msg='Called %s; the camera answers again.' % method_name)
             if self.clock() - start >= timeout:
                 if last_error is not None:
-                    self.fail('The camera did not answer again within %s s after %s (%s). Check it on site.'
+                    self.fail('The camera did not answer again within %g s after %s (%s). Check it on site.'
                               % (timeout, method_name, last_error), changed=True)
-                self.fail('The camera answered throughout the %s s after %s and its power-on counter did not change: '
+                self.fail('The camera answered throughout the %g s after %s and its power-on counter did not change: '
                           'it may not have restarted. Check it on site or raise reboot_timeout.'
                           % (timeout, method_name), changed=True)
 
