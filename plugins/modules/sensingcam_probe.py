@@ -504,8 +504,9 @@ class ProbeModule(SensingCamModule):
         try:
             if not os.path.isdir(dest):
                 os.makedirs(dest, 0o750)
-            header = ['# Candidate profile written by sensingcam.ming.sensingcam_probe from %s (firmware %s) at %s.'
-                      % (self.params['host'], report['firmware']['version'], report['generated_at']),
+            header = ['# Candidate profile written by sensingcam.ming.sensingcam_probe from %s (firmware %s); the'
+                      % (self.params['host'], report['firmware']['version']),
+                      '# time of the probe is in probe-report.json next to it.',
                       '# Levels: `probed` = the camera answered the name, `missing` = it does not know it (HTTP 404);',
                       '# every other line is the profile the probe used (%s). Review before use.' % self.profile.path]
             contents = [('api_description', DESCRIPTION_FILE, description),
