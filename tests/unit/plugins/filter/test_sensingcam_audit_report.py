@@ -15,7 +15,10 @@ from ansible_collections.sensingcam.ming.plugins.filter.sensingcam_audit_report 
 )
 
 PROFILE = "/srv/ming/profiles/sensingcam/sec100-fw2.yml"
-RTSP_ISSUE = {"below": "2.6.0", "summary": "RTSP streaming reported to drop; ingest over the WebSocket JPEG relay"}
+RTSP_ISSUE = {"below": "2.6.0", "level": "assumed",
+              "summary": "RTSP connections reported to drop intermittently (third-party report); workaround RTSP "
+                         "over TCP"}
+OTHER_ISSUE = {"below": "2.6.0", "level": "observed", "summary": "Event clips lose their first second."}
 
 
 def camera(name, verdict, version, **extra):
@@ -64,8 +67,9 @@ def test_report_fields_summary_violations_and_not_audited():
     assert [row["name"] for row in shaped["cameras"]] == ["cam1", "cam2", "cam3", "cam4"], "the audit's order"
     assert shaped["cameras"][0] == {
         "name": "cam1", "host": "10.20.1.1", "port": 18101, "line": "line1", "station": "st10", "ingest": "rtsp",
-        "version": "2.6.2", "version_parts": None, "verdict": "approved", "reachable": True,
-        "update_available": False, "known_issues": [], "notes": [], "error": None}
+        "version": "2.6.2", "version_source": None, "version_strings": {}, "version_parts": None, "suffix": None,
+        "verdict": "approved", "reachable": True, "update_available": False, "known_issues": [], "notes": [],
+        "error": None}
     assert shaped["cameras"][1]["known_issues"] == [RTSP_ISSUE]
     assert shaped["cameras"][3]["error"] == "Cannot reach the camera at 10.20.1.4"
     assert "not-in-the-report" not in repr(shaped), "only the shown inventory variables are copied"
@@ -106,10 +110,45 @@ def test_rtsp_note_reads_sicks_firmware_forms(version, below):
     assert (rtsp_notes(version, "rtsp", "2.6.0") != []) is below
 
 
-def test_report_keeps_the_version_parts_of_the_audit():
+def test_report_keeps_the_version_parts_source_and_strings_of_the_audit():
     parts = {"release": "2.4.2.0", "suffix": "R", "prerelease": None, "build": None}
-    shaped = report(audit(camera("cam1", "approved", "2.4.2.0R", version_parts=parts)))
-    assert shaped["cameras"][0]["version_parts"] == parts
+    strings = {"FirmwareVersion": "unreleased", "ExtendedFirmwareVersion": "local", "DeviceIdent.Version": "2.4.2.0R"}
+    shaped = report(audit(camera("cam1", "approved", "2.4.2.0R", version_parts=parts,
+                                 version_source="DeviceIdent.Version", version_strings=strings)))
+    row = shaped["cameras"][0]
+    assert row["version_parts"] == parts and row["suffix"] == "R"
+    assert row["version_source"] == "DeviceIdent.Version" and row["version_strings"] == strings
+
+
+def test_known_issues_keep_their_level():
+    shaped = report(audit(camera("cam3", "below_minimum", "2.5.1", known_issues=[RTSP_ISSUE, OTHER_ISSUE])))
+    assert [issue["level"] for issue in shaped["cameras"][0]["known_issues"]] == ["assumed", "observed"]
+
+
+def test_rtsp_note_from_a_known_rtsp_issue_without_rtsp_from():
+    """The format-2 profile has no RTSP version: a camera on RTSP gets one note per known issue that mentions RTSP,
+    with its level (mutation: the issue-based branch removed -> no note)."""
+    shaped = report(audit(camera("cam2", "below_minimum", "2.5.1", known_issues=[RTSP_ISSUE, OTHER_ISSUE])),
+                    rtsp_from=None)
+    assert shaped["cameras"][0]["notes"] == [
+        "ingest is rtsp but firmware 2.5.1 has a known RTSP issue (level assumed): RTSP connections reported to drop "
+        "intermittently (third-party report); workaround RTSP over TCP. Update the camera or set sensingcam_ingest: "
+        "websocket"]
+
+
+@pytest.mark.parametrize("name, issues", [
+    ("cam3", [RTSP_ISSUE]),        # ingest websocket
+    ("cam2", [OTHER_ISSUE]),       # no RTSP issue
+    ("cam2", []),                  # no issue at all
+], ids=["websocket", "other-issue", "no-issue"])
+def test_no_rtsp_note_from_known_issues(name, issues):
+    shaped = report(audit(camera(name, "below_minimum", "2.5.1", known_issues=issues)), rtsp_from="")
+    assert shaped["cameras"][0]["notes"] == []
+
+
+def test_rtsp_from_wins_over_the_known_issues():
+    shaped = report(audit(camera("cam2", "approved", "2.6.2", known_issues=[RTSP_ISSUE])), rtsp_from="2.6.0")
+    assert shaped["cameras"][0]["notes"] == []
 
 
 @pytest.mark.parametrize("verdict", ["unknown", "unreachable"])
@@ -142,7 +181,7 @@ def test_defaults_without_minimum_archive_or_time():
                                      minimum_version="")
     assert shaped["minimum_version"] is None and shaped["newest_available"] is None
     assert shaped["check_mode"] is False and shaped["generated_at"] is None
-    assert shaped["cameras"][0]["notes"] == [], "no rtsp_from given"
+    assert shaped["cameras"][0]["notes"] == [], "no rtsp_from given and no known issue"
 
 
 def test_empty_fleet():
