@@ -10,16 +10,24 @@ __metaclass__ = type
 
 DOCUMENTATION = r'''
 module: sensingcam_backup
-short_description: Back up or restore the configuration of a SICK sensingCam
+short_description: Back up or restore the parameters of a SICK sensingCam
 version_added: 0.1.0
 description:
-  - O(state=exported) downloads the camera's configuration (profile C(files.config_export)) and writes it to
-    O(dest) as C(<name>-<UTC timestamp>.json), with C(<name>-latest.json) pointing to it (a symlink, or a copy
-    where symlinks are not possible). When the download equals the latest backup, no file is written.
-  - O(state=restored) compares O(src) with the camera's current export and, only when they differ, uploads it
-    once (profile C(files.config_import)).
-  - JSON exports are compared by content (key order and whitespace do not count); other formats byte for byte.
-  - Backup files are created with mode 0600; they may hold settings a plant treats as confidential.
+  - "Uses the parameter-backup flow the device profile names (profile format 2, section C(backup:)): the method
+    C(backup.create_method) (CreateParameterBackup, with the O(passphrase) as its argument) makes the camera build
+    its backup; an authenticated POST to C(backup.path) (C(/api/parameterbackup)) exports it; a restore PUTs a backup
+    to C(backup.path), then calls C(backup.restore_method) (RestoreParameterBackup) and, when the profile names one,
+    C(persistence.save_method)."
+  - These steps follow SICK's flow on sibling devices and are assumed for the SEC100; if a real camera differs,
+    correct the C(backup:) section of the device profile.
+  - O(state=exported) writes the camera's backup (a JSON object of device variable names and values) to O(dest) as
+    C(<name>-<UTC timestamp>.json), with C(<name>-latest.json) pointing to it (a symlink, or a copy where symlinks
+    are not possible). When the export equals the latest backup, no file is written.
+  - O(state=restored) compares O(src) with the camera's current export and, only when they differ, puts it on the
+    camera once.
+  - Backups are compared by content (key order and whitespace do not count).
+  - Backup files are created with mode 0600; they hold settings a plant treats as confidential, and the values of
+    secret settings (for example the FTP password) as the camera exports them.
   - A backup is first written to a new C(<file>.part), created exclusively and never through an existing file or
     a symlink (a stale one is removed, not followed), then renamed into place in one step.
 extends_documentation_fragment:
@@ -28,15 +36,19 @@ extends_documentation_fragment:
 attributes:
   check_mode:
     support: full
+    details:
+      - Check mode still calls C(backup.create_method) and exports the backup (the camera builds it; no setting
+        changes), so it can compare; it writes no file and puts nothing on the camera.
   diff_mode:
     support: full
     details:
       - The diff shows the latest backup against the new export, or the camera's export against O(src).
-      - Values the device profile marks secret (C(files.config_export.secret_keys), and entries with
-        C(secret) set to V(true)) show as C(********) at any depth of a JSON export; the backup file keeps the real
-        value. A non-JSON export is not shown in the diff at all when the profile marks secret keys.
+      - Values of keys the device profile marks secret (C(backup.secret_keys), and variables with C(secret) set to
+        V(true)) show as C(********) at any depth; the backup file keeps the real value.
   idempotent:
     support: full
+    details:
+      - A second export of an unchanged camera writes no file; a second restore of the same O(src) sends nothing.
 options:
   state:
     description:
@@ -51,31 +63,39 @@ options:
     type: path
   src:
     description:
-      - Backup file to restore. Required with O(state=restored).
+      - Backup file to restore (one this module wrote). Required with O(state=restored).
     type: path
   name:
     description:
       - Name the backup files start with; defaults to O(host). Characters other than letters, digits, C(.), C(_)
         and C(-) become C(_).
     type: str
+  passphrase:
+    description:
+      - The passphrase C(backup.create_method) takes (its C(argument), C(Passphrase) in the shipped profile).
+        Required when the profile's create method names an argument.
+      - Never shown in output or error messages. Keep it in a vault.
+    type: str
 author:
   - sensingcam.ming maintainers (@sensingcam)
 '''
 
 EXAMPLES = r'''
-- name: Back up every camera's configuration on the controller
+- name: Back up every camera's parameters on the controller
   sensingcam.ming.sensingcam_backup:
     host: "{{ camera_host }}"
     password: "{{ vault_camera_password }}"
+    passphrase: "{{ vault_camera_backup_passphrase }}"
     profile: "{{ playbook_dir }}/../profiles/sensingcam/sec100-fw2.yml"
     name: "{{ inventory_hostname }}"
     dest: /srv/backups/cameras
   delegate_to: localhost
 
-- name: Restore the last good configuration
+- name: Restore the last good parameters
   sensingcam.ming.sensingcam_backup:
     host: "{{ camera_host }}"
     password: "{{ vault_camera_password }}"
+    passphrase: "{{ vault_camera_backup_passphrase }}"
     state: restored
     src: "/srv/backups/cameras/{{ inventory_hostname }}-latest.json"
   delegate_to: localhost
@@ -95,12 +115,12 @@ latest_file:
   type: str
   sample: /srv/backups/cameras/line3-cam-latest.json
 size:
-  description: Size of the export in bytes.
+  description: Size of the backup file content in bytes.
   returned: O(state=exported)
   type: int
   sample: 4711
 sha256:
-  description: SHA-256 of the export.
+  description: SHA-256 of the backup file content.
   returned: O(state=exported)
   type: str
   sample: 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08
@@ -118,6 +138,7 @@ import os  # noqa: E402
 import re  # noqa: E402
 import time  # noqa: E402
 
+from ansible_collections.sensingcam.ming.plugins.module_utils.sensingcam_client import SensingCamError  # noqa: E402
 from ansible_collections.sensingcam.ming.plugins.module_utils.sensingcam_module import SensingCamModule  # noqa: E402
 from ansible_collections.sensingcam.ming.plugins.module_utils.sensingcam_profile import ProfileError  # noqa: E402
 from ansible_collections.sensingcam.ming.plugins.module_utils.sick_login import sha256_hex  # noqa: E402
@@ -133,19 +154,14 @@ def utc_timestamp(now=None):
     return time.strftime('%Y%m%dT%H%M%SZ', time.gmtime(now))
 
 
-def _normalized(content):
-    """Bytes to compare two configuration exports by: canonical JSON when it is JSON, else the raw bytes."""
-    try:
-        return json.dumps(json.loads(content), sort_keys=True, separators=(',', ':')).encode('utf-8')
-    except (TypeError, ValueError):
-        return bytes(content)
+def file_content(document):
+    """The bytes a backup file holds: the exported document as indented JSON with sorted keys."""
+    return (json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + '\n').encode('utf-8')
 
 
-def _as_text(content):
-    try:
-        return content.decode('utf-8')
-    except UnicodeDecodeError:
-        return '<%d bytes of binary data>' % len(content)
+def canonical(document):
+    """What two backups are compared by: their JSON with sorted keys and no whitespace."""
+    return json.dumps(document, sort_keys=True, separators=(',', ':'))
 
 
 def redact(value, secret_keys):
@@ -159,16 +175,9 @@ def redact(value, secret_keys):
     return value
 
 
-def diff_text(content, secret_keys):
-    """The export as the diff shows it: as is without secret keys; else the JSON with secret values redacted
-    (re-indented), and no content at all for an export that is not JSON (its secrets cannot be found)."""
-    if not secret_keys:
-        return _as_text(content)
-    try:
-        document = json.loads(content)
-    except (TypeError, ValueError):
-        return '<%d bytes, not JSON: not shown, as the device profile marks secret keys>' % len(content)
-    return json.dumps(redact(document, secret_keys), indent=2, ensure_ascii=False) + '\n'
+def diff_text(document, secret_keys):
+    """A backup as the diff shows it: indented JSON with the values of secret keys redacted."""
+    return json.dumps(redact(document, secret_keys), indent=2, sort_keys=True, ensure_ascii=False) + '\n'
 
 
 def remove_stale(path):
@@ -194,18 +203,32 @@ def write_new_file(path, content):
         handle.write(content)
 
 
-class ConfigBackupModule(SensingCamModule):
-    """Export the camera configuration to a file (kept only when it changed) or restore one."""
+class ParameterBackupModule(SensingCamModule):
+    """Export the camera's parameter backup to a file (kept only when it changed) or restore one."""
 
     argument_spec = dict(
         state=dict(type='str', choices=['exported', 'restored'], default='exported'),
         dest=dict(type='path'),
         src=dict(type='path'),
         name=dict(type='str'),
+        passphrase=dict(type='str', no_log=True),
     )
     required_if = [('state', 'exported', ('dest',)), ('state', 'restored', ('src',))]
 
     def execute(self):
+        try:
+            self.create = self.profile.method('backup.create_method')
+            self.restore_method = self.profile.method('backup.restore_method')
+            self.path = str(self.profile.setting('backup', 'path'))
+            self.secret_keys = self.profile.secret_keys()
+        except ProfileError as exc:
+            self.fail(str(exc))
+        # The file name the camera's login covers (HA2 POST:<name>) and the key of the backup in data.
+        self.backup_name = self.path.rstrip('/').rsplit('/', 1)[-1]
+        if self.create.argument and not self.params.get('passphrase'):
+            self.fail('passphrase is required: the device profile %s names %s (backup.create_method) with the '
+                      'argument %s. Give the backup passphrase (from a vault) in the passphrase option.'
+                      % (self.profile.path, self.create.name, self.create.argument))
         try:
             if self.params['state'] == 'exported':
                 self.export()
@@ -214,36 +237,107 @@ class ConfigBackupModule(SensingCamModule):
         except (IOError, OSError) as exc:
             self.fail('Cannot write or read the backup file: %s' % exc)
 
-    def diff_text(self, content):
-        try:
-            secret_keys = self.profile.secret_keys()
-        except ProfileError as exc:
-            self.fail(str(exc))
-        return diff_text(content, secret_keys)
+    # -- the camera's side ------------------------------------------------------------------------------------
+    def what(self, action):
+        return '%s the parameter backup (%s, profile `backup.path`)' % (action, self.path)
 
-    def backup_name(self):
+    def export_from_camera(self):
+        """Let the camera build its backup (create method), then export it: the backup document (a dict)."""
+        self.client.call_method('backup.create_method', self.params.get('passphrase'))
+        what = self.what('export')
+        data = self._send('POST', {}, what)
+        if not isinstance(data, dict) or not isinstance(data.get(self.backup_name), dict):
+            raise SensingCamError('The reply of the camera at %s to %s holds no object under %s.%s; check '
+                                  '`backup:` in the device profile %s.'
+                                  % (self.client.base_url, what, self.profile.data_key, self.backup_name,
+                                     self.profile.path), 'protocol')
+        return data[self.backup_name]
+
+    def put_on_camera(self, document, src):
+        """PUT the backup document, call the restore method and, when the profile names one, the save method.
+        A failure says how far the camera got."""
+        try:
+            self._send('PUT', {self.profile.data_key: {self.backup_name: document}}, self.what('import'))
+        except SensingCamError as exc:
+            self.fail('The camera did not take %s; its parameters are unchanged: %s' % (src, exc.message))
+        try:
+            self.client.call_method('backup.restore_method')
+        except SensingCamError as exc:
+            self.fail('The camera took %s but did not restore it with %s (profile `backup.restore_method`); its '
+                      'parameters should be unchanged, check them: %s' % (src, self.restore_method.name, exc.message))
+        if self.profile.save_method:
+            try:
+                self.client.call(self.profile.save_method)
+            except SensingCamError as exc:
+                self.fail('The camera restored %s but did not save it with %s (profile `persistence.save_method`); '
+                          'the restored parameters may be lost at the next power cycle: %s'
+                          % (src, self.profile.save_method, exc.message), changed=True)
+
+    def _send(self, method, body, what):
+        """One authenticated request to backup.path with ``body`` plus the login header; the envelope's data.
+
+        Like the client's own calls: on a relogin status one new challenge and one resend (the camera refused
+        before acting); a second refusal is a login error. Never retried otherwise."""
+        client, profile = self.client, self.profile
+        for attempt in (0, 1):
+            message = dict(body)
+            message[profile.header_key] = client.login_header(self.backup_name, fresh=attempt > 0)
+            response = client.request(method, self.path, what, body=message, idempotent=False,
+                                      context=self.backup_name)
+            try:
+                reply = json.loads(response.content.decode('utf-8'))
+            except (UnicodeDecodeError, ValueError):
+                raise SensingCamError('The reply of the camera at %s to %s is not JSON.' % (client.base_url, what),
+                                      'protocol') from None
+            if not isinstance(reply, dict):
+                raise SensingCamError('The reply of the camera at %s to %s is not a JSON object.'
+                                      % (client.base_url, what), 'protocol')
+            header = reply.get(profile.header_key)
+            status = client._status(header)
+            if status in profile.relogin_statuses:
+                if attempt:
+                    raise client.auth_error(status, what, self.path)
+                continue
+            client._check_status(status, header, what, self.backup_name, self.path, False)
+            return reply.get(profile.data_key)
+        raise SensingCamError('no attempt made to %s' % what, 'config')  # pragma: no cover
+
+    # -- files ------------------------------------------------------------------------------------------------
+    def backup_file_name(self):
         return _safe_path_part(self.params.get('name') or self.params['host'])
 
+    def read_backup_file(self, path):
+        with open(path, 'rb') as handle:
+            content = handle.read()
+        try:
+            document = json.loads(content.decode('utf-8'))
+        except (UnicodeDecodeError, ValueError):
+            document = None
+        if not isinstance(document, dict):
+            self.fail('%s is not a parameter backup of this collection (a JSON object of device variable names and '
+                      'values, as state=exported writes it). Backups of the retired configuration export cannot '
+                      'be restored.' % path)
+        return document
+
     def export(self):
-        dest, name = self.params['dest'], self.backup_name()
-        content = self.client.download('config_export')
+        dest, name = self.params['dest'], self.backup_file_name()
+        document = self.export_from_camera()
+        content = file_content(document)
         latest = os.path.join(dest, '%s-latest.json' % name)
-        previous = None
-        if os.path.exists(latest):
-            with open(latest, 'rb') as handle:
-                previous = handle.read()
+        previous = self.read_backup_file(latest) if os.path.exists(latest) else None
         self.result['latest_file'] = latest
-        if previous is not None and _normalized(previous) == _normalized(content):
+        if previous is not None and canonical(previous) == canonical(document):
             self.exit(changed=False, backup_file=os.path.realpath(latest), size=len(content),
-                      sha256=sha256_hex(content), msg='The configuration equals the latest backup; no new file.')
+                      sha256=sha256_hex(content), msg='The parameters equal the latest backup; no new file.')
         path = os.path.join(dest, '%s-%s.json' % (name, utc_timestamp()))
         counter = 1
         while os.path.exists(path):
             path = os.path.join(dest, '%s-%s-%d.json' % (name, utc_timestamp(), counter))
             counter += 1
         if self.diff_mode:
-            self.result['diff'] = {'before': '' if previous is None else self.diff_text(previous),
-                                   'after': self.diff_text(content), 'before_header': latest, 'after_header': path}
+            self.result['diff'] = {'before': '' if previous is None else diff_text(previous, self.secret_keys),
+                                   'after': diff_text(document, self.secret_keys), 'before_header': latest,
+                                   'after_header': path}
         if self.check_mode:
             self.exit(changed=True, backup_file=path, size=len(content), sha256=sha256_hex(content),
                       msg='Would write a new backup %s.' % path)
@@ -264,27 +358,28 @@ class ConfigBackupModule(SensingCamModule):
 
     def restore(self):
         src = self.params['src']
-        with open(src, 'rb') as handle:
-            wanted = handle.read()
-        current = self.client.download('config_export')
+        wanted = self.read_backup_file(src)
         self.result['src'] = src
-        if _normalized(current) == _normalized(wanted):
-            self.exit(changed=False, msg='The camera configuration already equals %s.' % src)
+        current = self.export_from_camera()
+        if canonical(current) == canonical(wanted):
+            self.exit(changed=False, msg='The camera parameters already equal %s.' % src)
         if self.diff_mode:
-            self.result['diff'] = {'before': self.diff_text(current), 'after': self.diff_text(wanted),
+            self.result['diff'] = {'before': diff_text(current, self.secret_keys),
+                                   'after': diff_text(wanted, self.secret_keys),
                                    'before_header': 'camera %s' % self.params['host'], 'after_header': src}
         if self.check_mode:
-            self.exit(changed=True, msg='Would restore the camera configuration from %s.' % src)
-        self.client.upload('config_import', wanted, os.path.basename(src))
-        after = self.client.download('config_export')
-        if _normalized(after) != _normalized(wanted):
-            self.warn('The camera accepted %s, but its configuration export now differs from that file; '
-                      'it may have adjusted some values.' % src)
-        self.exit(changed=True, msg='Restored the camera configuration from %s.' % src)
+            self.exit(changed=True, msg='Would restore the camera parameters from %s.' % src)
+        self.put_on_camera(wanted, src)
+        after = self.export_from_camera()
+        if canonical(after) != canonical(wanted):
+            differ = sorted(k for k in set(after) | set(wanted) if canonical(after.get(k)) != canonical(wanted.get(k)))
+            self.warn('The camera accepted %s, but its backup now differs from that file in: %s; it may have '
+                      'adjusted some values.' % (src, ', '.join(str(k) for k in differ)))
+        self.exit(changed=True, msg='Restored the camera parameters from %s.' % src)
 
 
 def main():
-    ConfigBackupModule().run()
+    ParameterBackupModule().run()
 
 
 if __name__ == '__main__':

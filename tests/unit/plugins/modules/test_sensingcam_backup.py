@@ -1,24 +1,95 @@
-"""sensingcam_backup against the in-process fake camera (not a real SEC100, not the camera simulator).
+"""sensingcam_backup against the in-process fake camera (a test double: not a real SEC100, not the camera simulator).
+
+The backup endpoint of the shared fake is swapped here for the shapes the camera simulator serves
+(tools/camera_simulator, server.py backup_export/backup_import), which the module follows: CreateParameterBackup
+{Passphrase}; export = authenticated POST /api/parameterbackup answering data.parameterbackup = {device name: wire
+value} of every writable variable; import = PUT /api/parameterbackup {"header": login, "data": {"parameterbackup":
+{...}}}; RestoreParameterBackup applies what was put.
 
 Real: the module's main() and the collection's module_utils. Doubles: the fake camera
 (tests/unit/sensingcam_fake_camera.py) in place of open_url, and AnsibleModule's exit_json/fail_json/warn replaced
 by the run_module fixture (tests/unit/conftest.py) so the result is read in-process.
 """
 
+import copy
 import json
 import os
 from pathlib import Path
 
 import pytest
 import yaml
-from sensingcam_fake_camera import PROFILE_PATH, install_network, module_args
+from sensingcam_fake_camera import PASSWORD, PROFILE_PATH, FakeCamera, FakeResponse, envelope, install_network
+from sensingcam_fake_camera import module_args as connection_args
 
 from ansible_collections.sensingcam.ming.plugins.modules import sensingcam_backup
 
+PASSPHRASE = "Backup-Pa55phrase-93"
+FTP_SECRET = "ftp-Secret-7731"
+
+
+class SimStyleBackupCamera(FakeCamera):
+    """The fake camera with the simulator's parameter-backup shapes (see the module docstring)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.passphrases = []
+        self.puts = 0
+        self.restores = 0
+
+    def writable(self):
+        return {n: copy.deepcopy(self.variables[n]) for n, s in self.specs.items() if s["access"] == "read_write"}
+
+    def _backup_transfer(self, method, raw):
+        body = json.loads(raw) if raw else {}
+        status = self._login_status(body.get("header"), "parameterbackup")
+        if status:
+            return envelope(status=status)
+        if method == "POST":
+            if self.backup is None:
+                return envelope(status=3, message="no parameter backup: call CreateParameterBackup first")
+            return envelope({"parameterbackup": copy.deepcopy(self.backup)})
+        if method == "PUT":
+            document = (body.get("data") or {}).get("parameterbackup")
+            if not isinstance(document, dict) or not document:
+                return envelope(status=3, message="a parameter backup is a non-empty JSON object")
+            self.pending_backup = document
+            self.puts += 1
+            return envelope({"parameterbackup": {"staged": len(document)}})
+        return FakeResponse(404, b"", "Not Found")
+
+    def _method_effect(self, name, data):
+        if name == self.backup_create:
+            self.passphrases.append(data.get("Passphrase"))
+            self.backup = self.writable()
+            return 0
+        if name == self.backup_restore:
+            if not isinstance(self.pending_backup, dict):
+                return 3
+            for key, value in self.pending_backup.items():
+                if key in self.specs and self.specs[key]["access"] == "read_write":
+                    self.variables[key] = value
+            self.pending_backup = None
+            self.restores += 1
+            return 0
+        return super()._method_effect(name, data)
+
 
 @pytest.fixture
-def camera(monkeypatch):
-    return install_network(monkeypatch).add("cam1")
+def network(monkeypatch):
+    return install_network(monkeypatch)
+
+
+@pytest.fixture
+def camera(network):
+    camera = network.add("cam1", SimStyleBackupCamera())
+    camera.variables["FtpPassword"] = FTP_SECRET
+    return camera
+
+
+def module_args(**kwargs):
+    values = connection_args(passphrase=PASSPHRASE)
+    values.update(kwargs)
+    return values
 
 
 def backups(directory):
@@ -28,27 +99,38 @@ def backups(directory):
 def test_export_then_idempotent_then_new_on_change(run_module, camera, tmp_path):
     dest = tmp_path / "backups"
     failed, first = run_module(sensingcam_backup.main, module_args(dest=str(dest), name="line3/cam"))
-    assert not failed and first["changed"]
+    assert not failed and first["changed"], first
     assert os.path.basename(first["backup_file"]).startswith("line3_cam-")
     latest = dest / "line3_cam-latest.json"
-    assert latest.read_bytes() == camera.config
+    assert json.loads(latest.read_bytes()) == camera.writable()
     assert os.path.islink(latest) and os.path.realpath(latest) == first["backup_file"]
     assert oct(os.stat(first["backup_file"]).st_mode & 0o777) == "0o600"
+    assert camera.passphrases == [PASSPHRASE]
 
     failed, second = run_module(sensingcam_backup.main, module_args(dest=str(dest), name="line3/cam"))
-    assert not failed and not second["changed"]
+    assert not failed and not second["changed"], second
     assert len(backups(dest)) == 1
+    assert second["backup_file"] == first["backup_file"]
 
-    camera.config = json.dumps({"Ntp": {"Enabled": False}, "LocationName": "factory-default"}).encode()
-    failed, reordered = run_module(sensingcam_backup.main, module_args(dest=str(dest), name="line3/cam"))
-    assert not reordered["changed"], "same JSON content in another key order is not a change"
-
-    camera.config = json.dumps({"LocationName": "line3"}).encode()
+    camera.variables["LocationName"] = "line3"
     failed, third = run_module(sensingcam_backup.main, module_args(dest=str(dest), name="line3/cam"), diff=True)
     assert not failed and third["changed"]
     assert len(backups(dest)) == 2
-    assert latest.read_bytes() == camera.config
-    assert "line3" in third["diff"]["after"] and "factory-default" in third["diff"]["before"]
+    assert json.loads(latest.read_bytes())["LocationName"] == "line3"
+    assert '"LocationName": "line3"' in third["diff"]["after"]
+    assert '"LocationName": "factory-default"' in third["diff"]["before"]
+    assert camera.puts == 0 and camera.restores == 0 and camera.writes() == []
+
+
+def test_a_backup_file_in_another_key_order_is_the_same_backup(run_module, camera, tmp_path):
+    dest = tmp_path / "b"
+    run_module(sensingcam_backup.main, module_args(dest=str(dest)))
+    latest = dest / "cam1-latest.json"
+    document = json.loads(latest.read_bytes())
+    os.unlink(latest)
+    latest.write_text(json.dumps(dict(reversed(list(document.items())))))
+    failed, again = run_module(sensingcam_backup.main, module_args(dest=str(dest)))
+    assert not failed and not again["changed"], "same content in another key order is not a change"
 
 
 def test_export_check_mode_writes_nothing(run_module, camera, tmp_path):
@@ -56,6 +138,7 @@ def test_export_check_mode_writes_nothing(run_module, camera, tmp_path):
     failed, result = run_module(sensingcam_backup.main, module_args(dest=str(dest)), check_mode=True)
     assert not failed and result["changed"] and result["backup_file"].startswith(str(dest))
     assert not dest.exists()
+    assert camera.puts == 0 and camera.writes() == []
 
 
 def test_name_defaults_to_host(run_module, camera, tmp_path):
@@ -63,28 +146,23 @@ def test_name_defaults_to_host(run_module, camera, tmp_path):
     assert os.path.basename(result["latest_file"]) == "cam1-latest.json"
 
 
-def test_restore_only_on_difference(run_module, camera, tmp_path):
-    same = tmp_path / "same.json"
-    same.write_bytes(camera.config)
-    failed, result = run_module(sensingcam_backup.main, module_args(state="restored", src=str(same)))
-    assert not failed and not result["changed"]
-    assert camera.calls("POST", "/file/upload/configuration") == []
+@pytest.mark.parametrize("state", ["exported", "restored"])
+def test_the_passphrase_is_required_before_any_request(run_module, camera, tmp_path, state):
+    """The profile's CreateParameterBackup takes Passphrase: without it the module fails naming the option and
+    sends nothing. Mutation tried: the check removed: the client refused the call naming the argument, after the
+    first request; this test failed (requests made)."""
+    values = module_args(dest=str(tmp_path), src=str(tmp_path / "x.json"), state=state)
+    del values["passphrase"]
+    failed, result = run_module(sensingcam_backup.main, values)
+    assert failed and "passphrase is required" in result["msg"] and "CreateParameterBackup" in result["msg"]
+    assert camera.requests == []
 
-    other = tmp_path / "other.json"
-    other.write_text(json.dumps({"LocationName": "restored"}))
-    failed, check = run_module(sensingcam_backup.main, module_args(state="restored", src=str(other)),
-                               check_mode=True, diff=True)
-    assert not failed and check["changed"]
-    assert camera.calls("POST", "/file/upload/configuration") == []
-    assert "restored" in check["diff"]["after"]
 
-    failed, applied = run_module(sensingcam_backup.main, module_args(state="restored", src=str(other)))
-    assert not failed and applied["changed"]
-    assert len(camera.calls("POST", "/file/upload/configuration")) == 1
-    assert json.loads(camera.config) == {"LocationName": "restored"}
-
-    failed, again = run_module(sensingcam_backup.main, module_args(state="restored", src=str(other)))
-    assert not again["changed"]
+def test_the_passphrase_never_shows(run_module, camera, tmp_path):
+    failed, result = run_module(sensingcam_backup.main, module_args(dest=str(tmp_path / "b")), diff=True)
+    assert not failed
+    text = json.dumps(result)
+    assert PASSPHRASE not in text and PASSWORD not in text
 
 
 def test_required_paths(run_module, camera):
@@ -94,59 +172,26 @@ def test_required_paths(run_module, camera):
     assert failed and "src" in result["msg"]
 
 
-def test_export_endpoint_unknown(run_module, camera, tmp_path):
-    camera.status_override["/file/download/configuration"] = 404
-    failed, result = run_module(sensingcam_backup.main, module_args(dest=str(tmp_path)))
-    assert failed and "files.config_export.path" in result["msg"]
+def test_export_diff_redacts_secret_keys(run_module, camera, tmp_path):
+    """backup.secret_keys of the shipped profile (*password*): FtpPassword shows ******** in the diff, in check
+    mode and on a real run; the backup file keeps the real value.
 
-
-MQTT_SECRET = "mqtt-Pa55-7731"
-HASH_SECRET = "9c1185a5c5e9fc54612808977ee8f548b2258d31"
-
-
-def secret_export(location="line3"):
-    return json.dumps({"LocationName": location,
-                       "Mqtt": {"Broker": "10.1.1.5", "Password": MQTT_SECRET},
-                       "Users": [{"Name": "Service", "PasswordHash": HASH_SECRET}]}).encode()
-
-
-def test_export_diff_redacts_what_the_profile_marks_secret(run_module, camera, tmp_path):
-    """The shipped profile's files.config_export.secret_keys: ******** at any depth (in a dict, in a list) in the
-    diff, in check mode and on a real run; the backup file keeps the real values. Removing the redaction (diff of the
-    raw export) fails this test."""
+    Mutation tried: diff_text without redact(): the FTP password appeared in the diff; this test failed."""
     dest = tmp_path / "backups"
-    camera.config = secret_export("line3")
     failed, checked = run_module(sensingcam_backup.main, module_args(dest=str(dest)), check_mode=True, diff=True)
     assert not failed and checked["changed"]
-    assert MQTT_SECRET not in json.dumps(checked) and HASH_SECRET not in json.dumps(checked)
+    assert FTP_SECRET not in json.dumps(checked)
     after = json.loads(checked["diff"]["after"])
-    assert after["Mqtt"] == {"Broker": "10.1.1.5", "Password": "********"}
-    assert after["Users"] == [{"Name": "Service", "PasswordHash": "********"}]
-    assert after["LocationName"] == "line3"
+    assert after["FtpPassword"] == "********" and after["FtpUserName"] == ""
 
     failed, first = run_module(sensingcam_backup.main, module_args(dest=str(dest)), diff=True)
-    assert not failed and first["changed"]
-    assert MQTT_SECRET not in json.dumps(first) and "********" in first["diff"]["after"]
-    assert json.loads((dest / "cam1-latest.json").read_bytes()) == json.loads(secret_export("line3"))
+    assert not failed and first["changed"] and FTP_SECRET not in json.dumps(first)
+    assert json.loads((dest / "cam1-latest.json").read_bytes())["FtpPassword"] == FTP_SECRET
 
-    camera.config = secret_export("line4")
+    camera.variables["LocationName"] = "line4"
     failed, second = run_module(sensingcam_backup.main, module_args(dest=str(dest)), diff=True)
-    assert not failed and second["changed"]
-    assert MQTT_SECRET not in json.dumps(second) and HASH_SECRET not in json.dumps(second)
-    assert '"line3"' in second["diff"]["before"] and '"line4"' in second["diff"]["after"]
-    assert MQTT_SECRET.encode() in (dest / "cam1-latest.json").read_bytes()
-
-
-def test_restore_diff_redacts_both_sides(run_module, camera, tmp_path):
-    camera.config = secret_export("line3")
-    wanted = tmp_path / "wanted.json"
-    wanted.write_bytes(secret_export("restored").replace(MQTT_SECRET.encode(), b"other-mqtt-secret"))
-    failed, result = run_module(sensingcam_backup.main, module_args(state="restored", src=str(wanted)),
-                                check_mode=True, diff=True)
-    assert not failed and result["changed"]
-    text = json.dumps(result)
-    assert MQTT_SECRET not in text and "other-mqtt-secret" not in text and HASH_SECRET not in text
-    assert '"restored"' in result["diff"]["after"] and '"line3"' in result["diff"]["before"]
+    assert not failed and second["changed"] and FTP_SECRET not in json.dumps(second)
+    assert json.loads(second["diff"]["before"])["FtpPassword"] == "********"
 
 
 def profile_copy(tmp_path, change):
@@ -157,43 +202,120 @@ def profile_copy(tmp_path, change):
     return str(path)
 
 
-def test_an_entry_marked_secret_is_redacted_by_its_device_name(run_module, camera, tmp_path):
-    """`secret: true` on a profile entry (here identity.device_name, LocationName) redacts that device name too."""
+def test_a_variable_marked_secret_is_redacted_by_its_device_name(run_module, camera, tmp_path):
+    """`secret: true` on a profile variable (here identity.location_name, LocationName) redacts that name too."""
     def mark(data):
-        data["identity"]["device_name"]["secret"] = True
-    camera.config = json.dumps({"LocationName": "hidden-name", "Ntp": {"Enabled": True}}).encode()
+        data["variables"]["identity"]["location_name"]["secret"] = True
+    camera.variables["LocationName"] = "hidden-name"
     failed, result = run_module(sensingcam_backup.main,
                                 module_args(dest=str(tmp_path / "b"), profile=profile_copy(tmp_path, mark)),
                                 check_mode=True, diff=True)
-    assert not failed and "hidden-name" not in json.dumps(result)
-    assert json.loads(result["diff"]["after"]) == {"LocationName": "********", "Ntp": {"Enabled": True}}
+    assert not failed and "hidden-name" not in json.dumps(result), result
+    assert json.loads(result["diff"]["after"])["LocationName"] == "********"
 
 
-def test_without_secret_keys_the_diff_is_the_export_as_is(run_module, camera, tmp_path):
-    def unmark(data):
-        del data["files"]["config_export"]["secret_keys"]
-    camera.config = b'{"LocationName": "x", "Password": "shown"}'
-    failed, result = run_module(sensingcam_backup.main,
-                                module_args(dest=str(tmp_path / "b"), profile=profile_copy(tmp_path, unmark)),
-                                check_mode=True, diff=True)
-    assert not failed and result["diff"]["after"] == camera.config.decode()
+def test_restore_only_on_difference(run_module, camera, tmp_path):
+    same = tmp_path / "same.json"
+    same.write_text(json.dumps(camera.writable()))
+    failed, result = run_module(sensingcam_backup.main, module_args(state="restored", src=str(same)))
+    assert not failed and not result["changed"], result
+    assert camera.puts == 0 and camera.restores == 0
+
+    wanted = dict(camera.writable(), LocationName="restored", Video0FrameRate=12)
+    other = tmp_path / "other.json"
+    other.write_text(json.dumps(wanted))
+    failed, check = run_module(sensingcam_backup.main, module_args(state="restored", src=str(other)),
+                               check_mode=True, diff=True)
+    assert not failed and check["changed"]
+    assert camera.puts == 0 and camera.value("LocationName") == "factory-default"
+    assert '"LocationName": "restored"' in check["diff"]["after"] and FTP_SECRET not in json.dumps(check)
+
+    failed, applied = run_module(sensingcam_backup.main, module_args(state="restored", src=str(other)))
+    assert not failed and applied["changed"], applied
+    assert camera.puts == 1 and camera.restores == 1
+    assert camera.value("LocationName") == "restored" and camera.value("Video0FrameRate") == 12
+    assert applied["warnings"] == []
+
+    failed, again = run_module(sensingcam_backup.main, module_args(state="restored", src=str(other)))
+    assert not failed and not again["changed"] and camera.puts == 1
 
 
-def test_a_non_json_export_is_not_shown_when_the_profile_marks_secrets(run_module, camera, tmp_path):
-    camera.config = b"Password=plain-text-secret\nLocationName=x\n"
-    failed, result = run_module(sensingcam_backup.main, module_args(dest=str(tmp_path / "b")),
-                                check_mode=True, diff=True)
-    assert not failed and "plain-text-secret" not in json.dumps(result)
-    assert "not JSON: not shown" in result["diff"]["after"]
+def test_a_restore_the_camera_adjusts_warns(run_module, camera, tmp_path):
+    wanted = dict(camera.writable(), LocationName="restored", NotOnThisCamera=1)
+    src = tmp_path / "b.json"
+    src.write_text(json.dumps(wanted))
+    failed, result = run_module(sensingcam_backup.main, module_args(state="restored", src=str(src)))
+    assert not failed and result["changed"]
+    assert any("differs from that file in: NotOnThisCamera" in w for w in result["warnings"]), result["warnings"]
+
+
+def test_a_refused_import_fails_and_changes_nothing(run_module, camera, tmp_path):
+    src = tmp_path / "b.json"
+    src.write_text(json.dumps({"LocationName": "x"}))
+    original = camera._backup_transfer
+
+    def refuse_put(method, raw):
+        if method == "PUT":
+            return envelope(status=3, message="Invalid value for 'Video0FrameRate'")
+        return original(method, raw)
+    camera._backup_transfer = refuse_put
+    failed, result = run_module(sensingcam_backup.main, module_args(state="restored", src=str(src)))
+    assert failed and not result["changed"]
+    assert "did not take" in result["msg"] and "Invalid value for 'Video0FrameRate'" in result["msg"]
+    assert camera.restores == 0
+
+
+def test_the_save_method_runs_after_a_restore_when_the_profile_names_one(run_module, network, tmp_path):
+    """persistence.save_method (family WriteEeprom) is called once after RestoreParameterBackup."""
+    def save(data):
+        data["persistence"]["save_method"] = {"value": "WriteEeprom", "level": "assumed"}
+    profile = profile_copy(tmp_path, save)
+    camera = network.add("cam1", SimStyleBackupCamera(profile_path=profile))
+    src = tmp_path / "b.json"
+    src.write_text(json.dumps(dict(camera.writable(), LocationName="restored")))
+    failed, result = run_module(sensingcam_backup.main, module_args(state="restored", src=str(src), profile=profile))
+    assert not failed and result["changed"], result
+    names = [name for name, _data in camera.method_calls]
+    assert names == ["CreateParameterBackup", "RestoreParameterBackup", "WriteEeprom", "CreateParameterBackup"]
+
+
+@pytest.mark.parametrize("content", [b"[1, 2]", b"Password=x\n", b'{"configuration": '], ids=["list", "text", "cut"])
+def test_a_file_that_is_no_backup_is_refused(run_module, camera, tmp_path, content):
+    src = tmp_path / "b.json"
+    src.write_bytes(content)
+    failed, result = run_module(sensingcam_backup.main, module_args(state="restored", src=str(src)))
+    assert failed and "is not a parameter backup" in result["msg"]
+    assert camera.requests == []
+
+
+def test_an_expired_login_is_renewed_once(run_module, camera, tmp_path):
+    """The camera forgets the cached challenge between the create call and the export (status 10): the export is
+    sent once more with a new challenge. Mutation tried: no resend on a relogin status: the export failed with
+    a login error; this test failed."""
+    effect = camera._method_effect
+
+    def create_then_expire(name, data):
+        result = effect(name, data)
+        camera.expire_nonces()
+        return result
+    camera._method_effect = create_then_expire
+    failed, result = run_module(sensingcam_backup.main, module_args(dest=str(tmp_path / "b")))
+    assert not failed and result["changed"], result
+
+
+def test_wrong_password_is_one_clear_error(run_module, camera, tmp_path):
+    failed, result = run_module(sensingcam_backup.main, module_args(dest=str(tmp_path / "b"), password="wrong-pw"))
+    assert failed and "refused the login of user 'Service'" in result["msg"]
+    assert "wrong-pw" not in json.dumps(result)
 
 
 def test_secret_keys_must_be_a_list(run_module, camera, tmp_path):
     def spoil(data):
-        data["files"]["config_export"]["secret_keys"] = {"value": "*password*", "status": "assumed"}
+        data["backup"]["secret_keys"] = {"value": "*password*", "level": "assumed"}
     failed, result = run_module(sensingcam_backup.main,
                                 module_args(dest=str(tmp_path / "b"), profile=profile_copy(tmp_path, spoil)),
                                 check_mode=True, diff=True)
-    assert failed and "files.config_export.secret_keys" in result["msg"] and "must be a list" in result["msg"]
+    assert failed and "backup.secret_keys" in result["msg"] and "must be a list" in result["msg"]
 
 
 def test_redact_leaves_its_input_alone():
@@ -225,7 +347,7 @@ def test_a_symlink_planted_at_the_part_path_is_not_followed(run_module, camera, 
     assert victim.read_text() == "plant setting\n"
     backup = dest / f"cam1-{FIXED_TIME}.json"
     assert result["backup_file"] == str(backup)
-    assert not backup.is_symlink() and backup.read_bytes() == camera.config
+    assert not backup.is_symlink() and json.loads(backup.read_bytes()) == camera.writable()
     assert oct(backup.stat().st_mode & 0o777) == "0o600"
     assert sorted(p.name for p in dest.iterdir()) == [f"cam1-{FIXED_TIME}.json", "cam1-latest.json"]
 
@@ -242,7 +364,7 @@ def test_a_stale_part_file_is_replaced_not_reused(run_module, camera, tmp_path, 
     failed, result = run_module(sensingcam_backup.main, module_args(dest=str(dest)))
     assert not failed, result
     backup = dest / f"cam1-{FIXED_TIME}.json"
-    assert backup.read_bytes() == camera.config and oct(backup.stat().st_mode & 0o777) == "0o600"
+    assert json.loads(backup.read_bytes()) == camera.writable() and oct(backup.stat().st_mode & 0o777) == "0o600"
     assert not stale.exists()
 
 
