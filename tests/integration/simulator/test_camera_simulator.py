@@ -234,19 +234,19 @@ def test_challenge_reply_shape(cam, sim):
     assert "nonce" in trailing["challenge"]
 
 
-@pytest.mark.parametrize("wrong", ["password", "ha2_name", "user", "realm", "opaque"])
+@pytest.mark.parametrize("wrong", ["password", "ha2_name", "unknown_user", "user", "realm", "opaque"])
 def test_a_wrong_login_is_http_200_status_4(cam, sim, wrong):
     """Against the camera simulator, not a real camera: each wrong part of the login header -> HTTP 200, status 4
     (access denied), nothing written, a failed login counted.
 
     Mutation tried: the user, realm and opaque comparisons in auth.verify removed one at a time: the matching case
-    fails (status 0)."""
+    fails (status 0; "user" is a header naming another user than the one the hash was made for)."""
     header = cam.header("LocationName")
     if wrong == "password":
         header = cam.header("LocationName", password="wrong")
     elif wrong == "ha2_name":
         header = cam.header("DeviceName")
-    elif wrong == "user":
+    elif wrong == "unknown_user":
         other = Sec100(cam.base, user="Maintenance")
         c = other.challenge()
         header = other.header("LocationName", challenge=c)
@@ -693,7 +693,7 @@ def test_backup_import_is_all_or_nothing_and_needs_a_login(cam):
     """Against the camera simulator, not a real camera: a backup with one invalid value is refused whole (status 3
     naming it) and nothing is staged; GET without login and a wrong login -> status 4.
 
-    Mutation tried: stage_backup storing the document before checking it: the restore applied LocationName."""
+    Mutation tried: stage_backup storing the document without checking it: the PUT answered 0, this test failed."""
     bad = {"LocationName": "changed", "Video0FrameRate": 99}
     reply = backup_request(cam, "PUT", {"parameterbackup": bad}).json()
     assert status(reply) == 3 and "Video0FrameRate" in reply["header"]["message"]

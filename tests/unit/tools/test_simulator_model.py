@@ -158,8 +158,8 @@ def test_backup_is_all_or_nothing(camera):
     """Runs against the camera simulator's code, not a real camera: create, export, stage, restore; a bad document
     stages nothing; restore without a staged backup is refused.
 
-    Mutation tried: restore_backup applying values one by one before checking them all: the bad case changed
-    LocationName, this test failed."""
+    Mutation tried: stage_backup storing the document without checking it: the bad document was staged, this test
+    failed."""
     with pytest.raises(ApiError):
         camera.export_backup()
     camera.create_backup("pass")
