@@ -288,16 +288,29 @@ class SensingCamClient(ApiClient):
             'nonce': challenge['nonce'],
         }
 
+    def send(self, method, path, auth_name, body=None, what=None, idempotent=False):
+        """An authenticated request of any HTTP ``method`` to any ``path`` (e.g. ``PUT <backup.path>``): ``body``
+        (a dict) goes as JSON with the login header (HA2 ``POST:<auth_name>``) under ``response.header_key``; a
+        relogin status gets one new challenge and one resend, a second refusal is kind 'auth'; the envelope's
+        status is checked as for every call. Returns the envelope's data (None when the reply has none)."""
+        what = what or '%s %s' % (method.upper(), path)
+
+        def payload(header):
+            message = dict(body or {})
+            message[self.profile.header_key] = header
+            return {'body': message}
+        return self._authenticated(path, auth_name, what, payload, idempotent=idempotent, method=method)[1]
+
     def _authenticated(self, path, auth_name, what, payload, query=None, idempotent=False, timeout=None,
-                       fresh=False, raw=False):
-        """One authenticated POST; ``payload(header)`` -> dict with body or data/headers. Returns the response and
-        the envelope's data (``raw``: the response only, the envelope checked when the reply is one)."""
+                       fresh=False, raw=False, method='POST'):
+        """One authenticated request; ``payload(header)`` -> dict with body or data/headers. Returns the response
+        and the envelope's data (``raw``: the response only, the envelope checked when the reply is one)."""
         for attempt in (0, 1):
             header = self.login_header(auth_name, fresh=fresh or attempt > 0)
             parts = payload(header)
             try:
                 response = self._busy_retrying(lambda parts=parts: self.request(
-                    'POST', path, what, query=query, idempotent=idempotent, timeout=timeout, context=auth_name,
+                    method, path, what, query=query, idempotent=idempotent, timeout=timeout, context=auth_name,
                     **parts), idempotent)
                 if raw:
                     self._raw_envelope(response, what, auth_name, path)

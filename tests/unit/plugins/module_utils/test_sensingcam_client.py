@@ -422,6 +422,30 @@ def test_call_returns_the_data_dict(profile, network):
     assert make_client(profile, network).call("EventTriggerEvent") == {"result": 0}
 
 
+def test_send_any_method_with_login_and_relogin(profile, network):
+    """client.send: an authenticated PUT (the backup import), with the same relogin rule as every call."""
+    camera = network.add("cam1")
+    seen = []
+    real = network.open_url
+
+    def capture(url, data=None, method=None, **kwargs):
+        if url.endswith("/api/parameterbackup"):
+            seen.append((method, json.loads(data)))
+            return real(url.replace("/api/parameterbackup", "/api/LocationName"), data=json.dumps(
+                {"header": json.loads(data)["header"], "data": {"LocationName": "via-put"}}).encode(), method="POST",
+                **kwargs)
+        return real(url, data=data, method=method, **kwargs)
+    network.open_url = capture
+    client = make_client(profile, network)
+    camera.expire_nonces()
+    assert client.send("PUT", "/api/parameterbackup", "LocationName", {"data": {"x": 1}}) == {}
+    assert [m for m, _ in seen] == ["PUT"] and seen[0][1]["data"] == {"x": 1} and "nonce" in seen[0][1]["header"]
+    assert camera.writes() == [("LocationName", "via-put")]
+    error = error_of(lambda: make_client(profile, network, password="nope-nope").send(
+        "PUT", "/api/parameterbackup", "LocationName", {"data": {}}))
+    assert error.kind == "auth" and len(seen) == 3
+
+
 # -- files --------------------------------------------------------------------------------------------------------
 
 def test_download(profile, network):
