@@ -40,11 +40,13 @@ becomes 1 (started) and the camera is away (GETs refused) for ``reboot_polls`` G
 and the version unchanged, or with ``'unchanged'`` UpdateState 2 and the version unchanged. Starting without an
 uploaded image answers result 3.
 
-Parameter backup flow (family): ``CreateParameterBackup {Passphrase}`` snapshots the writable variables into
-``backup`` (bytes of JSON ``{"passphrase": ..., "parameters": {...}}``); ``GET /api/parameterbackup`` answers those
-bytes (login not needed, like any GET; HTTP 404 before a backup was created); ``PUT /api/parameterbackup`` (body =
-the bytes) stores them as ``pending_backup``; ``RestoreParameterBackup`` applies the pending backup's parameters
-(result 3 when none is pending or it is not such JSON).
+Parameter backup flow (family, in the camera simulator's shapes): ``CreateParameterBackup {Passphrase}`` records
+the passphrase in ``passphrases`` and snapshots the writable variables (``writable()``) into ``backup``;
+``POST <backup.path>`` with the login header (HA2 ``POST:parameterbackup``) answers ``data.parameterbackup`` =
+that object (status 3 before a backup was created); ``PUT <backup.path>`` with the login header and
+``data.parameterbackup`` = {name: value} stages it as ``pending_backup`` (counted in ``puts``; status 3 for an empty
+or non-object document); ``RestoreParameterBackup`` applies the staged writable variables (counted in
+``restores``; result 3 when nothing is staged). A GET of the path answers status 4 (it needs a login).
 
 Importable from every test under tests/unit (pytest puts tests/unit on sys.path for its conftest.py).
 """
@@ -331,6 +333,9 @@ class FakeCamera:
         self.away_polls = 0
         self.backup = None
         self.pending_backup = None
+        self.passphrases = []
+        self.puts = 0
+        self.restores = 0
         self.lock = threading.Lock()
 
     # -- helpers for the tests --------------------------------------------------------------------------------
@@ -459,28 +464,40 @@ class FakeCamera:
         elif name == self.firmware_start:
             return self._start_firmware()
         elif name == self.backup_create:
-            parameters = {n: self.variables[n] for n, s in self.specs.items() if s["access"] == "read_write"}
-            self.backup = json.dumps({"passphrase": data.get("Passphrase"), "parameters": parameters}).encode()
+            self.passphrases.append(data.get("Passphrase"))
+            self.backup = self.writable()
         elif name == self.backup_restore:
-            try:
-                parameters = json.loads(self.pending_backup)["parameters"]
-            except (TypeError, ValueError, KeyError):
+            if not isinstance(self.pending_backup, dict):
                 return 3
-            for key, value in parameters.items():
+            for key, value in self.pending_backup.items():
                 if key in self.specs and self.specs[key]["access"] == "read_write":
                     self.variables[key] = value
             self.pending_backup = None
+            self.restores += 1
         return 0
 
+    def writable(self):
+        """{name: value} of every read_write variable (what a parameter backup holds)."""
+        return {n: copy.deepcopy(self.variables[n]) for n, s in self.specs.items() if s["access"] == "read_write"}
+
     def _backup_transfer(self, method, raw):
-        if method == "GET":
+        if method not in ("POST", "PUT"):
+            return envelope(status=4, message=f"the parameter backup needs a login: POST {self.backup_path}")
+        name = self.backup_path.rsplit("/", 1)[-1]
+        body = json.loads(raw) if raw else {}
+        status = self._login_status(body.get("header"), name)
+        if status:
+            return envelope(status=status)
+        if method == "POST":
             if self.backup is None:
-                return FakeResponse(404, b"", "Not Found")
-            return FakeResponse(200, self.backup)
-        if method == "PUT":
-            self.pending_backup = raw
-            return envelope({})
-        return FakeResponse(404, b"", "Not Found")
+                return envelope(status=3, message="no parameter backup: call CreateParameterBackup first")
+            return envelope({name: copy.deepcopy(self.backup)})
+        document = (body.get("data") or {}).get(name)
+        if not isinstance(document, dict) or not document:
+            return envelope(status=3, message="a parameter backup is a non-empty JSON object")
+        self.pending_backup = document
+        self.puts += 1
+        return envelope({name: {"staged": len(document)}})
 
     def _upload(self, name, query, raw):
         if self.upload_breaks:

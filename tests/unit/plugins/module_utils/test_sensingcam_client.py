@@ -580,3 +580,33 @@ def test_tls_settings_reach_open_url(profile, network):
 
 def test_scrub_removes_a_password_a_library_echoed():
     assert _api.scrub("failed for hunter22 at x", "hunter22") == "failed for ******** at x"
+
+
+# -- the fake camera's flows (the double other module tests build on) ---------------------------------------------
+
+def test_fake_firmware_flow(profile, network):
+    """Upload, start, away for reboot_polls GETs, then UpdateState finished and the new version (fake camera)."""
+    camera = network.add("cam1")
+    client = make_client(profile, network, retries=0)
+    assert error_of(lambda: client.call_method("firmware.start_method")).method_result == "invalid_name"
+    client.upload(profile.setting("firmware", "upload_file"), b"SICK-SEC100-FW 2.7.1\nimage")
+    assert client.call_method("firmware.start_method") == "ok"
+    state = profile.field("firmware", "state")
+    for _ in range(camera.reboot_polls):
+        assert error_of(lambda: client.read_field(state)).kind == "unreachable"
+    assert client.read_field(state) == "finished" and client.read("FirmwareVersion") == "2.7.1"
+
+
+def test_fake_backup_flow(profile, network):
+    """Create, export (POST with login), stage (PUT), restore (fake camera, the simulator's shapes)."""
+    camera = network.add("cam1")
+    client = make_client(profile, network)
+    path = profile.setting("backup", "path")
+    client.call_method("backup.create_method", "pass-phrase")
+    exported = client.send("POST", path, "parameterbackup")["parameterbackup"]
+    assert exported == camera.writable() and camera.passphrases == ["pass-phrase"]
+    exported["LocationName"] = "restored"
+    assert client.send("PUT", path, "parameterbackup", {"data": {"parameterbackup": exported}}) == {
+        "parameterbackup": {"staged": len(exported)}}
+    assert client.call_method("backup.restore_method") == "ok"
+    assert camera.value("LocationName") == "restored" and (camera.puts, camera.restores) == (1, 1)
