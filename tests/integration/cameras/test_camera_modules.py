@@ -163,4 +163,3 @@ def firmware_archive(directory, version="2.7.0", size=200_000):
         f'---\nfirmware:\n  - {{version: "{version}", file: {image.name}, sha256: {digest}, '
         'device_family: sensingCam SEC100}\n')
     return directory
-

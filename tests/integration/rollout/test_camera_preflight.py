@@ -88,6 +88,31 @@ def test_non_ascii_password_fails_naming_the_variable_not_the_value(rollout, tmp
     assert password not in run.stdout + run.stderr
 
 
+@pytest.mark.parametrize("camera_vars, named", [
+    ({"sensingcam_streams": {"video0": {"resolution": "1024x768"}}},
+     'sensingcam_streams.video0.resolution: "1024x768" is not one of 240x134, 320x180'),
+    ({"sensingcam_streams": {"video1": {"fps": 61}}}, "sensingcam_streams.video1.fps: 61 is above the maximum 60"),
+    ({"sensingcam_streams": {"video0": {"bitrate_class": 4096}}},
+     "sensingcam_streams.video0.bitrate_class: 4096 is not one of 1023, 2047, 4095, 8191, 16383"),
+    ({"sensingcam_time_sync": {"role": "ntp", "ntp_server": "0.debian.pool.ntp.org"}},
+     'sensingcam_time_sync.ntp_server: "0.debian.pool.ntp.org" is not an IPv4 address'),
+    ({"sensingcam_offload": {"protocol": "sftp", "server": "clips.plant.example"}},
+     'sensingcam_offload.server: "clips.plant.example" is not an IPv4 address'),
+    ({"sensingcam_time_sync": {"time_zone_index": 256}},
+     "sensingcam_time_sync.time_zone_index: 256 is above the maximum 255"),
+    ({"sensingcam_offload": {"server": "192.168.136.20", "username": "sec100"}},
+     "sensingcam_offload.password is missing, but sensingcam_offload.username is set"),
+], ids=["resolution", "fps-over-60", "bitrate-class", "ntp-host-name", "ftp-host-name", "time-zone-index",
+        "ftp-password-missing"])
+def test_a_setting_the_profile_refuses_stops_the_rollout_naming_camera_and_variable(rollout, tmp_path, camera_vars,
+                                                                                    named):
+    """Without --check: each value the device profile refuses stops site.yml in the camera checks, before the broker
+    play (mutation: the profile-check task removed from preflight.yml -> the broker play runs and writes its base
+    dir)."""
+    run = rollout(camera_vars)
+    assert_stopped_before_any_change(run, tmp_path, named)
+
+
 def test_valid_camera_variables_pass_the_camera_checks(rollout, tmp_path):
     """The control case, --check: with good values the same run gets past the camera checks into the broker play,
     so the failures above are the checks'. Only the checks' tags run, so no camera is contacted."""
