@@ -92,13 +92,20 @@ class Simulated:
 
 @pytest.fixture
 def simulator(request):
-    """Factory: ``simulator(cameras=3, firmware=["2.5.1"])`` starts a simulator stopped after the test."""
+    """Factory: ``simulator(cameras=3, firmware=["2.5.1"])`` starts a simulator stopped after the test.
+
+    Optional per-fleet camera settings (docs/camera-simulator.md): ``salt`` (None: no salt key, [] or byte values),
+    ``persistence`` ('persistent' or 'volatile': writes lost at a reboot unless WriteEeprom), ``api_description``
+    (False: the API description file answers 404)."""
     started = []
 
-    def start(cameras=3, firmware=("2.6.2",), latency_ms=0.0, time_scale=0.02, password=None):
+    def start(cameras=3, firmware=("2.6.2",), latency_ms=0.0, time_scale=0.02, password=None, salt=None,
+              persistence="persistent", api_description=True):
         password = password or secrets.token_urlsafe(12)
         configs = [CameraConfig(name=f"cam{i + 1:03d}", port=port, user="Service", password=password,
-                                firmware_version=firmware[i % len(firmware)], serial=f"SIM{i + 1:05d}")
+                                firmware_version=firmware[i % len(firmware)], serial=f"SIM{i + 1:05d}",
+                                salt=None if salt is None else list(salt), persistence=persistence,
+                                api_description=api_description)
                    for i, port in enumerate(free_ports(cameras))]
         context = running_simulator(configs, time_scale=time_scale, latency_ms=latency_ms)
         sim = context.__enter__()
