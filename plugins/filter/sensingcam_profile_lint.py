@@ -105,7 +105,7 @@ def _type_finding(key, entry, codec, observed, source):
     if not expected or not observed or observed == 'null' or observed in expected:
         return []
     return [_finding(key, entry['name'], 'type_mismatch',
-                     'the profile decodes %s with a %s codec (JSON %s), but %s has JSON %s'
+                     'the profile decodes %s with the codec type %s (JSON %s), but %s has JSON %s'
                      % (entry['name'], codec.get('type'), ' or '.join(expected), source, observed))]
 
 

@@ -101,8 +101,8 @@ def test_report_missing_renamed_type_error_not_probed():
         ("snapshot.mode", "SnapshotMode", "not_probed"),
         ("time.ntp_server", "TSCTCSrvAddr", "type_mismatch")]
     by_key = {f["key"]: f["detail"] for f in findings}
-    assert by_key["rtsp.port"] == ("the profile decodes RtspPort with a int codec (JSON integer), but the camera "
-                                   "has JSON string")
+    assert by_key["rtsp.port"] == ("the profile decodes RtspPort with the codec type int (JSON integer), but the "
+                                   "camera has JSON string")
     assert by_key["identity.device_name"].endswith("out of connections")
 
 
