@@ -380,8 +380,10 @@ class SensingCamClient(ApiClient):
         problem = field.check(value)
         if problem:
             shown = '********' if field.secret else repr(value)
-            raise self.error("The value %s for '%s' (%s) %s; allowed: %s." % (shown, field.key, field.name, problem,
-                                                                              field.allowed()), 'config')
+            allowed = field.allowed()
+            if allowed not in problem:
+                problem = '%s; allowed: %s' % (problem, allowed)
+            raise self.error("The value %s for '%s' (%s) %s." % (shown, field.key, field.name, problem), 'config')
         return self.write(field.name, field.encode(value))
 
     def call(self, name, data=None, what=None):

@@ -139,6 +139,12 @@ class SensingCamModule(ApiModule):
             self.fail(str(exc))
 
 
+def with_allowed(problem, field):
+    """``problem`` ('is above the maximum 60') followed by the allowed values, unless it already names them."""
+    allowed = field.allowed()
+    return problem if allowed in problem else '%s; allowed: %s' % (problem, allowed)
+
+
 def _file_part(text):
     """``text`` as a safe part of a file name (IPv6 colons and anything else unusual become '_')."""
     return re.sub(r'[^A-Za-z0-9._-]', '_', str(text)).strip('.') or '_'
@@ -251,8 +257,8 @@ class FieldSettingsModule(SensingCamModule):
                 continue
             problem = field.check(value)
             if problem:
-                problems.append('%s=%s %s; allowed: %s' % (option, self.shown_value(field, repr(value)), problem,
-                                                           field.allowed()))
+                problems.append('%s=%s %s' % (option, self.shown_value(field, repr(value)),
+                                              with_allowed(problem, field)))
         return problems
 
     def read_fields(self, fields, options):

@@ -157,6 +157,11 @@ def test_invalid_options_fail_before_any_request(run_module, camera, args, messa
     assert camera.requests == []
 
 
+def test_allowed_values_are_named_once(run_module, camera):
+    failed, result = run_module(stream_main, module_args(codec="mjpeg"))
+    assert result["msg"].count("h264, h265") == 1 and "allowed:" not in result["msg"]
+
+
 def test_every_invalid_option_is_named_at_once(run_module, camera):
     failed, result = run_module(stream_main, module_args(fps=0, codec="mjpeg"))
     assert failed and "fps=0 is below the minimum 1" in result["msg"] and "codec='mjpeg'" in result["msg"]
