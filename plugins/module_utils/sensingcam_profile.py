@@ -433,6 +433,14 @@ class DeviceProfile:
             elif 'argument' in entry and not isinstance(entry['argument'], str):
                 errors.append('methods.%s: argument must be the name of the data key, not %r'
                               % (key, entry['argument']))
+        for key, supported in (('scheme', 'sick_challenge'), ('hash', 'sha256'), ('password_charset', 'ascii')):
+            value = self.setting('auth', key, default=supported)
+            if value != supported:
+                errors.append('auth.%s: %r is not supported; this collection speaks %s' % (key, value, supported))
+        for key in ('min_version', 'below_version'):
+            value = (self.data.get('applies_to') or {}).get(key)
+            if value is not None and parse_version(str(value)) is None:
+                errors.append('applies_to.%s: %r is not a version' % (key, value))
         empty_salt = self.setting('auth', 'empty_salt', default='separator')
         if empty_salt not in EMPTY_SALT_RULES:
             errors.append('auth.empty_salt: %r is not one of %s' % (empty_salt, ', '.join(EMPTY_SALT_RULES)))

@@ -326,6 +326,12 @@ def test_duplicate_device_name_across_variables():
      "firmware.known_issues[0]: below 'soon' is not a version"),
     (lambda d: d["firmware"]["known_issues"][0].pop("summary"), "firmware.known_issues[0]: a known issue needs"),
     (lambda d: d.pop("codecs"), "codecs: the section is missing"),
+    (lambda d: d["auth"].update(hash={"value": "md5", "level": "assumed"}),
+     "auth.hash: 'md5' is not supported; this collection speaks sha256"),
+    (lambda d: d["auth"].update(scheme={"value": "digest", "level": "assumed"}), "auth.scheme: 'digest' is not"),
+    (lambda d: d["auth"].update(password_charset={"value": "utf-8", "level": "assumed"}),
+     "auth.password_charset: 'utf-8' is not supported"),
+    (lambda d: d["applies_to"].update(below_version="three"), "applies_to.below_version: 'three' is not a version"),
 ], ids=lambda value: value if isinstance(value, str) and len(value) < 40 else None)
 def test_load_errors_name_the_entry(edit, message):
     """Each check on load, one edit at a time (mutation: each check removed in turn -> its case loads)."""
