@@ -111,3 +111,34 @@ def test_bad_port_or_non_ascii_password_stops_the_audit_naming_camera_and_variab
     assert password not in run.stdout + run.stderr
     assert all(sim.summary(name)["counters"]["requests"] == 0 for name in sim.names)
     assert not (tmp_path / "reports").exists()
+
+
+def test_report_shows_version_source_suffix_and_issue_levels(simulator, tmp_path):
+    """Against the simulator: cam002 is read with a profile whose FirmwareVersion name the camera does not know, so
+    its version comes from ExtendedFirmwareVersion; both reports say so, list the known issue with its level and
+    note the RTSP issue of a camera on RTSP (mutation: the issue-based RTSP note removed -> no note for cam002)."""
+    sim = simulator(2, firmware=["2.6.2", "2.5.1"])
+    raw = yaml.safe_load(PROFILE.read_text())
+    raw["variables"]["identity"]["firmware_version"]["name"] = "FirmwareVersionX"
+    renamed = tmp_path / "renamed.yml"
+    renamed.write_text(yaml.safe_dump(raw))
+    inventory = sim.write_inventory(tmp_path / "hosts.yml", sensingcam_minimum_firmware="2.6.0")
+    hosts = yaml.safe_load(inventory.read_text())
+    hosts["all"]["children"]["sensingcams"]["hosts"]["cam002"]["sensingcam_profile_path"] = str(renamed)
+    inventory.write_text(yaml.safe_dump(hosts))
+    run = run_playbook(AUDIT, inventory, "-e", f"sensingcam_report_dir={tmp_path / 'reports'}")
+    assert run.returncode == 0, run.stdout + run.stderr
+    report = json.loads((tmp_path / "reports" / "firmware-audit-latest.json").read_text())
+    markdown = (tmp_path / "reports" / "firmware-audit-latest.md").read_text()
+    by_name = {camera["name"]: camera for camera in report["cameras"]}
+    assert (by_name["cam001"]["version_source"], by_name["cam001"]["suffix"]) == ("FirmwareVersion", None)
+    cam2 = by_name["cam002"]
+    assert (cam2["version"], cam2["version_source"]) == ("2.5.1+sim_build", "ExtendedFirmwareVersion")
+    assert cam2["version_strings"] == {"ExtendedFirmwareVersion": "2.5.1+sim_build"}
+    assert cam2["verdict"] == "below_minimum" and cam2["known_issues"][0]["level"] == "assumed"
+    assert cam2["notes"] == ["ingest is rtsp but firmware 2.5.1+sim_build has a known RTSP issue (level assumed): "
+                             "RTSP connections reported to drop intermittently (third-party report); workaround "
+                             "RTSP over TCP. Update the camera or set sensingcam_ingest: websocket"]
+    row = next(line for line in markdown.splitlines() if line.startswith("| cam002 |"))
+    assert "workaround RTSP over TCP (level assumed); version from ExtendedFirmwareVersion; ingest is rtsp" in row
+    assert "| cam001 | line1 | st001 | rtsp | 2.6.2 | approved | - |" in markdown
