@@ -196,6 +196,17 @@ class SecretState:
             return False
         return self._digest(value, salt, record['iterations']) == record['hash']
 
+    def prepare(self):
+        """Create the directory (mode 0700) if needed; None when hashes can be written there, else the reason."""
+        try:
+            if not os.path.isdir(self.directory):
+                os.makedirs(self.directory, 0o700)
+        except OSError as exc:
+            return exc.strerror or str(exc)
+        if not os.access(self.directory, os.W_OK | os.X_OK):
+            return 'not writable'
+        return None
+
     def store(self, name, value):
         """Record the hash of ``value`` (just written to the camera) for ``name``; atomic, mode 0600."""
         if not os.path.isdir(self.directory):
@@ -296,11 +307,23 @@ class FieldSettingsModule(SensingCamModule):
         after.update((o, v) for o, v in changes.items() if not fields[o].secret)
 
         if changes and not self.check_mode:
+            if any(fields[o].secret for o in changes):
+                problem = store.prepare()
+                if problem:
+                    self.fail('Nothing was sent to the camera at %s: the hash of the secret cannot be kept in %s (%s), '
+                              'so the next run could not tell whether it changed. Set secret_state_dir to a writable '
+                              'directory.' % (self.client.base_url, store.directory, problem))
             for option in sorted(changes):
                 field = fields[option]
                 self.client.write_field(field, changes[option])
                 if field.secret:
-                    store.store(field.name, changes[option])
+                    try:
+                        store.store(field.name, changes[option])
+                    except (IOError, OSError) as exc:
+                        self.fail('The camera at %s took %s, but its hash cannot be kept in %s (%s): the next run '
+                                  'will write it again. Set secret_state_dir to a writable directory.'
+                                  % (self.client.base_url, option, store.directory, exc.strerror or exc),
+                                  changed=True)
             save = self.profile.save_method
             if save:
                 self.client.call(save, what="save the settings permanently ('%s')" % save)

@@ -310,6 +310,25 @@ def test_a_failed_secret_write_records_nothing(run_module, camera, tmp_path):
     assert failed and os.listdir(tmp_path) == []
 
 
+def test_an_unusable_state_dir_fails_before_any_write(run_module, camera, tmp_path):
+    """Mutation: prepare() not called -> the secret reaches the camera, then the module cannot record it."""
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    failed, result = run_module(offload_main, offload_args(blocker / "state"))
+    assert failed and "Nothing was sent" in result["msg"] and "secret_state_dir" in result["msg"]
+    assert camera.writes() == []
+    assert SECRET not in json.dumps(result)
+
+
+def test_a_hash_that_cannot_be_kept_after_the_write_fails_changed(run_module, camera, tmp_path, monkeypatch):
+    def broken_store(self, name, value):
+        raise OSError(28, "No space left on device")
+    monkeypatch.setattr(SecretState, "store", broken_store)
+    failed, result = run_module(offload_main, offload_args(tmp_path))
+    assert failed and result["changed"] is True and "No space left on device" in result["msg"]
+    assert ("FtpPassword", SECRET) in camera.writes() and SECRET not in json.dumps(result)
+
+
 def test_secret_state_defaults_to_the_patched_directory(run_module, camera, network):
     """Without secret_state_dir the default directory is used (install_network points it at a temp dir)."""
     run_module(offload_main, module_args(ftp_password=SECRET))
