@@ -245,6 +245,7 @@ def test_firmware_header():
     ({"salt": [256]}, "salt"),
     ({"salt": list(range(17))}, "salt"),
     ({"salt": [True]}, "salt"),
+    ({"host": "localhost"}, "IP address"),
 ])
 def test_camera_config_refusals(changes, message):
     """Runs against the camera simulator's code, not a real camera: no default password, ASCII credentials only

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import ipaddress
 import re
 import time
 from dataclasses import dataclass, field
@@ -170,6 +171,11 @@ class CameraConfig:
         if not is_ascii(self.password) or not is_ascii(self.user):
             raise ValueError(f"camera {self.name}: the user and password must be ASCII: SICK's clients hash other "
                              "characters differently (sec100.md §3.4), so a login could not be checked")
+        if self.host is not None:
+            try:
+                ipaddress.ip_address(self.host)
+            except ValueError:
+                raise ValueError(f"camera {self.name}: host must be an IP address, not {self.host!r}") from None
         if self.persistence not in PERSISTENCE_MODES:
             raise ValueError(f"camera {self.name}: persistence must be one of {', '.join(PERSISTENCE_MODES)}")
         merged = default_faults()
