@@ -284,7 +284,7 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigError, ProfileError, ValueError) as exc:
         print(f"sensingcam-simulator: error: {exc}", file=sys.stderr)  # noqa: T201
         return 2
-    _raise_fd_limit(4 * len(simulator.cameras) + 256)
+    _raise_fd_limit(2 * len(simulator.cameras) + 256)
     try:
         asyncio.run(_serve(simulator))
     except OSError as exc:
