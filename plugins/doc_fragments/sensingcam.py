@@ -100,4 +100,4 @@ options:
 notes:
   - Secrets are never read back from the camera, never shown (C(********) in results and diffs) and never stored;
     only their salted hash is kept in O(secret_state_dir).
-'''
+'''  # noqa: S105 (documentation, not a secret)
