@@ -144,3 +144,12 @@ def test_a_refused_password_never_shows(run_module, camera):
     assert failed and "server_password=" in result["msg"] and "longer than the maximum" in result["msg"]
     assert SERVER_PASSWORD not in json.dumps(result)
     assert camera.requests == []
+
+
+def test_secret_state_dir_says_where_the_hash_is_kept(run_module, camera, tmp_path):
+    state = tmp_path / "state"
+    failed, result = run(run_module, server_password=SERVER_PASSWORD, secret_state_dir=str(state))
+    assert not failed, result["msg"]
+    assert [path.name for path in state.iterdir()] == [name for name in os.listdir(state) if "FtpPassword" in name]
+    assert len(os.listdir(state)) == 1
+    assert not run(run_module, server_password=SERVER_PASSWORD, secret_state_dir=str(state))[1]["changed"]
