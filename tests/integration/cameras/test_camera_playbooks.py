@@ -1,5 +1,5 @@
-"""The camera playbooks (firmware audit, firmware update, backup, the Cameras play of site.yml) and the lab
-simulator script, run through real ``ansible-playbook`` processes.
+"""The camera playbooks (firmware audit, firmware update, backup) and the lab simulator script, run through real
+``ansible-playbook`` processes (the Cameras play of site.yml: test_site_cameras.py).
 
 All of these run against the camera simulator (tools/camera_simulator), not a real camera.
 """
@@ -21,7 +21,7 @@ import yaml
 from sensingcam_simulator.testing import free_ports
 
 from .conftest import REPO, assert_no_secret, recap_of, run_playbook, run_module
-from .test_camera_modules import firmware_archive
+from .test_firmware_backup_modules import PASSPHRASE, firmware_archive
 
 pytestmark = pytest.mark.simulator
 AUDIT = REPO / "playbooks" / "firmware_audit.yml"
@@ -52,13 +52,13 @@ def test_audit_of_20_cameras_with_3_offline_reports_exactly_those_3(simulator, t
     assert sorted(n for n, c in by_name.items() if c["verdict"] == "unreachable") == offline
     assert all("Cannot reach the camera" in by_name[n]["error"] for n in offline)
     assert by_name["cam002"]["verdict"] == "below_minimum" and by_name["cam002"]["version"] == "2.5.1"
-    assert by_name["cam002"]["known_issues"][0]["summary"].startswith("RTSP streaming reported to drop")
+    assert by_name["cam002"]["known_issues"][0]["summary"].startswith("RTSP connections reported to drop")
     assert "ingest is rtsp but firmware 2.5.1" in by_name["cam002"]["notes"][0]
     assert by_name["cam001"] | {"notes": []} == by_name["cam001"] and by_name["cam001"]["verdict"] == "approved"
     assert by_name["cam001"]["line"] == "line1" and by_name["cam001"]["station"] == "st001"
     assert sorted(report["not_audited"]) == offline and len(report["violations"]) == 9
     assert "| cam004 | line1 | st004 | rtsp | - | unreachable |" in markdown
-    assert "| cam002 | line1 | st002 | rtsp | 2.5.1 | below minimum | RTSP streaming reported to drop" in markdown
+    assert "| cam002 | line1 | st002 | rtsp | 2.5.1 | below minimum | RTSP connections reported to drop" in markdown
     assert "20 in total, 8 approved, 9 below minimum, 0 unknown, 3 unreachable" in markdown
     assert sim.password not in run.stdout + run.stderr
     assert sim.password not in (tmp_path / "reports" / "firmware-audit-latest.json").read_text()
@@ -96,7 +96,7 @@ def test_firmware_update_playbook_backs_up_then_updates_in_batches(simulator, tm
     """playbooks/firmware_update.yml against the simulator: check mode says what it would do and sends nothing;
     the run backs every camera up first, updates in batches, and a re-run changes nothing."""
     sim = simulator(3, firmware=["2.5.1", "2.6.2", "2.7.0"])
-    inventory = sim.write_inventory(tmp_path / "hosts.yml")
+    inventory = sim.write_inventory(tmp_path / "hosts.yml", sensingcam_backup_passphrase=PASSPHRASE)
     args = ["-e", "sensingcam_firmware_target=2.7.0",
             "-e", f"sensingcam_firmware_archive={firmware_archive(tmp_path / 'fw')}",
             "-e", "sensingcam_firmware_poll_interval=0.2", "-e", "sensingcam_update_serial=2",
@@ -131,7 +131,7 @@ def test_firmware_update_stops_after_a_failed_batch(simulator, tmp_path):
     roll-out before the next batch; the failed camera stays on its old version."""
     sim = simulator(3, firmware=["2.5.1"])
     sim.set_faults("cam001", checksum_mismatch=True)
-    inventory = sim.write_inventory(tmp_path / "hosts.yml")
+    inventory = sim.write_inventory(tmp_path / "hosts.yml", sensingcam_backup_passphrase=PASSPHRASE)
     run = run_playbook(REPO / "playbooks" / "firmware_update.yml", inventory,
                        "-e", "sensingcam_firmware_target=2.7.0",
                        "-e", f"sensingcam_firmware_archive={firmware_archive(tmp_path / 'fw')}",
@@ -146,7 +146,7 @@ def test_firmware_update_stops_after_a_failed_batch(simulator, tmp_path):
 def test_camera_backup_playbook_is_idempotent(simulator, tmp_path):
     """playbooks/camera_backup.yml against the simulator: one versioned file per camera, nothing new on a re-run."""
     sim = simulator(2)
-    inventory = sim.write_inventory(tmp_path / "hosts.yml")
+    inventory = sim.write_inventory(tmp_path / "hosts.yml", sensingcam_backup_passphrase=PASSPHRASE)
     playbook = REPO / "playbooks" / "camera_backup.yml"
     first = run_playbook(playbook, inventory, "-e", "sensingcam_backup_dir=backups", cwd=tmp_path)
     assert first.returncode == 0, first.stdout
@@ -156,46 +156,20 @@ def test_camera_backup_playbook_is_idempotent(simulator, tmp_path):
     assert all(h["changed"] == 0 for h in recap_of(again.stdout, sim.names).values()), again.stdout
 
 
-def test_site_cameras_play_applies_host_settings_idempotently(simulator, tmp_path):
-    """The Cameras play of site.yml against the simulator: settings from host/group vars, only those set;
-    --check changes nothing, the run applies them, a re-run reports changed=0."""
-    sim = simulator(2)
-    inventory = sim.write_inventory(
-        tmp_path / "hosts.yml", sensingcam_config={"time_zone": "Europe/Vienna"},
-        sensingcam_streams={"secondary": {"fps": 12}},
-        sensingcam_event_recording={"pre_trigger_seconds": 7})
-    checked = run_playbook(REPO / "site.yml", inventory, check=True)
-    assert checked.returncode == 0, checked.stdout
-    assert sim.get("cam001", "TimeZone") == "UTC"
-    applied = run_playbook(REPO / "site.yml", inventory)
-    assert applied.returncode == 0, applied.stdout
-    for name in sim.names:
-        assert sim.get(name, "TimeZone") == "Europe/Vienna" and sim.get(name, "LocationName") == name
-        assert sim.get(name, "StreamProfileSecondary")["FrameRate"] == 12
-        assert sim.get(name, "StreamProfilePrimary")["FrameRate"] == 25
-        assert sim.get(name, "EventRecording")["PreTrigger"] == 7
-    again = run_playbook(REPO / "site.yml", inventory)
-    assert all(h["changed"] == 0 for h in recap_of(again.stdout, sim.names).values()), again.stdout
+@pytest.mark.parametrize("playbook", ["camera_backup.yml", "firmware_update.yml"])
+def test_backup_playbooks_need_the_passphrase_before_touching_a_camera(simulator, tmp_path, playbook):
+    """Against the simulator: without sensingcam_backup_passphrase both playbooks stop at their input check, naming
+    the variable, before any request reaches a camera.
 
-
-@pytest.mark.parametrize("settings, named", [
-    ({"sensingcam_streams": {"tertiary": {"fps": 12}}}, "sensingcam_streams must map stream names (primary, secondary"),
-    ({"sensingcam_streams": {"secondary": {"frames": 12}}}, "sensingcam_streams must map stream names"),
-    ({"sensingcam_profile_path": "/nonexistent/sec100.yml"}, "sensingcam_profile_path is /nonexistent/sec100.yml"),
-    ({"sensingcam_event_recording": {"pre_trigger": 7}}, "sensingcam_event_recording"),
-    ({"sensingcam_timeout": "soon"}, "sensingcam_timeout"),
-], ids=["unknown-stream", "unknown-stream-setting", "missing-profile", "unknown-recording-key", "bad-type"])
-def test_site_cameras_play_refuses_bad_settings_before_touching_a_camera(simulator, tmp_path, settings, named):
-    """The sensingcam role's argument specs and preflight, against the simulator: a wrong stream, setting, profile
-    or type fails naming the variable, before any request reaches a camera; the password is not printed even at
-    -vvv."""
+    Mutation tried: `required: true` dropped from the passphrase in both .meta.yml files: the run failed later, at
+    the backup task, on an undefined variable instead of the input check; this test failed."""
     sim = simulator(1)
-    inventory = sim.write_inventory(tmp_path / "hosts.yml", **settings)
-    run = run_playbook(REPO / "site.yml", inventory, "-vvv")
+    inventory = sim.write_inventory(tmp_path / "hosts.yml")
+    run = run_playbook(REPO / "playbooks" / playbook, inventory, "-e", f"sensingcam_backup_dir={tmp_path / 'b'}",
+                       "-e", "sensingcam_firmware_target=2.7.0", "-e", f"sensingcam_firmware_archive={tmp_path}")
     assert run.returncode != 0
-    assert named in run.stdout, run.stdout
+    assert "missing required arguments: sensingcam_backup_passphrase" in run.stdout, run.stdout
     assert sim.summary("cam001")["counters"]["requests"] == 0
-    assert sim.password not in run.stdout + run.stderr
 
 
 def ports_free(*ports):
@@ -318,7 +292,7 @@ def test_a_failed_backup_blocks_that_cameras_firmware_update(simulator, tmp_path
     sim = simulator(3, firmware=["2.5.1"])
     backups = tmp_path / "backups"
     (backups / "cam002-latest.json").mkdir(parents=True)
-    inventory = sim.write_inventory(tmp_path / "hosts.yml")
+    inventory = sim.write_inventory(tmp_path / "hosts.yml", sensingcam_backup_passphrase=PASSPHRASE)
     run = run_playbook(REPO / "playbooks" / "firmware_update.yml", inventory,
                        "-e", "sensingcam_firmware_target=2.7.0",
                        "-e", f"sensingcam_firmware_archive={firmware_archive(tmp_path / 'fw')}",
@@ -378,15 +352,17 @@ def test_camera_password_never_shows_under_diff_and_vvv(simulator, tmp_path):
     sim = simulator(2, firmware=["2.5.1"], password=ODD_PASSWORD)
     assert sim.password == ODD_PASSWORD
     inventory = sim.write_inventory(
-        tmp_path / "hosts.yml", sensingcam_config={"time_zone": "Europe/Vienna"},
-        sensingcam_streams={"secondary": {"fps": 12}}, sensingcam_event_recording={"pre_trigger_seconds": 7})
+        tmp_path / "hosts.yml", sensingcam_location_name="line-vienna-7",
+        sensingcam_streams={"video1": {"fps": 12}}, sensingcam_event_recording={"pre_trigger_seconds": 7},
+        sensingcam_secret_state_dir=str(tmp_path / "state"), sensingcam_backup_passphrase=PASSPHRASE)
     outputs = []
     for check in (True, False):
         run = run_playbook(REPO / "site.yml", inventory, "--diff", "-vvv", check=check, env=invocation)
         assert run.returncode == 0, run.stdout
         outputs.append(run.stdout + run.stderr)
-    assert sim.get("cam001", "TimeZone") == "Europe/Vienna", "the run changed what it was asked to"
-    assert "Europe/Vienna" in outputs[0], "--diff shows the change"
+    assert sim.get("cam001", "LocationName") == "line-vienna-7", "the run changed what it was asked to"
+    assert sim.get("cam001", "Video1FrameRate") == 12
+    assert "line-vienna-7" in outputs[0], "--diff shows the change"
     run = run_playbook(REPO / "playbooks" / "camera_backup.yml", inventory, "--diff", "-vvv",
                        "-e", f"sensingcam_backup_dir={tmp_path / 'backups'}", env=invocation)
     assert run.returncode == 0, run.stdout
@@ -407,27 +383,28 @@ def test_camera_password_never_shows_under_diff_and_vvv(simulator, tmp_path):
     assert all("invocation:" in output for output in outputs), "the module arguments are in the output"
     for output in outputs:
         assert_no_secret(output, ODD_PASSWORD)
+        assert PASSPHRASE not in output, "the backup passphrase is in the output"
 
 
 def test_backup_diff_shows_secret_values_redacted(simulator, tmp_path):
     """playbooks/camera_backup.yml --diff -vvv against the simulator, with a copy of the device profile that marks
-    identity.device_name (LocationName) `secret: true`: the diff shows ******** for it, the output never holds its
-    value, the backup file does. The simulator's own export has no password field, so the test marks one it has.
+    variables.identity.location_name (LocationName) `secret: true`: the diff shows ******** for it, the output never
+    holds its value, the backup file does.
 
-    Mutation tried: the diff of the raw export (sensingcam_backup diff_text -> _as_text): this test fails."""
+    Mutation tried: the diff without redaction (sensingcam_backup diff_text without redact()): this test fails."""
     sim = simulator(1)
     marker = "secret-location-4711"
-    changed = run_module("sensingcam_config", {"device_name": marker}, sim, "cam001")
+    changed = run_module("sensingcam_config", {"location_name": marker}, sim, "cam001")
     assert changed["changed"] is True and sim.get("cam001", "LocationName") == marker
     profile = yaml.safe_load((REPO / "profiles" / "sensingcam" / "sec100-fw2.yml").read_text())
-    profile["identity"]["device_name"]["secret"] = True
+    profile["variables"]["identity"]["location_name"]["secret"] = True
     profile_path = tmp_path / "sec100-fw2-marked.yml"
     profile_path.write_text(yaml.safe_dump(profile))
-    inventory = sim.write_inventory(tmp_path / "hosts.yml", sensingcam_profile_path=str(profile_path))
+    inventory = sim.write_inventory(tmp_path / "hosts.yml", sensingcam_profile_path=str(profile_path),
+                                    sensingcam_backup_passphrase=PASSPHRASE)
     run = run_playbook(REPO / "playbooks" / "camera_backup.yml", inventory, "--diff", "-vvv",
                        "-e", f"sensingcam_backup_dir={tmp_path / 'backups'}")
     assert run.returncode == 0, run.stdout
     assert '"LocationName": "********"' in run.stdout, run.stdout
     assert marker not in run.stdout + run.stderr
-    assert json.loads((tmp_path / "backups" / "cam001-latest.json").read_text())["configuration"][
-        "LocationName"] == marker
+    assert json.loads((tmp_path / "backups" / "cam001-latest.json").read_text())["LocationName"] == marker
