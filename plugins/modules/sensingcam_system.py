@@ -29,13 +29,13 @@ attributes:
   check_mode:
     support: full
     details:
-      - Check mode sends nothing to the camera and reports, with RV(changed=true), the action that would run.
+      - Check mode sends nothing to the camera and reports the action that would run as a change.
   diff_mode:
     support: none
   idempotent:
     support: none
     details:
-      - An action: a reboot or a factory reset runs on every run and reports a change.
+      - This is an action. A reboot or a factory reset runs on every run and reports a change.
 options:
   action:
     description:
