@@ -41,6 +41,13 @@ options:
     description:
       - Whether RTSP clients must log in (camera-wide; also an option of M(sensingcam.ming.sensingcam_stream)).
     type: bool
+  warn_plain_http:
+    description:
+      - Whether to warn when the camera is reached over plain HTTP. The role C(sensingcam.ming.sensingcam) sets it
+        for the first such camera of a play only, so a roll-out warns once, not once per camera; C(transport) is
+        returned either way.
+    type: bool
+    default: true
 seealso:
   - module: sensingcam.ming.sensingcam_stream
 author:
@@ -113,6 +120,7 @@ class SensingCamSecurity(FieldSettingsModule):
     argument_spec = dict(
         authentication_free_api=dict(type='bool', default=False),
         rtsp_authentication=dict(type='bool'),
+        warn_plain_http=dict(type='bool', default=True),
     )
     settings = ('authentication_free_api', 'rtsp_authentication')
 
@@ -131,9 +139,10 @@ class SensingCamSecurity(FieldSettingsModule):
     def exit(self, **kwargs):
         transport = self.transport()
         if not transport['https']:
-            self.warn(PLAIN_HTTP_WARNING % self.params['host'])
+            if self.params['warn_plain_http']:
+                self.warn(PLAIN_HTTP_WARNING % self.client.base_url)
         elif not transport['certificate_validated']:
-            self.warn(UNVALIDATED_TLS_WARNING % self.params['host'])
+            self.warn(UNVALIDATED_TLS_WARNING % self.client.base_url)
         kwargs['transport'] = transport
         super(SensingCamSecurity, self).exit(**kwargs)
 

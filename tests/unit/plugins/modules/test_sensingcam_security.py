@@ -78,3 +78,9 @@ def test_a_non_boolean_is_refused_before_any_request(run_module, camera):
     failed, result = run(run_module, authentication_free_api="sometimes")
     assert failed and "authentication_free_api" in result["msg"]
     assert camera.requests == []
+
+
+def test_warn_plain_http_false_keeps_the_report_but_not_the_warning(run_module, camera):
+    """The role warns once per run: only the first plain-HTTP camera of a play gets warn_plain_http true."""
+    failed, result = run(run_module, warn_plain_http=False)
+    assert not failed and result["warnings"] == [] and result["transport"]["https"] is False
