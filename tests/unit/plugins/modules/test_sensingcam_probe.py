@@ -14,7 +14,14 @@ import threading
 
 import pytest
 import yaml
-from sensingcam_fake_camera import PASSWORD, PROFILE_PATH, install_network, load_profile_yaml, module_args
+from sensingcam_fake_camera import (
+    PASSWORD,
+    PROFILE_PATH,
+    FakeCamera,
+    install_network,
+    load_profile_yaml,
+    module_args,
+)
 
 from ansible_collections.sensingcam.ming.plugins.filter.sensingcam_profile_lint import sensingcam_profile_lint
 from ansible_collections.sensingcam.ming.plugins.module_utils.sensingcam_profile import DeviceProfile, ProfileError
@@ -247,10 +254,24 @@ def test_a_failed_read_of_one_name_is_recorded_and_the_probe_goes_on(run_module,
     assert result["summary"]["exists"] == FIELD_COUNT - 1
 
 
-def test_unreachable_camera_fails_clearly(run_module, camera):
+def test_unreachable_camera_fails_clearly_at_the_first_name(run_module, network, camera):
+    """Mutation: unreachable no longer ends the probe -> every name is tried (63 requests) before it fails."""
     camera.unreachable = True
     failed, result = probe(run_module)
     assert failed and result["msg"].startswith("Cannot reach the camera at http://cam1:80")
+    assert len(network.calls) == 1 and network.handshakes == []
+
+
+def test_refused_login_for_reads_fails_at_the_first_name(run_module, network, tmp_path):
+    """A profile whose reads need a login, and the camera refuses it (status 4): one clear error, not one per name."""
+    network.add("cam1", FakeCamera(reads_require_login=True, users={"Service": "other-password"}))
+    profile = load_profile_yaml()
+    profile["auth"]["reads_require_login"]["value"] = True
+    path = tmp_path / "login.yml"
+    path.write_text(yaml.safe_dump(profile))
+    failed, result = probe(run_module, profile=str(path))
+    assert failed and "refused the login of user 'Service'" in result["msg"] and PASSWORD not in result["msg"]
+    assert len([c for c in network.calls if c["url"].endswith("/api/getChallenge")]) == 2, "one relogin, then stop"
 
 
 def test_unwritable_dest_dir_fails_naming_it(run_module, camera, tmp_path):
