@@ -88,23 +88,23 @@ def test_site_from_the_installed_collection_check_apply_idempotent(installed, si
     --check changes nothing, the run applies the inventory's camera settings, a re-run reports changed=0."""
     sim = simulator(2)
     inventory = sim.write_inventory(
-        tmp_path / "hosts.yml", sensingcam_config={"time_zone": "Europe/Vienna"},
-        sensingcam_streams={"secondary": {"fps": 12}}, sensingcam_event_recording={"post_trigger_seconds": 20})
+        tmp_path / "hosts.yml", sensingcam_time_sync={"time_zone_index": 40},
+        sensingcam_streams={"video1": {"fps": 12}}, sensingcam_event_recording={"post_trigger_seconds": 20})
 
     checked = run_installed(installed, tmp_path, "sensingcam.ming.site", inventory, check=True)
     assert checked.returncode == 0, checked.stdout + checked.stderr
     checked_recap = recap(checked.stdout)
     assert sorted(checked_recap) == sim.names, checked.stdout
     assert all(host["changed"] > 0 and host["failed"] == 0 for host in checked_recap.values()), checked.stdout
-    assert sim.get("cam001", "TimeZone") == "UTC" and sim.get("cam001", "EventRecording")["PostTrigger"] != 20
+    assert sim.get("cam001", "TSCTCtimezone") != 40 and sim.get("cam001", "EventTimeAfterTrigger") != 20
 
     applied = run_installed(installed, tmp_path, "sensingcam.ming.site", inventory)
     assert applied.returncode == 0, applied.stdout + applied.stderr
-    assert "TASK [sensingcam.ming.sensingcam : Stream profiles]" in applied.stdout
+    assert "TASK [sensingcam.ming.sensingcam : Streams]" in applied.stdout
     for name in sim.names:
-        assert sim.get(name, "TimeZone") == "Europe/Vienna" and sim.get(name, "LocationName") == name
-        assert sim.get(name, "StreamProfileSecondary")["FrameRate"] == 12
-        assert sim.get(name, "EventRecording")["PostTrigger"] == 20
+        assert sim.get(name, "TSCTCtimezone") == 40 and sim.get(name, "LocationName") == name
+        assert sim.get(name, "Video1FrameRate") == 12
+        assert sim.get(name, "EventTimeAfterTrigger") == 20
 
     again = run_installed(installed, tmp_path, "sensingcam.ming.site", inventory)
     assert again.returncode == 0, again.stdout + again.stderr

@@ -113,6 +113,8 @@ def test_the_spec_is_the_one_the_module_class_declares(name, monkeypatch):
     ("sensingcam_config", "password"),
     ("sensingcam_firmware_info", "password"),
     ("sensingcam_firmware_info", "cameras[].password"),
+    ("sensingcam_offload", "server_password"),
+    ("sensingcam_backup", "passphrase"),
     ("mosquitto_passwd", "users[].password"),
 ])
 def test_the_known_secrets_are_found(name, secret, monkeypatch):
