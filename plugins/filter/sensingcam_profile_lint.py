@@ -80,19 +80,32 @@ def _value(node):
     return node.get('value') if isinstance(node, Mapping) and 'value' in node else node
 
 
-def profile_names(profile_data):
-    """Every device name the profile knows besides its variables: methods and the names in settings that call or
-    fetch something (challenge, firmware start, backup, save method)."""
-    names = set()
-    for method in (profile_data.get('methods') or {}).values():
+METHOD_SETTINGS = (('auth', 'challenge_method'), ('firmware', 'start_method'), ('backup', 'create_method'),
+                   ('backup', 'restore_method'), ('persistence', 'save_method'))
+
+
+def profile_methods(profile_data):
+    """{dotted key: device name} of every method the profile calls: ``methods:`` and the settings that name one
+    (login challenge, firmware start, backup create/restore, save method when set)."""
+    found = {}
+    for key, method in (profile_data.get('methods') or {}).items():
         if isinstance(method, Mapping) and isinstance(method.get('name'), str):
-            names.add(method['name'])
-    for section, key in (('auth', 'challenge_method'), ('firmware', 'start_method'), ('backup', 'create_method'),
-                         ('backup', 'restore_method'), ('persistence', 'save_method'), ('backup', 'path')):
+            found['methods.%s' % key] = method['name']
+    for section, key in METHOD_SETTINGS:
         node = profile_data.get(section)
         value = _value(node.get(key)) if isinstance(node, Mapping) else None
-        if isinstance(value, str):
-            names.add(value.rstrip('/').rsplit('/', 1)[-1] if key == 'path' else value)
+        if isinstance(value, str) and value:
+            found['%s.%s' % (section, key)] = value
+    return found
+
+
+def profile_names(profile_data):
+    """Every device name the profile knows besides its variables: its methods and the backup path's last part."""
+    names = set(profile_methods(profile_data).values())
+    backup = profile_data.get('backup')
+    path = _value(backup.get('path')) if isinstance(backup, Mapping) else None
+    if isinstance(path, str) and path.strip('/'):
+        names.add(path.rstrip('/').rsplit('/', 1)[-1])
     return names
 
 
@@ -231,6 +244,10 @@ def lint_description(profile_data, against):
             findings.append(_finding(key, name, 'missing_on_camera', 'the API description has no %s' % name))
         else:
             findings.extend(_type_finding(key, entry, _codec(entry, codecs), offered[name], 'the API description'))
+    for key, name in sorted(profile_methods(profile_data).items()):
+        if name not in offered:
+            findings.append(_finding(key, name, 'missing_on_camera', 'the API description has no method %s' % name))
+    findings.sort(key=lambda finding: finding['key'])
     known = set(entry['name'] for entry in entries.values()) | profile_names(profile_data)
     for name in sorted(set(offered) - known):
         findings.append(_finding(None, name, 'not_in_profile', 'the API description offers %s, the profile does not '
