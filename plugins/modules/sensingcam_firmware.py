@@ -183,6 +183,10 @@ class FirmwareUpdateModule(SensingCamModule):
 
     def execute(self):
         self.result['changed_settings'] = []
+        for option in ('poll_interval', 'reboot_timeout'):
+            value = self.params.get(option)
+            if value is not None and value <= 0:
+                self.fail('%s must be a number of seconds above 0, not %s.' % (option, value))
         self.update()
 
     # -- profile ----------------------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ description:
     rebooted only when its power-on counter (C(variables.health.power_on_count), PowerOnCnt) went up.
   - O(action=factory_defaults) calls C(methods.factory_defaults) (LoadFactoryDefaults). It erases the camera's
     settings, so it runs only with O(confirm_factory_defaults=true); without it the module fails before sending
-    anything to the camera.
+    anything to the camera. With O(wait=true) it waits until the camera answers (a restart is not required).
   - This is an action, not a state; every run that is not in check mode runs it again.
 extends_documentation_fragment:
   - sensingcam.ming.sensingcam
@@ -119,6 +119,14 @@ WHAT = {'reboot': 'reboot the camera', 'factory_defaults': 'reset the camera to 
 AWAY_KINDS = ('timeout', 'unreachable', 'server', 'tls', 'busy', 'protocol')
 
 
+def check_wait_options(module):
+    """Fail, before any request, on a poll interval or timeout that cannot work."""
+    for option in ('poll_interval', 'reboot_timeout'):
+        value = module.params.get(option)
+        if value is not None and value <= 0:
+            module.fail('%s must be a number of seconds above 0, not %s.' % (option, value))
+
+
 class SystemActionModule(SensingCamModule):
     """Run one system method (reboot, factory defaults) and wait for the camera to answer again."""
 
@@ -135,6 +143,7 @@ class SystemActionModule(SensingCamModule):
 
     def execute(self):
         action = self.params['action']
+        check_wait_options(self)
         if action == 'factory_defaults' and not self.params['confirm_factory_defaults']:
             self.fail('action=factory_defaults erases every setting of the camera at %s; set '
                       'confirm_factory_defaults: true to run it. Nothing was sent to the camera.' % self.params['host'])
@@ -161,7 +170,7 @@ class SystemActionModule(SensingCamModule):
                       'answering. Waiting for it to come back.' % method.name)
         if not wait:
             self.exit(changed=True, msg='Called %s to %s.' % (method.name, WHAT[action]))
-        self.wait_until_back(method.name, start, power_on, before)
+        self.wait_until_back(method.name, start, power_on, before, must_restart=action == 'reboot')
 
     def power_on_field(self):
         try:
@@ -176,7 +185,9 @@ class SystemActionModule(SensingCamModule):
         exists, wire = self.client.probe(field.name)
         return field.decode(wire) if exists else None
 
-    def wait_until_back(self, method_name, start, power_on, before):
+    def wait_until_back(self, method_name, start, power_on, before, must_restart=True):
+        """Poll until the camera answers again. ``must_restart`` (reboot): it must have gone away or counted a power-on
+        first; otherwise (factory defaults, which may not restart the camera) an answer is enough."""
         timeout = self.params.get('reboot_timeout')
         if timeout is None:
             timeout = self.profile.reboot_timeout_seconds
@@ -196,7 +207,7 @@ class SystemActionModule(SensingCamModule):
             else:
                 last_error = None
                 restarted = before is not None and count is not None and count != before
-                if went_away or restarted:
+                if went_away or restarted or not must_restart:
                     self.exit(changed=True, elapsed_seconds=round(self.clock() - start, 1),
                               msg='Called %s; the camera answers again.' % method_name)
             if self.clock() - start >= timeout:

@@ -327,3 +327,12 @@ def test_a_manifest_file_in_a_subdirectory_of_the_archive_is_accepted(run_module
     (directory / "line1" / "sec100-2.7.0.spk").write_bytes((tmp_path / "outside.bin").read_bytes())
     failed, result = run_module(sensingcam_firmware.main, args(directory), check_mode=True)
     assert not failed and result["msg"].startswith("Would upgrade"), result
+
+
+@pytest.mark.parametrize("option", ["poll_interval", "reboot_timeout"])
+def test_a_wait_option_of_zero_is_refused_before_any_request(run_module, camera, archive, option):
+    """Mutation tried: the check removed: the upload ran (and a zero interval polled without pause); this test
+    failed."""
+    failed, result = run_module(sensingcam_firmware.main, args(archive, **{option: 0}))
+    assert failed and f"{option} must be a number of seconds above 0" in result["msg"]
+    assert camera.requests == []

@@ -142,3 +142,20 @@ def test_reboot_without_wait_returns_after_the_call(run_module, camera, clock):
     assert not failed and result["changed"]
     assert result["msg"] == "Called RebootDevice to reboot the camera."
     assert camera.method_calls == [("RebootDevice", None)] and clock.sleeps == []
+
+
+def test_factory_defaults_with_wait_returns_once_the_camera_answers(run_module, camera, clock):
+    """A factory reset need not restart the camera: with wait it is enough that the camera answers.
+    Mutation tried: must_restart always true: the module waited for a restart until the timeout; this test failed."""
+    failed, result = run_module(sensingcam_system.main, args(action="factory_defaults", confirm_factory_defaults=True,
+                                                             wait=True))
+    assert not failed and result["changed"], result
+    assert result["elapsed_seconds"] == 5.0
+
+
+@pytest.mark.parametrize("option", ["poll_interval", "reboot_timeout"])
+def test_a_wait_option_of_zero_is_refused_before_any_request(run_module, camera, option):
+    """Mutation tried: check_wait_options not called: the reboot ran; this test failed."""
+    failed, result = run_module(sensingcam_system.main, args(**{option: 0}))
+    assert failed and f"{option} must be a number of seconds above 0" in result["msg"]
+    assert camera.requests == []
