@@ -24,6 +24,7 @@ class FakeClock:
         return self.now
 
     def sleep(self, seconds):
+        assert seconds > 0, "a poll loop without a pause would spin (and never time out on this clock)"
         self.sleeps.append(seconds)
         self.now += seconds
 
