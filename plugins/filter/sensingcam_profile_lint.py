@@ -28,6 +28,7 @@ CODEC_JSON_TYPES = {
     'ipv4': ('array',),
     'scaled': ('integer', 'number'),
     'object': ('object',),
+    'list': ('array',),
 }
 MISSING_LEVEL = 'missing'
 HOW_TO_CALL = (

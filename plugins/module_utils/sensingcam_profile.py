@@ -109,6 +109,7 @@ CODEC_KEYS = {
     'ipv4': (),
     'scaled': ('factor', 'unit', 'min', 'max'),
     'object': (),
+    'list': (),
 }
 
 
@@ -268,6 +269,8 @@ class Codec:
             return self._range(value)
         if self.type == 'object':
             return None if isinstance(value, dict) else 'is not a mapping (JSON object)'
+        if self.type == 'list':
+            return None if isinstance(value, list) else 'is not a list (JSON array)'
         return None  # pragma: no cover (types are checked on load)
 
     def _range(self, number):
@@ -292,6 +295,8 @@ class Codec:
             return 'an IPv4 address like 192.168.0.10'
         if self.type == 'object':
             return 'a mapping (JSON object)'
+        if self.type == 'list':
+            return 'a list (JSON array)'
         if self.type == 'int' and self.choices is not None:
             return 'one of %s' % ', '.join(str(c) for c in self.choices)
         what = 'an integer' if self.type == 'int' else 'a number'
@@ -311,7 +316,7 @@ class Codec:
         """True when the module value ``value`` is what the wire value ``wire`` already holds."""
         if wire is None:
             return value is None
-        if self.type == 'object':
+        if self.type in ('object', 'list'):
             return value == wire
         if self.type == 'string':
             return isinstance(wire, str) and value == wire

@@ -105,7 +105,7 @@ INITIAL_VALUES = {
     "EventTimeBeforeTrigger": 5,
     "EventTimeAfterTrigger": 10,
     "EventNaming": "event",
-    "EventList": {"Events": []},
+    "EventList": [],
     "EventEnableHardwareTrigger": 0,
     "HardwareTriggerActiveLevel": 1,
     "HardwareTriggerTonDelay": 0,

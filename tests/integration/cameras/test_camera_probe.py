@@ -23,13 +23,6 @@ PROBE = REPO / "playbooks" / "camera_probe.yml"
 SHIPPED = yaml.safe_load(PROFILE.read_text())
 # Where the simulator differs from the profile (the contract), found by this lint: EventList is served as a JSON array,
 # the profile decodes it as an object (codec: {type: object}). Reported to the lead; remove once the simulator agrees.
-SIMULATOR_DEVIATIONS = {("event_recording.event_list", "type_mismatch")}
-
-
-def without_known_deviations(findings):
-    return [f for f in findings if (f["key"], f["problem"]) not in SIMULATOR_DEVIATIONS]
-
-
 def renamed_profile(tmp_path, *path_and_name):
     """The shipped profile with one variable renamed (path under variables:, new device name)."""
     *path, name = path_and_name
@@ -64,7 +57,7 @@ def test_probe_playbook_writes_report_candidate_and_finds_the_profile_identical(
     lint = found["lint"]
     assert lint["profile"] == str(PROFILE)
     assert lint["candidate_against_profile"] == [] and lint["against_description"] == []
-    assert without_known_deviations(lint["against_camera"]) == []
+    assert lint["against_camera"] == []
     report = found["report"]
     assert report["summary"]["total"] == report["summary"]["exists"] == len(DeviceProfile.load(str(PROFILE)).fields())
     assert report["firmware"]["firmware_version"] == "2.6.2" and report["firmware"]["version_source"] == \
@@ -91,7 +84,7 @@ def test_a_renamed_profile_entry_is_reported_by_the_probe_playbook(simulator, tm
     assert run.returncode == 0, run.stdout + run.stderr
     found = probe_files(tmp_path / "probe" / "cam001")
     lint = found["lint"]
-    assert [(f["key"], f["name"], f["problem"]) for f in without_known_deviations(lint["against_camera"])] == [
+    assert [(f["key"], f["name"], f["problem"]) for f in lint["against_camera"]] == [
         ("streams.video0.fps", "Video0Framerate", "missing_on_camera")]
     assert [(f["key"], f["name"], f["problem"]) for f in lint["against_description"]] == [
         ("streams.video0.fps", "Video0Framerate", "missing_on_camera"), (None, "Video0FrameRate", "not_in_profile")]
@@ -118,7 +111,7 @@ def test_probe_playbook_in_check_mode_writes_its_files_and_changes_nothing(simul
     inventory = sim.write_inventory(tmp_path / "hosts.yml")
     run = run_playbook(PROBE, inventory, "-e", f"sensingcam_probe_dir={tmp_path / 'probe'}", check=True)
     assert run.returncode == 0, run.stdout + run.stderr
-    assert without_known_deviations(probe_files(tmp_path / "probe" / "cam001")["lint"]["against_camera"]) == []
+    assert probe_files(tmp_path / "probe" / "cam001")["lint"]["against_camera"] == []
     counters = sim.summary("cam001")["counters"]
     assert counters["writes"] == counters["logins_ok"] == 0
 

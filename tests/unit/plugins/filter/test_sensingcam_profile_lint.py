@@ -25,7 +25,7 @@ with open(PROFILE_PATH) as handle:
     SHIPPED = yaml.safe_load(handle)
 
 WIRE_TYPE = {"bool": "integer", "string": "string", "int": "integer", "enum": "integer", "ipv4": "array",
-             "scaled": "integer", "object": "object"}
+             "scaled": "integer", "object": "object", "list": "array"}
 
 
 def codec_type(entry):

@@ -267,7 +267,7 @@ def test_unknown_codec_type_named_and_inline():
     error = load_errors(edited)
     assert any(e.startswith("codecs.flag: unknown codec type 'boolean'") for e in error.errors)
     assert any(e.startswith("variables.health.temperature.codec: unknown codec type 'celsius'") for e in error.errors)
-    assert "bool, enum, int, ipv4, object, scaled, string" in str(error)
+    assert "bool, enum, int, ipv4, list, object, scaled, string" in str(error)
 
 
 @pytest.mark.parametrize("values", [{"0": "h264", 1: "h265"}, {0: 264, 1: "h265"}, [0, 1]],

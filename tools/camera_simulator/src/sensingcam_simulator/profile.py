@@ -18,7 +18,7 @@ import yaml
 
 DEFAULT_PROFILE_RELATIVE = Path("profiles/sensingcam/sec100-fw2.yml")
 PROFILE_ENV = "SENSINGCAM_SIM_PROFILE"
-CODEC_TYPES = ("string", "int", "bool", "enum", "ipv4", "scaled", "object")
+CODEC_TYPES = ("string", "int", "bool", "enum", "ipv4", "scaled", "object", "list")
 
 
 class ProfileError(ValueError):
@@ -54,6 +54,8 @@ class Codec:
             return "an IPv4 address as four integers 0-255, like [192, 168, 0, 10]"
         if self.type == "object":
             return "a JSON object"
+        if self.type == "list":
+            return "a JSON array"
         if self.choices:
             return "one of " + ", ".join(str(choice) for choice in self.choices)
         low = "" if self.min is None else f" from {self.min}"
@@ -77,7 +79,9 @@ class Codec:
                 return "is not an IPv4 address as four integers"
             return None
         if self.type == "object":
-            return None if isinstance(wire, (dict, list)) else "is not a JSON object"
+            return None if isinstance(wire, dict) else "is not a JSON object"
+        if self.type == "list":
+            return None if isinstance(wire, list) else "is not a JSON array"
         if not _is_int(wire):
             return "is not an integer"
         if self.choices and wire not in self.choices:
@@ -90,7 +94,7 @@ class Codec:
 
     def default(self) -> Any:
         """A valid wire value for a variable the simulator has no initial value for."""
-        return {"bool": 0, "string": "", "ipv4": [0, 0, 0, 0], "object": {}}.get(self.type, self._number())
+        return {"bool": 0, "string": "", "ipv4": [0, 0, 0, 0], "object": {}, "list": []}.get(self.type, self._number())
 
     def _number(self) -> Any:
         if self.type == "enum":
@@ -108,6 +112,8 @@ class Codec:
                     "minItems": 4, "maxItems": 4}
         if self.type == "object":
             return {"type": "object"}
+        if self.type == "list":
+            return {"type": "array"}
         schema: dict[str, Any] = {"type": "integer"}
         if self.type == "bool":
             schema["enum"] = [0, 1]
