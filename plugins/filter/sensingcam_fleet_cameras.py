@@ -53,8 +53,13 @@ def _get(variables, key):
         return None
 
 
+def _shown(value, option):
+    """' (got X)' for a value that is no secret; nothing for a no_log option."""
+    return '' if option.get('no_log') else ' (got %s)' % to_text(value)
+
+
 def _convert(name, key, value, option):
-    """``value`` converted to the spec type of ``option``; (value, problem)."""
+    """``value`` converted to the spec type of ``option``; (value, problem). A secret value is never shown."""
     kind = option.get('type', 'str')
     try:
         if kind == 'int':
@@ -79,16 +84,19 @@ def _convert(name, key, value, option):
         else:
             value = to_text(value)
     except (TypeError, ValueError):
-        return None, '%s: %s must be of type %s' % (name, key, kind)
+        if key == 'sensingcam_port':
+            return None, '%s: sensingcam_port is not a TCP port (1-65535)%s' % (name, _shown(value, option))
+        return None, '%s: %s must be of type %s%s' % (name, key, kind, _shown(value, option))
     choices = option.get('choices')
     if choices and value not in choices:
-        return None, '%s: %s must be one of %s' % (name, key, ', '.join(to_text(c) for c in choices))
+        return None, '%s: %s must be one of %s%s' % (name, key, ', '.join(to_text(c) for c in choices),
+                                                      _shown(value, option))
     return value, None
 
 
 def sensingcam_fleet_cameras(hostvars, names, spec, defaults=None, shipped_profile=None):
     """``{'cameras': [...], 'inventory': {name: {...}}}`` for the cameras ``names``; fails listing every camera whose
-    variables are wrong (by camera and variable, never a value)."""
+    variables are wrong (by camera and variable, with the value unless the spec marks it no_log)."""
     if not isinstance(spec, Mapping):
         _fail('give the camera argument spec (the `options` of argument_specs.camera of playbooks/'
               'firmware_audit.meta.yml) as second argument')
@@ -118,7 +126,7 @@ def sensingcam_fleet_cameras(hostvars, names, spec, defaults=None, shipped_profi
             values[key] = value
         port = values.get('sensingcam_port')
         if port is not None and not 1 <= port <= 65535:
-            problems.append('%s: sensingcam_port is not a TCP port (1-65535)' % name)
+            problems.append('%s: sensingcam_port is not a TCP port (1-65535) (got %d)' % (name, port))
         password = values.get('sensingcam_password')
         if password is not None and not re.match(r'[\x00-\x7f]*\Z', password):
             problems.append('%s: sensingcam_password contains characters outside ASCII' % name)

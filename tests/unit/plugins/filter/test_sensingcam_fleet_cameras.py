@@ -4,7 +4,7 @@ Real code only: the filter function with plain dicts (and a counting mapping) st
 
 Mutations tried (each fails a test here): the port range check removed; the ASCII password check removed; the
 type conversion of an ``int`` variable skipped; the ``ansible_host`` fallback removed; the shipped-profile default
-replaced by None; the camera's own profile path left relative; a problem message that carries the value.
+replaced by None; the camera's own profile path left relative; the no_log test of a message's value removed.
 """
 
 import os
@@ -66,19 +66,20 @@ def test_own_profile_path_is_made_absolute(tmp_path, monkeypatch):
     assert result["cameras"][0]["profile"] == str(tmp_path / "profiles" / "own.yml")
 
 
-def test_every_bad_camera_is_named_with_its_variable_and_never_its_value():
+def test_every_bad_camera_is_named_with_its_variable_and_never_a_secret():
     hostvars = {"cam1": {"sensingcam_port": "http"}, "cam2": {"sensingcam_port": 70000},
                 "cam3": {"sensingcam_password": "p\u00e4sswort-geheim"}, "cam4": {"sensingcam_ingest": "mjpeg"},
-                "cam5": {"sensingcam_use_tls": "maybe"}, "ok": {}}
+                "cam5": {"sensingcam_use_tls": "maybe"}, "cam6": {"sensingcam_password": ["list-geheim"]}, "ok": {}}
     with pytest.raises(AnsibleFilterError) as error:
         run(hostvars)
     message = str(error.value)
-    assert "cam1: sensingcam_port must be of type int" in message
-    assert "cam2: sensingcam_port is not a TCP port (1-65535)" in message
+    assert "cam1: sensingcam_port is not a TCP port (1-65535) (got http)" in message
+    assert "cam2: sensingcam_port is not a TCP port (1-65535) (got 70000)" in message
     assert "cam3: sensingcam_password contains characters outside ASCII" in message
-    assert "cam4: sensingcam_ingest must be one of" in message
-    assert "cam5: sensingcam_use_tls must be of type bool" in message
-    assert "ok:" not in message and "geheim" not in message and "70000" not in message and "http" not in message and "maybe" not in message
+    assert "cam4: sensingcam_ingest must be one of rtsp, websocket (got mjpeg)" in message
+    assert "cam5: sensingcam_use_tls must be of type bool (got maybe)" in message
+    assert "cam6: sensingcam_password must be of type str." in message
+    assert "ok:" not in message and "geheim" not in message
     assert "no camera was contacted" in message
 
 
