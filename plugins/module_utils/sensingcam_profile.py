@@ -46,6 +46,10 @@ CURRENT_PROFILE = 'profiles/sensingcam/sec100-fw2.yml'
 LEVELS = ('verified', 'observed', 'family', 'assumed', 'probed')
 ACCESS = ('read', 'read_write')
 EMPTY_SALT_RULES = ('separator', 'no_salt')
+# Where a camera's firmware version comes from, in order: the profile key under variables, and the member of an
+# object value. The first string that parses as a version wins.
+VERSION_SOURCES = (('identity.firmware_version', None), ('identity.extended_firmware_version', None),
+                   ('identity.device_ident', 'Version'))
 REQUIRED_SECTIONS = ('transport', 'auth', 'response', 'codecs', 'variables')
 
 _MISSING = object()
@@ -770,6 +774,35 @@ class DeviceProfile:
     def version(self, text):
         """``text`` as a FirmwareVersion under this profile's suffix order, or None when it is not one."""
         return parse_version(text, self.suffix_order)
+
+    def firmware_version(self, read):
+        """``(text, source, parsed, strings)``: the camera's firmware version from the first of VERSION_SOURCES
+        whose string parses as a version.
+
+        ``read(field)`` gives the decoded value of a profile field, or None when the camera does not know it; a
+        later source is read only when the ones before it are unknown or do not parse, so a camera with a readable
+        ``FirmwareVersion`` costs one read. ``source`` is the device name used (``DeviceIdent.Version`` for the
+        member), None when no string parses; then ``text`` is the first string read (so a report shows it) and
+        ``parsed`` None. ``strings`` holds the exact strings read, by source.
+        """
+        strings, first = {}, None
+        for key, member in VERSION_SOURCES:
+            try:
+                field = self.field(*key.split('.'))
+            except ProfileError:
+                continue
+            value = read(field)
+            if member:
+                value = value.get(member) if isinstance(value, dict) else None
+            if value is None:
+                continue
+            source, text = field.name + ('.' + member if member else ''), str(value)
+            strings[source] = text
+            first = text if first is None else first
+            parsed = self.version(text)
+            if parsed is not None:
+                return text, source, parsed, strings
+        return first, None, None, strings
 
     def covers(self, version):
         """True/False when the version is inside/outside ``applies_to``; None when unknown."""

@@ -276,31 +276,9 @@ class ParameterBackupModule(SensingCamModule):
     def _send(self, method, body, what):
         """One authenticated request to backup.path with ``body`` plus the login header; the envelope's data.
 
-        Like the client's own calls: on a relogin status one new challenge and one resend (the camera refused
-        before acting); a second refusal is a login error. Never retried otherwise."""
-        client, profile = self.client, self.profile
-        for attempt in (0, 1):
-            message = dict(body)
-            message[profile.header_key] = client.login_header(self.backup_name, fresh=attempt > 0)
-            response = client.request(method, self.path, what, body=message, idempotent=False,
-                                      context=self.backup_name)
-            try:
-                reply = json.loads(response.content.decode('utf-8'))
-            except (UnicodeDecodeError, ValueError):
-                raise SensingCamError('The reply of the camera at %s to %s is not JSON.' % (client.base_url, what),
-                                      'protocol') from None
-            if not isinstance(reply, dict):
-                raise SensingCamError('The reply of the camera at %s to %s is not a JSON object.'
-                                      % (client.base_url, what), 'protocol')
-            header = reply.get(profile.header_key)
-            status = client._status(header)
-            if status in profile.relogin_statuses:
-                if attempt:
-                    raise client.auth_error(status, what, self.path)
-                continue
-            client._check_status(status, header, what, self.backup_name, self.path, False)
-            return reply.get(profile.data_key)
-        raise SensingCamError('no attempt made to %s' % what, 'config')  # pragma: no cover
+        The client's ``send``: on a relogin status one new challenge and one resend (the camera refused before
+        acting); a second refusal is a login error. Never retried otherwise."""
+        return self.client.send(method, self.path, self.backup_name, body, what=what)
 
     # -- files ------------------------------------------------------------------------------------------------
     def backup_file_name(self):

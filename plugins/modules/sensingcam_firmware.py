@@ -209,20 +209,13 @@ class FirmwareUpdateModule(SensingCamModule):
 
     # -- camera -----------------------------------------------------------------------------------------------
     def read_version(self):
-        """(text, parsed) of the camera's firmware version: FirmwareVersion, or ExtendedFirmwareVersion when the
-        first does not read as a version (the profile's fallback)."""
-        text = self.client.read_field(self.profile_field('identity', 'firmware_version'))
-        parsed = self.profile.version(text)
-        if parsed is None:
-            try:
-                extended = self.profile.field('identity', 'extended_firmware_version')
-            except ProfileError:
-                return text, None
-            exists, wire = self.client.probe(extended.name)
-            if exists:
-                fallback = extended.decode(wire)
-                if self.profile.version(fallback) is not None:
-                    return fallback, self.profile.version(fallback)
+        """(text, parsed) of the camera's firmware version: the first of FirmwareVersion, ExtendedFirmwareVersion and
+        DeviceIdent.Version that reads as a version (DeviceProfile.firmware_version)."""
+        def read(field):
+            exists, wire = self.client.probe(field.name)
+            return field.decode(wire) if exists else None
+
+        text, _source, parsed, _strings = self.profile.firmware_version(read)
         return text, parsed
 
     def read_state(self, field):

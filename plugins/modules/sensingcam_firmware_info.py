@@ -291,49 +291,24 @@ def firmware_verdict(version, minimum_version, suffix_order=None):
     return 'approved' if current >= minimum else 'below_minimum'
 
 
-VERSION_SOURCES = (
-    (('identity', 'firmware_version'), None),
-    (('identity', 'extended_firmware_version'), None),
-    (('identity', 'device_ident'), 'Version'),
-)
-
-
 def read_firmware_version(client, profile):
-    """``(version, source, strings)``: the firmware string of the first source that parses as a version.
-
-    Sources in order: ``FirmwareVersion``, ``ExtendedFirmwareVersion``, ``DeviceIdent.Version`` (profile
-    ``variables.identity``); a later one is read only when the ones before it are unknown to the camera (404) or do
-    not parse, so a fleet of cameras with a readable ``FirmwareVersion`` costs one request each. ``source`` is the
-    device name used (``DeviceIdent.Version`` for the member), None when none parses; then ``version`` is the first
-    string read, so the audit shows it. ``strings`` holds the exact strings read, by source.
-    """
-    strings, first = {}, None
+    """``(version, source, strings)`` of one camera (``DeviceProfile.firmware_version``): a name the camera does not
+    know is skipped, but when it knows none of them the first not-found error is raised, naming the profile key."""
     missing = []
-    for keys, member in VERSION_SOURCES:
+
+    def read(field):
         try:
-            field = profile.field(*keys)
-        except ProfileError:
-            continue
-        source = field.name + ('.' + member if member else '')
-        try:
-            value = client.read_field(field)
+            return client.read_field(field)
         except SensingCamError as exc:
             if exc.kind != 'not_found':
                 raise
             missing.append(exc)
-            continue
-        if member:
-            value = value.get(member) if isinstance(value, dict) else None
-        if value is None:
-            continue
-        text = str(value)
-        strings[source] = text
-        first = text if first is None else first
-        if profile.version(text) is not None:
-            return text, source, strings
+            return None
+
+    text, source, _parsed, strings = profile.firmware_version(read)
     if not strings and missing:
         raise missing[0]
-    return first, None, strings
+    return text, source, strings
 
 
 def version_parts(version, profile):

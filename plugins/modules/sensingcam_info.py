@@ -179,9 +179,6 @@ from ansible_collections.sensingcam.ming.plugins.module_utils.sensingcam_profile
 
 GATHER = ['identity', 'streams', 'rtsp', 'event_recording', 'triggers', 'time', 'offload', 'security', 'snapshot',
           'health', 'system']
-# Where the firmware version comes from, in order (profile keys, and the member of an object value).
-VERSION_SOURCES = (('identity.firmware_version', None), ('identity.extended_firmware_version', None),
-                   ('identity.device_ident', 'Version'))
 RTSP_FALLBACK_PORT = 554
 
 
@@ -232,21 +229,8 @@ class CameraInfoModule(SensingCamModule):
         return nest(dict((key, self.read(key)) for key in keys), prefix)
 
     def firmware(self):
-        first = None
-        for key, member in VERSION_SOURCES:
-            if key not in self.fields_by_key:
-                continue
-            value = self.read(key)
-            if member:
-                value = value.get(member) if isinstance(value, dict) else None
-            if value is None:
-                continue
-            text = str(value)
-            first = text if first is None else first
-            if self.profile.version(text) is not None:
-                return {'version': text, 'version_source': self.fields_by_key[key].name + ('.' + member if member
-                                                                                           else '')}
-        return {'version': first, 'version_source': None}
+        text, source, _parsed, _strings = self.profile.firmware_version(lambda field: self.read(field.key))
+        return {'version': text, 'version_source': source}
 
     def streams(self):
         return sorted(set(key.split('.')[1] for key in self.fields_by_key if key.startswith('streams.')))

@@ -201,9 +201,6 @@ PROBED, MISSING = 'probed', 'missing'
 FATAL_KINDS = ('unreachable', 'tls', 'auth', 'forbidden', 'config')
 # Errors of a read while the camera restarts.
 AWAY_KINDS = ('unreachable', 'timeout', 'busy', 'server', 'tls', 'protocol', 'http')
-VERSION_SOURCES = (('identity.firmware_version', 'FirmwareVersion'),
-                   ('identity.extended_firmware_version', 'ExtendedFirmwareVersion'),
-                   ('identity.device_ident', 'DeviceIdent.Version'))
 
 
 def json_type(value):
@@ -308,21 +305,8 @@ class ProbeModule(SensingCamModule):
             'extended_firmware_version': values.get('identity.extended_firmware_version'),
             'device_ident': values.get('identity.device_ident'),
         }
-        candidates = []
-        for key, source in VERSION_SOURCES:
-            value = values.get(key)
-            if key == 'identity.device_ident':
-                value = value.get('Version') if isinstance(value, dict) else None
-            if value is not None:
-                candidates.append((source, str(value)))
-        version, source, parts = None, None, None
-        for candidate_source, text in candidates:
-            parsed = self.profile.version(text)
-            if parsed is not None:
-                version, source, parts = text, candidate_source, parsed.parts()
-                break
-        if version is None and candidates:
-            version = candidates[0][1]
+        version, source, parsed, _read = self.profile.firmware_version(lambda field: values.get(field.key))
+        parts = parsed.parts() if parsed is not None else None
         strings.update(version=version, version_source=source, version_parts=parts,
                        covers_firmware=self.profile.covers(version) if source else None)
         return strings

@@ -325,3 +325,41 @@ def test_fleet_audit_of_a_camera_with_a_non_ascii_password(profile, network):
     assert results[0]["verdict"] == "unknown" and results[0]["reachable"] is False
     assert "password option" in results[0]["error"] and NON_ASCII_PASSWORD not in str(results)
     assert bad.requests == [] and results[1]["verdict"] == "approved" and good.requests
+
+
+# -- DeviceProfile.firmware_version: the one fallback order every camera module uses ------------------------------
+# Mutations tried: only FirmwareVersion accepted as the source (the DeviceIdent case fails); the last string read
+# kept instead of the first when none parses (the none-parses case fails).
+
+def _reader(values):
+    asked = []
+
+    def read(field):
+        asked.append(field.name)
+        return values.get(field.name)
+    return read, asked
+
+
+def test_firmware_version_reads_only_what_it_needs():
+    profile = sc.DeviceProfile.load(PROFILE_PATH)
+    read, asked = _reader({"FirmwareVersion": "2.6.2", "ExtendedFirmwareVersion": "9.9.9"})
+    text, source, parsed, strings = profile.firmware_version(read)
+    assert (text, source, strings, asked) == ("2.6.2", "FirmwareVersion", {"FirmwareVersion": "2.6.2"},
+                                              ["FirmwareVersion"])
+    assert parsed == profile.version("2.6.2")
+
+
+def test_firmware_version_falls_back_to_device_ident():
+    profile = sc.DeviceProfile.load(PROFILE_PATH)
+    read, asked = _reader({"FirmwareVersion": "V2 build", "DeviceIdent": {"Name": "SEC100", "Version": "2.4.2.0R"}})
+    text, source, parsed, strings = profile.firmware_version(read)
+    assert (text, source) == ("2.4.2.0R", "DeviceIdent.Version") and parsed is not None
+    assert strings == {"FirmwareVersion": "V2 build", "DeviceIdent.Version": "2.4.2.0R"}
+    assert asked == ["FirmwareVersion", "ExtendedFirmwareVersion", "DeviceIdent"]
+
+
+def test_firmware_version_when_none_parses_keeps_the_first_string():
+    profile = sc.DeviceProfile.load(PROFILE_PATH)
+    read, _asked = _reader({"FirmwareVersion": "V2 build", "ExtendedFirmwareVersion": "nightly"})
+    assert profile.firmware_version(read) == ("V2 build", None, None,
+                                              {"FirmwareVersion": "V2 build", "ExtendedFirmwareVersion": "nightly"})
