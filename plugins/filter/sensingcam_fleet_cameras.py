@@ -89,8 +89,8 @@ def _convert(name, key, value, option):
         return None, '%s: %s must be of type %s%s' % (name, key, kind, _shown(value, option))
     choices = option.get('choices')
     if choices and value not in choices:
-        return None, '%s: %s must be one of %s%s' % (name, key, ', '.join(to_text(c) for c in choices),
-                                                      _shown(value, option))
+        allowed = ', '.join(to_text(c) for c in choices)
+        return None, '%s: %s must be one of %s%s' % (name, key, allowed, _shown(value, option))
     return value, None
 
 

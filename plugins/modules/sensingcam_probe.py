@@ -196,7 +196,8 @@ except ImportError:  # SensingCamModule fails with missing_required_lib before t
 REPORT_FILE = 'probe-report.json'
 CANDIDATE_FILE = 'candidate-profile.yml'
 DESCRIPTION_FILE = 'deviceDescription.yaml'
-PROBED, MISSING = 'probed', 'missing'
+PROBED = 'probed'
+MISSING = 'missing'
 # Errors that end the probe: the camera is gone, or every further read would be refused the same way.
 FATAL_KINDS = ('unreachable', 'tls', 'auth', 'forbidden', 'config')
 # Errors of a read while the camera restarts.

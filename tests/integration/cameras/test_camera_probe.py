@@ -21,8 +21,8 @@ from .conftest import PROFILE, REPO, assert_no_secret, run_module, run_playbook
 pytestmark = pytest.mark.simulator
 PROBE = REPO / "playbooks" / "camera_probe.yml"
 SHIPPED = yaml.safe_load(PROFILE.read_text())
-# Where the simulator differs from the profile (the contract), found by this lint: EventList is served as a JSON array,
-# the profile decodes it as an object (codec: {type: object}). Reported to the lead; remove once the simulator agrees.
+
+
 def renamed_profile(tmp_path, *path_and_name):
     """The shipped profile with one variable renamed (path under variables:, new device name)."""
     *path, name = path_and_name

@@ -84,7 +84,7 @@ def test_every_bad_camera_is_named_with_its_variable_and_never_a_secret():
 
 
 def test_host_variables_are_fetched_once_per_camera():
-    hostvars = CountingHostvars({"cam%d" % i: {"sensingcam_port": 80 + i} for i in range(50)})
+    hostvars = CountingHostvars({f"cam{i}": {"sensingcam_port": 80 + i} for i in range(50)})
     run(hostvars)
     assert set(hostvars.fetched.values()) == {1} and len(hostvars.fetched) == 50
 
