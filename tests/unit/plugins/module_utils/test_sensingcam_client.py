@@ -439,7 +439,7 @@ def test_send_any_method_with_login_and_relogin(profile, network):
     client = make_client(profile, network)
     camera.expire_nonces()
     assert client.send("PUT", "/api/parameterbackup", "LocationName", {"data": {"x": 1}}) == {}
-    assert [m for m, _ in seen] == ["PUT"] and seen[0][1]["data"] == {"x": 1} and "nonce" in seen[0][1]["header"]
+    assert [m for m, _body in seen] == ["PUT"] and seen[0][1]["data"] == {"x": 1} and "nonce" in seen[0][1]["header"]
     assert camera.writes() == [("LocationName", "via-put")]
     error = error_of(lambda: make_client(profile, network, password="nope-nope").send(
         "PUT", "/api/parameterbackup", "LocationName", {"data": {}}))
@@ -592,7 +592,7 @@ def test_fake_firmware_flow(profile, network):
     client.upload(profile.setting("firmware", "upload_file"), b"SICK-SEC100-FW 2.7.1\nimage")
     assert client.call_method("firmware.start_method") == "ok"
     state = profile.field("firmware", "state")
-    for _ in range(camera.reboot_polls):
+    for _poll in range(camera.reboot_polls):
         assert error_of(lambda: client.read_field(state)).kind == "unreachable"
     assert client.read_field(state) == "finished" and client.read("FirmwareVersion") == "2.7.1"
 

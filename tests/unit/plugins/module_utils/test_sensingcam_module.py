@@ -220,7 +220,7 @@ def test_save_method_is_called_once_after_all_writes(run_module, network, saving
     args = module_args(profile=saving_profile, fps=30, codec="h265")
     failed, result = run_module(stream_main, args)
     assert not failed and result["changed"] is True
-    assert [name for name, _ in camera.method_calls] == ["WriteEeprom"]
+    assert [name for name, _data in camera.method_calls] == ["WriteEeprom"]
     posts = [r[1] for r in camera.calls("POST") if r[1] != "/api/getChallenge"]
     assert posts == ["/api/Video0CompressionType", "/api/Video0FrameRate", "/api/WriteEeprom"]
     run_module(stream_main, args)
