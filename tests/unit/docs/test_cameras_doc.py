@@ -137,7 +137,7 @@ def test_profile_table_in_docs_matches_the_profile():
 def test_the_table_has_a_row_for_every_level_entry_of_the_profile():
     """Counts `level:` in the profile text itself, so a walker that skips a kind of entry cannot pass."""
     written = [line for line in PROFILE.read_text().splitlines()
-               if not line.lstrip().startswith("#") for _ in re.findall(r"\blevel:", line)]
+               if not line.lstrip().startswith("#") for _match in re.findall(r"\blevel:", line)]
     assert len(profile_rows()) == len(written) > 0
 
 
