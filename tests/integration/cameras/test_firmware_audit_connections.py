@@ -94,9 +94,8 @@ def test_every_camera_is_audited_with_its_own_connection_settings(tmp_path):
 
 def test_bad_port_or_non_ascii_password_stops_the_audit_naming_camera_and_variable(simulator, tmp_path):
     """Before any call: no camera gets a request, the message names the camera and the variable, never the value
-    (mutations in the filter sensingcam_fleet_cameras that builds the fleet task's cameras: the port check or the
-    ASCII check removed -> the port reaches the module's argument spec without the camera's name, the non-ASCII
-    password is sent to the module, which reports that camera 'unknown')."""
+    (mutation: the checks of the filter sensingcam_fleet_cameras, which builds the fleet task's cameras, bypassed
+    -> the audit ran and exited 0)."""
     sim = simulator(3)
     password = "Kamera-\u00dcberwachung-7"
     hosts = sim.write_inventory(tmp_path / "hosts.yml")
