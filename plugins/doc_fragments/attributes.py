@@ -35,3 +35,14 @@ attributes:
   idempotent:
     support: full
 '''
+
+    # Settings modules (FieldSettingsModule): compare only what is set, write the difference, show it.
+    SETTINGS_MODULE = r'''
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+  idempotent:
+    support: full
+'''

@@ -26,13 +26,7 @@ description:
 extends_documentation_fragment:
   - sensingcam.ming.sensingcam
   - sensingcam.ming.attributes
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: full
-  idempotent:
-    support: full
+  - sensingcam.ming.attributes.settings_module
 options:
   enabled:
     description:

@@ -622,3 +622,29 @@ def module_args(**kwargs):
     args = {"host": "cam1", "password": PASSWORD, "profile": PROFILE_PATH, "retries": 0}
     args.update(kwargs)
     return args
+
+
+class FakeClock:
+    """A clock for modules that poll (firmware update, reboot): ``sleep`` moves ``now`` on instead of waiting, and
+    refuses a zero pause, since a poll loop without one would spin (and never time out on this clock). Install it
+    with ``install_clock(monkeypatch, ModuleClass)``."""
+
+    def __init__(self, now=1000.0):
+        self.now = now
+        self.sleeps = []
+
+    def clock(self):
+        return self.now
+
+    def sleep(self, seconds):
+        assert seconds > 0, "a poll loop without a pause would spin (and never time out on this clock)"
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+def install_clock(monkeypatch, module_class):
+    """A FakeClock in place of ``module_class.clock`` and ``module_class.sleep``."""
+    fake = FakeClock()
+    monkeypatch.setattr(module_class, "clock", staticmethod(fake.clock))
+    monkeypatch.setattr(module_class, "sleep", staticmethod(fake.sleep))
+    return fake

@@ -13,7 +13,7 @@ import hashlib
 
 import pytest
 import yaml
-from sensingcam_fake_camera import PASSWORD, install_network, module_args
+from sensingcam_fake_camera import PASSWORD, install_clock, install_network, module_args
 
 from ansible_collections.sensingcam.ming.plugins.modules import sensingcam_firmware
 
@@ -21,26 +21,9 @@ CHUNK = 65536  # transport.upload_chunk_bytes of the shipped profile
 IMAGE_SIZE = 2 * CHUNK + 1000  # three chunks
 
 
-class FakeClock:
-    def __init__(self):
-        self.now = 1000.0
-        self.sleeps = []
-
-    def clock(self):
-        return self.now
-
-    def sleep(self, seconds):
-        assert seconds > 0, "a poll loop without a pause would spin (and never time out on this clock)"
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-
 @pytest.fixture
 def clock(monkeypatch):
-    fake = FakeClock()
-    monkeypatch.setattr(sensingcam_firmware.FirmwareUpdateModule, "clock", staticmethod(fake.clock))
-    monkeypatch.setattr(sensingcam_firmware.FirmwareUpdateModule, "sleep", staticmethod(fake.sleep))
-    return fake
+    return install_clock(monkeypatch, sensingcam_firmware.FirmwareUpdateModule)
 
 
 @pytest.fixture

@@ -10,31 +10,14 @@ by the run_module fixture (tests/unit/conftest.py) so the result is read in-proc
 """
 
 import pytest
-from sensingcam_fake_camera import PASSWORD, install_network, module_args
+from sensingcam_fake_camera import PASSWORD, install_clock, install_network, module_args
 
 from ansible_collections.sensingcam.ming.plugins.modules import sensingcam_system
 
 
-class FakeClock:
-    def __init__(self):
-        self.now = 500.0
-        self.sleeps = []
-
-    def clock(self):
-        return self.now
-
-    def sleep(self, seconds):
-        assert seconds > 0, "a poll loop without a pause would spin (and never time out on this clock)"
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-
 @pytest.fixture
 def clock(monkeypatch):
-    fake = FakeClock()
-    monkeypatch.setattr(sensingcam_system.SystemActionModule, "clock", staticmethod(fake.clock))
-    monkeypatch.setattr(sensingcam_system.SystemActionModule, "sleep", staticmethod(fake.sleep))
-    return fake
+    return install_clock(monkeypatch, sensingcam_system.SystemActionModule)
 
 
 @pytest.fixture
@@ -122,7 +105,7 @@ def test_a_camera_that_never_restarts_fails_after_the_profile_timeout(run_module
     failed, result = run_module(sensingcam_system.main, values)
     assert failed and result["changed"], result
     assert "answered throughout the 300 s after RebootDevice" in result["msg"]
-    assert 300 <= clock.now - 500.0 <= 330
+    assert 300 <= clock.now - 1000.0 <= 330
 
 
 def test_a_camera_that_does_not_come_back_fails_naming_the_timeout(run_module, camera, clock):
