@@ -1,7 +1,7 @@
 """sensingcam_backup against the in-process fake camera (a test double: not a real SEC100, not the camera simulator).
 
-The backup endpoint of the shared fake is swapped here for the shapes the camera simulator serves
-(tools/camera_simulator, server.py backup_export/backup_import), which the module follows: CreateParameterBackup
+The shared fake serves the parameter backup in the shapes the camera simulator serves (tools/camera_simulator,
+server.py backup_export/backup_import), which the module follows: CreateParameterBackup
 {Passphrase}; export = authenticated POST /api/parameterbackup answering data.parameterbackup = {device name: wire
 value} of every writable variable; import = PUT /api/parameterbackup {"header": login, "data": {"parameterbackup":
 {...}}}; RestoreParameterBackup applies what was put.
@@ -11,67 +11,19 @@ Real: the module's main() and the collection's module_utils. Doubles: the fake c
 by the run_module fixture (tests/unit/conftest.py) so the result is read in-process.
 """
 
-import copy
 import json
 import os
 from pathlib import Path
 
 import pytest
 import yaml
-from sensingcam_fake_camera import PASSWORD, PROFILE_PATH, FakeCamera, FakeResponse, envelope, install_network
+from sensingcam_fake_camera import PASSWORD, PROFILE_PATH, FakeCamera, envelope, install_network
 from sensingcam_fake_camera import module_args as connection_args
 
 from ansible_collections.sensingcam.ming.plugins.modules import sensingcam_backup
 
 PASSPHRASE = "Backup-Pa55phrase-93"
 FTP_SECRET = "ftp-Secret-7731"
-
-
-class SimStyleBackupCamera(FakeCamera):
-    """The fake camera with the simulator's parameter-backup shapes (see the module docstring)."""
-
-    def __init__(self, **kwargs):
-        super().__init__(**kwargs)
-        self.passphrases = []
-        self.puts = 0
-        self.restores = 0
-
-    def writable(self):
-        return {n: copy.deepcopy(self.variables[n]) for n, s in self.specs.items() if s["access"] == "read_write"}
-
-    def _backup_transfer(self, method, raw):
-        body = json.loads(raw) if raw else {}
-        status = self._login_status(body.get("header"), "parameterbackup")
-        if status:
-            return envelope(status=status)
-        if method == "POST":
-            if self.backup is None:
-                return envelope(status=3, message="no parameter backup: call CreateParameterBackup first")
-            return envelope({"parameterbackup": copy.deepcopy(self.backup)})
-        if method == "PUT":
-            document = (body.get("data") or {}).get("parameterbackup")
-            if not isinstance(document, dict) or not document:
-                return envelope(status=3, message="a parameter backup is a non-empty JSON object")
-            self.pending_backup = document
-            self.puts += 1
-            return envelope({"parameterbackup": {"staged": len(document)}})
-        return FakeResponse(404, b"", "Not Found")
-
-    def _method_effect(self, name, data):
-        if name == self.backup_create:
-            self.passphrases.append(data.get("Passphrase"))
-            self.backup = self.writable()
-            return 0
-        if name == self.backup_restore:
-            if not isinstance(self.pending_backup, dict):
-                return 3
-            for key, value in self.pending_backup.items():
-                if key in self.specs and self.specs[key]["access"] == "read_write":
-                    self.variables[key] = value
-            self.pending_backup = None
-            self.restores += 1
-            return 0
-        return super()._method_effect(name, data)
 
 
 @pytest.fixture
@@ -81,7 +33,7 @@ def network(monkeypatch):
 
 @pytest.fixture
 def camera(network):
-    camera = network.add("cam1", SimStyleBackupCamera())
+    camera = network.add("cam1", FakeCamera())
     camera.variables["FtpPassword"] = FTP_SECRET
     return camera
 
@@ -270,7 +222,7 @@ def test_the_save_method_runs_after_a_restore_when_the_profile_names_one(run_mod
     def save(data):
         data["persistence"]["save_method"] = {"value": "WriteEeprom", "level": "assumed"}
     profile = profile_copy(tmp_path, save)
-    camera = network.add("cam1", SimStyleBackupCamera(profile_path=profile))
+    camera = network.add("cam1", FakeCamera(profile_path=profile))
     src = tmp_path / "b.json"
     src.write_text(json.dumps(dict(camera.writable(), LocationName="restored")))
     failed, result = run_module(sensingcam_backup.main, module_args(state="restored", src=str(src), profile=profile))
