@@ -222,7 +222,8 @@ def test_a_second_user_reusing_a_client_id_cannot_take_the_first_ones_session(ro
         nodered.loop_start()
         assert connected["nodered"].wait(10) and events["nodered"][0] == ("connect", 0), events
         nodered.publish("factory/line/line1/event/ack", "ack-after-takeover-attempt", qos=1).wait_for_publish(10)
-        assert acknowledged.wait(10), f"the first client lost its session: {events}, received {received}"
+        acknowledged.wait(60)  # only keeps a lost session from hanging the suite; the assertion is on the state
+        assert acknowledged.is_set(), f"the first client lost its session: {events}, received {received}"
         assert events["plc"] == [("connect", 0)], f"the first client was disconnected: {events}"
         assert events["nodered"] == [("connect", 0)], events
     finally:
