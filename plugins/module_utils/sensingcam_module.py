@@ -42,6 +42,7 @@ import hashlib
 import json
 import os
 import re
+import tempfile
 
 from ansible.module_utils.basic import env_fallback, missing_required_lib
 from ansible.module_utils.common.text.converters import to_bytes
@@ -139,6 +140,21 @@ class SensingCamModule(ApiModule):
             self.fail(str(exc))
 
 
+def write_file_atomically(path, data, mode):
+    """Replace ``path`` with the bytes ``data`` in one step (a new file in the same directory, created private by
+    mkstemp, given ``mode``, then renamed over ``path``); nothing is left behind when it fails."""
+    handle, temporary = tempfile.mkstemp(dir=os.path.dirname(path) or '.', prefix='.%s.' % os.path.basename(path))
+    try:
+        with os.fdopen(handle, 'wb') as out:
+            out.write(data)
+        os.chmod(temporary, mode)
+        os.replace(temporary, path)
+    except BaseException:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+        raise
+
+
 def with_allowed(problem, field):
     """``problem`` ('is above the maximum 60') followed by the allowed values, unless it already names them."""
     allowed = field.allowed()
@@ -215,18 +231,7 @@ class SecretState:
         record = {'host': self.host, 'port': self.port, 'variable': name, 'algorithm': SECRET_HASH_ALGORITHM,
                   'iterations': self.iterations, 'salt': binascii.hexlify(salt).decode('ascii'),
                   'hash': self._digest(value, salt, self.iterations)}
-        path = self.path(name)
-        temporary = '%s.%d.tmp' % (path, os.getpid())
-        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        try:
-            with os.fdopen(descriptor, 'w') as handle:
-                json.dump(record, handle, sort_keys=True)
-            os.chmod(temporary, 0o600)
-            os.replace(temporary, path)
-        except BaseException:
-            if os.path.exists(temporary):
-                os.unlink(temporary)
-            raise
+        write_file_atomically(self.path(name), json.dumps(record, sort_keys=True).encode('ascii'), 0o600)
 
 
 class FieldSettingsModule(SensingCamModule):

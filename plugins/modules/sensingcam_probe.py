@@ -180,12 +180,14 @@ import re  # noqa: E402
 import secrets  # noqa: E402
 import socket  # noqa: E402
 import ssl  # noqa: E402
-import tempfile  # noqa: E402
 import time  # noqa: E402
 
 from ansible_collections.sensingcam.ming.plugins.module_utils._api import MASK  # noqa: E402
 from ansible_collections.sensingcam.ming.plugins.module_utils.sensingcam_client import SensingCamError  # noqa: E402
-from ansible_collections.sensingcam.ming.plugins.module_utils.sensingcam_module import SensingCamModule  # noqa: E402
+from ansible_collections.sensingcam.ming.plugins.module_utils.sensingcam_module import (  # noqa: E402
+    SensingCamModule,
+    write_file_atomically,
+)
 from ansible_collections.sensingcam.ming.plugins.module_utils.sensingcam_profile import ProfileError  # noqa: E402
 
 try:
@@ -469,16 +471,7 @@ class ProbeModule(SensingCamModule):
                     return False
         except (IOError, OSError):
             pass
-        handle, temporary = tempfile.mkstemp(dir=os.path.dirname(path), prefix='.probe-')
-        try:
-            with os.fdopen(handle, 'wb') as out:
-                out.write(data)
-            os.chmod(temporary, 0o640)
-            os.replace(temporary, path)
-        except BaseException:
-            if os.path.exists(temporary):
-                os.unlink(temporary)
-            raise
+        write_file_atomically(path, data, 0o640)
         return True
 
     def write_files(self, report, variables, description):
