@@ -19,7 +19,7 @@ from collections.abc import Mapping
 
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.text.converters import to_text
-from ansible.module_utils.parsing.convert_bool import BOOLEANS_FALSE, BOOLEANS_TRUE
+from ansible.module_utils.common.validation import check_type_bool, check_type_float, check_type_int
 
 # Module option of the fleet task -> inventory variable of the camera.
 CONNECTION = (
@@ -62,25 +62,17 @@ def _convert(name, key, value, option):
     """``value`` converted to the spec type of ``option``; (value, problem). A secret value is never shown."""
     kind = option.get('type', 'str')
     try:
+        # Ansible's own conversions (what validate_argument_spec applies); a bool is no number here.
+        if kind in ('int', 'float') and isinstance(value, bool):
+            raise TypeError()
         if kind == 'int':
-            if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
-                raise ValueError()
-            value = int(to_text(value).strip()) if not isinstance(value, int) else value
+            value = check_type_int(value)
         elif kind == 'float':
-            if isinstance(value, bool):
-                raise ValueError()
-            value = float(value)
+            value = check_type_float(value)
         elif kind == 'bool':
-            if isinstance(value, bool):
-                pass
-            elif to_text(value).strip().lower() in [to_text(b) for b in BOOLEANS_TRUE]:
-                value = True
-            elif to_text(value).strip().lower() in [to_text(b) for b in BOOLEANS_FALSE]:
-                value = False
-            else:
-                raise ValueError()
+            value = check_type_bool(value)
         elif not isinstance(value, (str, int, float)) or isinstance(value, bool):
-            raise ValueError()
+            raise TypeError()
         else:
             value = to_text(value)
     except (TypeError, ValueError):
