@@ -21,7 +21,7 @@ import json
 from collections.abc import Mapping
 
 from ansible.errors import AnsibleFilterError
-from ansible.module_utils.parsing.convert_bool import BOOLEANS_FALSE, BOOLEANS_TRUE
+from ansible.module_utils.common.validation import check_type_bool
 
 from ansible_collections.sensingcam.ming.plugins.module_utils.sensingcam_profile import DeviceProfile, ProfileError
 
@@ -90,11 +90,10 @@ def _as_module_value(codec_type, value):
     if codec_type in ('int', 'scaled') and isinstance(value, str) and value.strip().lstrip('-').isdigit():
         return int(value)
     if codec_type == 'bool' and isinstance(value, (str, int)) and not isinstance(value, bool):
-        lowered = value.lower() if isinstance(value, str) else value
-        if lowered in BOOLEANS_TRUE:
-            return True
-        if lowered in BOOLEANS_FALSE:
-            return False
+        try:
+            return check_type_bool(value)  # Ansible's own conversion, as the module option applies it
+        except TypeError:
+            return value
     if codec_type in ('string', 'enum', 'ipv4') and isinstance(value, (int, float)) and not isinstance(value, bool):
         return str(value)
     return value
