@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Debian packages the tests run for real. Fast when everything is installed already.
 # Usage: install-test-deps.sh [group ...]   groups (default: all):
-#   runtime  the Mosquitto broker and clients, cron, systemd-analyze, and the GStreamer RTSP server and ffmpeg behind the camera
+#   runtime  the Mosquitto broker and clients, InfluxDB 1.x (influxd, the 1.x module tests), cron, systemd-analyze, and the GStreamer RTSP server and ffmpeg behind the camera
 #            simulator's video stream (integration tests, molecule)
 #   sanity   shellcheck, so ansible-test's shellcheck sanity test runs instead of being skipped
 set -euo pipefail
@@ -17,7 +17,7 @@ for group in "${groups[@]}"; do
       # units (firmware_audit_schedule role tests; systemd is not started, this machine has none as PID 1).
       # iptables, iproute2 and openssl: the firewall tests (DOCKER-USER chains, network namespaces) and the TLS
       # suite tests (openssl s_client); Docker's package pulls iptables in too, but the tests call it themselves.
-      packages+=(mosquitto mosquitto-clients cron systemd iptables iproute2 openssl)
+      packages+=(mosquitto mosquitto-clients cron systemd iptables iproute2 openssl influxdb)
       mapfile -t sim_packages < <(grep -vE '^\s*(#|$)' "$repo/tools/camera_simulator/apt-packages.txt")
       packages+=("${sim_packages[@]}")
       ;;
