@@ -55,6 +55,7 @@ options:
         created by M(sensingcam.ming.influxdb_setup) or an all-access token of O(org).
       - Never shown in output or error messages.
     type: str
+    required: true
   org:
     description:
       - Name of the InfluxDB organization the objects belong to.

@@ -35,10 +35,27 @@ from ansible_collections.sensingcam.ming.plugins.module_utils._api import (
     ApiModule,
     connection_argument_spec,
 )
+from ansible_collections.sensingcam.ming.plugins.module_utils.influxdb_duration import (
+    DurationError,
+    format_duration,
+    parse_duration,
+)
 
 DEFAULT_PORT = 8086
 # Page size of list requests that page (buckets, tasks); the OpenAPI maximum is 100.
 PAGE_LIMIT = 100
+# The shortest retention InfluxDB 2.x accepts for a bucket (0 = keep forever is allowed too).
+MIN_RETENTION_SECONDS = 3600
+
+
+def retention_seconds(value, option='retention'):
+    """Seconds of a bucket retention (``30d``; 0/``infinite`` = forever). Raises DurationError naming ``option``
+    for text that is no duration and for anything shorter than 1 hour (InfluxDB refuses those)."""
+    seconds = parse_duration(value, option)
+    if 0 < seconds < MIN_RETENTION_SECONDS:
+        raise DurationError("%s='%s' is %s, shorter than the 1 hour InfluxDB 2.x keeps data at least: give 1h or "
+                            'more, or 0 (infinite) to keep data forever.' % (option, value, format_duration(seconds)))
+    return seconds
 
 
 class InfluxDBError(ApiError):
@@ -219,11 +236,11 @@ class InfluxDBClient(ApiClient):
                              query={'orgID': org_id})
 
 
-def influxdb_argument_spec(token_required=True):
+def influxdb_argument_spec():
     """The connection options of every influxdb_* 2.x module (doc fragment sensingcam.ming.influxdb)."""
     spec = connection_argument_spec()
     spec['port'] = dict(type='int', default=DEFAULT_PORT)
-    spec['token'] = dict(type='str', no_log=True, required=token_required)
+    spec['token'] = dict(type='str', no_log=True, required=True)
     spec['org'] = dict(type='str', required=True)
     return spec
 
@@ -231,20 +248,18 @@ def influxdb_argument_spec(token_required=True):
 class InfluxDBModule(ApiModule):
     """Base of the influxdb_* 2.x modules: connection options, the token header, the organization ID.
 
-    ``token_required`` (class attribute): whether ``token`` must be given (not for influxdb_setup).
     ``token_option``: the option whose value authenticates (401 messages name it).
     """
 
     service = 'InfluxDB'
     default_port = DEFAULT_PORT
     client_class = InfluxDBClient
-    token_required = True
     token_option = 'token'  # noqa: S105 (an option name)
-    expected_errors = (ApiError,)
+    expected_errors = (ApiError, DurationError)
 
     @classmethod
     def connection_spec(cls):
-        return influxdb_argument_spec(cls.token_required)
+        return influxdb_argument_spec()
 
     def auth_token(self):
         """The token sent in the Authorization header (override to use another option)."""
