@@ -51,7 +51,7 @@ options:
     default: 2
   token:
     description:
-      - The API token to authenticate with (sent as C(Authorization: Token ...)), for example the operator token
+      - The API token to authenticate with (sent in the C(Authorization) header), for example the operator token
         created by M(sensingcam.ming.influxdb_setup) or an all-access token of O(org).
       - Never shown in output or error messages.
     type: str

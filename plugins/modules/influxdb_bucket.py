@@ -13,8 +13,8 @@ module: influxdb_bucket
 short_description: Create, change or delete an InfluxDB 2.x bucket (retention in human units)
 version_added: 0.3.0
 description:
-  - Keeps one bucket of an InfluxDB OSS 2.x organization as declared: its retention period, shard group duration
-    and description (C(/api/v2/buckets)).
+  - Keeps one bucket of an InfluxDB OSS 2.x organization as declared (its retention period, shard group duration
+    and description) through C(/api/v2/buckets).
   - Durations are written in human units such as V(30d), V(104w) or V(1h30m) and shown that way in the result.
   - Only the options you set are compared; a differing bucket is changed in place (C(PATCH)), keeping its data.
 extends_documentation_fragment:

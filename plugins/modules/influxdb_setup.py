@@ -13,7 +13,7 @@ module: influxdb_setup
 short_description: Onboard a new InfluxDB 2.x server (first user, organization, bucket and operator token)
 version_added: 0.3.0
 description:
-  - Runs InfluxDB's initial setup (C(POST /api/v2/setup)) once, when C(GET /api/v2/setup) says it is still allowed:
+  - Runs InfluxDB's initial setup (C(POST /api/v2/setup)) once, when C(GET /api/v2/setup) says it is still allowed; it
     creates the first user, the organization O(org), the first bucket O(bucket) and the operator token O(token).
   - On a server that is already set up it changes nothing (C(changed=false)) and, with O(token), returns the ID
     of O(org). It never changes the user, the organization or the bucket afterwards; use
