@@ -18,8 +18,8 @@ description:
   - On a server that is already set up it changes nothing (C(changed=false)) and, with O(token), returns the ID
     of O(org). It never changes the user, the organization or the bucket afterwards; use
     M(sensingcam.ming.influxdb_bucket) for the bucket.
-  - You choose the operator token yourself (for example a random value kept in a vault): since InfluxDB 2.9 tokens
-    are hashed, so a token InfluxDB generated could never be read back.
+  - You choose the operator token yourself (for example a random value kept in a vault). Since InfluxDB 2.9 tokens
+    are hashed; a token InfluxDB generated could never be read back.
 extends_documentation_fragment:
   - sensingcam.ming.influxdb
   - sensingcam.ming.attributes
