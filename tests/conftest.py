@@ -59,3 +59,35 @@ def ffprobe():
     """ffprobe (Debian package ffmpeg); missing, the test fails, never skips."""
     if shutil.which("ffprobe") is None:
         pytest.fail("ffprobe is missing: run scripts/install-test-deps.sh runtime (make test does)")
+
+
+# -- InfluxDB 2 API double (tools/influxdb2_double): InfluxDB 2.x cannot run on this machine ----------------------
+TOOLS_ROOT = Path(__file__).resolve().parents[1] / "tools"
+if str(TOOLS_ROOT) not in sys.path:
+    sys.path.insert(0, str(TOOLS_ROOT))
+
+
+@pytest.fixture
+def influxdb2_double_factory():
+    """Starts InfluxDB 2 API doubles (fresh, not onboarded, 127.0.0.1, a free port); stops them after the test.
+
+    ``influxdb2_double_factory(version="2.7.12")`` -> a running double imitating that version (2.9+ hashes tokens).
+    """
+    from influxdb2_double import InfluxDB2Double
+
+    started = []
+
+    def start(version="2.9.1"):
+        double = InfluxDB2Double("127.0.0.1", 0, version).start()
+        started.append(double)
+        return double
+
+    yield start
+    for double in started:
+        double.stop()
+
+
+@pytest.fixture
+def influxdb2_double(influxdb2_double_factory):
+    """A fresh, not yet onboarded InfluxDB 2.9.1 API double (a double: InfluxDB 2.x cannot run on this machine)."""
+    return influxdb2_double_factory()
