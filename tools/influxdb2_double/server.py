@@ -340,6 +340,8 @@ class State:
         """
         with self.lock:
             task = self.tasks[task_id]
+            if task["status"] != "active":  # documented: inactive prevents scheduled and manual runs
+                return self.task_json(task)
             auth = self.authorizations.get(task["authorizationID"])
             error = None
             if auth is None:
@@ -458,8 +460,6 @@ class Api:
     @staticmethod
     def get_buckets(state, auth, match, query, body):
         org = state.resolve_org(query)
-        if org is None and query.get("org"):
-            raise not_found(f'organization name "{query["org"]}" not found')
         buckets = [b for b in state.buckets.values() if state.can_read_bucket(auth, b)]
         if org is not None:
             buckets = [b for b in buckets if b["orgID"] == org["id"]]
@@ -895,6 +895,7 @@ class Handler(BaseHTTPRequestHandler):
         split = urlsplit(self.path)
         query = {key: values[-1] for key, values in parse_qs(split.query, keep_blank_values=True).items()}
         body = None
+        recorded = False
         try:
             raw = self.read_body()
             if split.path == "/api/v2/write":
@@ -911,9 +912,13 @@ class Handler(BaseHTTPRequestHandler):
                     raise invalid("failed to decode request body: a JSON object is expected")
             with state.lock:
                 state.requests.append((method, split.path, query, body))
+                recorded = True
                 status, payload = self.route(state, method, split.path, query, body)
         except ApiFailure as failure:
             status, payload = failure.status, failure.body
+            if not recorded:  # an unreadable body is still a request received
+                with state.lock:
+                    state.requests.append((method, split.path, query, None))
         self.answer(method, status, payload, state.version)
 
     def route(self, state, method, path, query, body):
