@@ -51,6 +51,6 @@ def test_a_passphrase_set_later_never_replaces_the_unencrypted_ca_key(rollout):
     (rollout.ca_dir / "ca.key.new").replace(key)
     key.chmod(0o600)
     result = rollout.run(tags="mosquitto_configure")
-    assert not result.task_changed("Install the broker certificate (reloaded on SIGHUP)")
+    assert not result.task_changed("Install the server certificate | mosquitto")
     assert (rollout.ca_dir / "ca.crt").read_bytes() == certificate
     assert b"ENCRYPTED" in key.read_bytes()

@@ -144,7 +144,7 @@ def documented_ming_variables():
 
 # What one role may read of another: the options it passes (include_role vars are checked against that role's spec
 # by Ansible itself) and the outputs a role documents for its callers.
-ROLE_OUTPUTS = {"compose_project": {"compose_project_services"}}
+ROLE_OUTPUTS = {"compose_project": {"compose_project_services", "compose_project_certificates"}}
 
 
 def allowed_from_other_roles(role):
