@@ -10,8 +10,8 @@ ended at the inner quote); normalising without protecting literals (blank lines 
 multi-line string dropped); normalising that kept blank lines; CR line endings not converted; ``quote_string``
 without escaping ``$`` (``${`` would interpolate) and without escaping ``"``; the duration order check removed
 (``30m1h`` accepted); the leading-zero check removed; ``mo`` missing from the unit pattern (``1mo`` refused);
-the duplicate ``option task`` check removed; bucket names read inside comments; a variable ``bucket:`` silently
-dropped instead of failing.
+the duplicate ``option task`` check removed; comments inside a call's arguments kept (``bucket: // note`` then
+``"out"`` read as an expression); a variable ``bucket:`` silently dropped instead of failing.
 """
 
 import pytest
@@ -223,7 +223,8 @@ def test_buckets_of_from_and_to_are_listed_sorted_and_once():
 
 
 def test_buckets_over_several_lines_and_after_other_arguments():
-    script = 'to(\n  org: "ming",\n  bucket:\n    "out",\n  fieldFn: (r) => ({r with v: "x"}),\n)'
+    script = ('to(\n  org: "ming", // the plant\n  bucket: // downsampled\n    "out",\n'
+              '  fieldFn: (r) => ({r with v: "x"}),\n)')
     assert flux_buckets(script) == ['out']
     assert flux_buckets('influxdb.wideTo(bucket: "wide")') == ['wide']
 
