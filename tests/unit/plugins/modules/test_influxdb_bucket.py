@@ -6,11 +6,12 @@ Mutations tried (each made a test here fail, then was restored):
 - ``retention_seconds`` without the 1 h minimum check: ``test_retention_below_one_hour_fails_before_any_request``.
 - ``InfluxDBModule.expected_errors`` without DurationError: ``test_bad_duration_text_fails_naming_the_option``
   (the module raised instead of failing).
-- ``update`` sending the wanted retention without the current shard group duration: ``test_change_retention_keeps_
-  the_shard_group_duration``.
+- ``rule`` sending the wanted retention without the current shard group duration (InfluxDB would derive a new
+  one): ``test_change_retention_keeps_the_shard_group_duration``.
 - ``read`` not defaulting a missing description to '': ``test_idempotent_rerun_sends_no_write`` (a re-run with
   ``description: ''`` changed).
-- ``status_error`` without scrubbing (the 401 message built from the raw token): ``test_wrong_token_is_401_named``.
+- ``status_error`` without its 401 branch (the generic HTTP message, no option named): ``test_wrong_token_is_401_
+  named``.
 """
 
 import pytest
@@ -70,6 +71,9 @@ def test_change_retention_keeps_the_shard_group_duration(run_module, server):
     assert stored["everySeconds"] == 60 * 86400
     assert stored["shardGroupDurationSeconds"] == 2 * 86400
     assert result["bucket"]["shard_group_duration"] == "2d"
+    patch = [body for method, _path, _query, body in server.writes() if method == "PATCH"][-1]
+    assert patch["retentionRules"] == [{"type": "expire", "everySeconds": 60 * 86400,
+                                        "shardGroupDurationSeconds": 2 * 86400}]
 
 
 def test_unset_options_are_not_compared(run_module, server):
