@@ -19,7 +19,8 @@ and end (the places where a naive text search goes wrong), and a few readers on 
 - ``task_options(flux)`` / ``split_task_options(flux)``: the ``option task = {...}`` record: name and cron as
   decoded strings, every/offset and any other key as their Flux source text; the script without that statement.
 - ``task_option_line(name, every=, cron=, offset=)``: the statement the task module writes, strings quoted
-  (``"`` and ``\\`` escaped, ``$`` escaped so ``${`` never interpolates, control characters as escapes).
+  (``"`` and ``\\`` escaped, the ``$`` of ``${`` escaped so it never interpolates, control characters as
+  escapes).
 - ``flux_buckets(flux)`` / ``bucket_references(flux)``: the bucket names in ``from(bucket: "x")``,
   ``to(bucket: "x")`` and ``wideTo(bucket: "x")``, also package-qualified (``experimental.to``). Limit: only a
   plain string literal is a name; ``bucket: b`` (a variable), ``bucket: "${b}"`` (interpolation) or any other
@@ -206,8 +207,8 @@ def normalize_flux(flux):
 def quote_string(value):
     """``value`` as a Flux string literal."""
     out = ['"']
-    for char in value:
-        if char in '"\\$':
+    for index, char in enumerate(value):
+        if char in '"\\' or value.startswith('${', index):
             out.append('\\' + char)
         elif char == '\n':
             out.append('\\n')

@@ -8,8 +8,8 @@ inside a string read as a comment); without regex literals (a quote inside ``/"/
 rule without the division case (``a / b / c`` read as a regex); ``${...}`` interpolation not nested (the string
 ended at the inner quote); normalising without protecting literals (blank lines and trailing spaces inside a
 multi-line string dropped); normalising that kept blank lines; CR line endings not converted; ``quote_string``
-without escaping ``$`` (``${`` would interpolate) and without escaping ``"``; the duration order check removed
-(``30m1h`` accepted); the leading-zero check removed; ``mo`` missing from the unit pattern (``1mo`` refused);
+without escaping the ``$`` of ``${`` (it would interpolate) and without escaping ``"``; the duration order check
+removed (``30m1h`` accepted); the leading-zero check removed; ``mo`` missing from the unit pattern (``1mo`` refused);
 the duplicate ``option task`` check removed; comments inside a call's arguments kept (``bucket: // note`` then
 ``"out"`` read as an expression); a variable ``bucket:`` silently dropped instead of failing.
 """
@@ -114,6 +114,7 @@ def test_nothing_normalises_to_empty_text():
     ('say "hi"', '"say \\"hi\\""'),
     ('C:\\data', '"C:\\\\data"'),
     ('cost ${x}', '"cost \\${x}"'),
+    ('a $ b $', '"a $ b $"'),
     ('two\nlines\tand\r', '"two\\nlines\\tand\\r"'),
     ('bell\x07', '"bell\\x07"'),
     ('Grüße', '"Grüße"'),
