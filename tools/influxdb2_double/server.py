@@ -982,7 +982,8 @@ class InfluxDB2Double:
         return self.state.onboard(username, password, org, bucket, retention_seconds, token)[1]
 
     def start(self):
-        self.thread = threading.Thread(target=self.httpd.serve_forever, name=f"influxdb2-double-{self.port}",
+        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05},
+                                       name=f"influxdb2-double-{self.port}",
                                        daemon=True)
         self.thread.start()
         return self
