@@ -229,6 +229,16 @@ class InfluxDBTask(InfluxDBModule):
     def obj(self):
         return quoted('task', self.params['name'])
 
+    def run(self):
+        """As the base, but every API error names the task, also one from the organization lookup."""
+        try:
+            self.execute()
+        except self.expected_errors as exc:
+            message = str(exc)
+            if self.obj not in message:
+                message = 'Cannot manage the %s: %s' % (self.obj, message)
+            self.fail(message)
+
     # -- input ------------------------------------------------------------------------------------------------
     def wanted(self):
         """status, description and the whole script, built from the options once they are checked."""
@@ -322,7 +332,8 @@ class InfluxDBTask(InfluxDBModule):
         body = {'orgID': self.org_id(), 'flux': wanted['flux'], 'status': wanted['status']}
         if 'description' in wanted:
             body['description'] = wanted['description']
-        self.client.call('POST', '/api/v2/tasks', 'create the %s' % self.obj, obj=self.obj, body=body)
+        created = self.client.call('POST', '/api/v2/tasks', 'create the %s' % self.obj, obj=self.obj, body=body)
+        self._created_id = created.get('id') if isinstance(created, dict) else None
 
     def update(self, changes, current):
         body = dict((key, changes[key]) for key in ('flux', 'status', 'description') if key in changes)
@@ -331,6 +342,19 @@ class InfluxDBTask(InfluxDBModule):
 
     def delete(self, current):
         self.client.call('DELETE', '/api/v2/tasks/%s' % current['id'], 'delete the %s' % self.obj, obj=self.obj)
+
+    _created_id = None
+
+    def reread(self, changes):
+        after = self.read()
+        if after is None and self._created_id:
+            self.fail("InfluxDB created the %s (ID %s) but the token in `token` cannot read it back, so the next run "
+                      'would not find it and would create another one. Give the task token read permission on the '
+                      'tasks of organization %s.' % (self.obj, self._created_id, self.params['org']))
+        mismatch = sorted(k for k in changes if not self.same(k, changes[k], (after or {}).get(k)))
+        if mismatch:
+            self.warn(self.mismatch_warning % (self.service, ', '.join(mismatch)))
+        return after
 
     # -- output -----------------------------------------------------------------------------------------------
     def predict(self, before, wanted):
