@@ -324,9 +324,10 @@ class State:
             raise unauthorized(f"{action}:{target} is unauthorized")
 
     def can_read_bucket(self, auth, bucket):
-        if self.permits(auth, "read", "buckets", bucket["orgID"], bucket["id"], bucket["name"]):
-            return True
-        return bucket["type"] == "system" and self.permits(auth, "read", "orgs", bucket["orgID"], bucket["orgID"])
+        """GetBuckets' permission table: user buckets need read-buckets, system buckets read-orgs."""
+        if bucket["type"] == "system":
+            return self.permits(auth, "read", "orgs", bucket["orgID"], bucket["orgID"])
+        return self.permits(auth, "read", "buckets", bucket["orgID"], bucket["id"], bucket["name"])
 
     # -- tasks ---------------------------------------------------------------------------------------------------
     def cancel_scheduled_runs(self, task_id):

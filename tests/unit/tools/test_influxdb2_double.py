@@ -16,6 +16,10 @@ Mutations tried (each made the named test fail, then was restored):
 - State.run_task ignoring a deleted authorization -> test_task_run_fails_once_its_authorization_is_deleted
 - Api.post_authorization letting a token grant more than it holds -> test_token_cannot_grant_more_than_it_holds
 - Api.set_default_dbrp leaving the old default -> test_dbrp_create_default_filters_patch_delete
+- State.can_read_bucket without its system-bucket branch -> test_system_buckets_need_read_orgs
+- the line-protocol check, the 405 answer, permissions minItems, the write permission check -> test_write_statuses,
+  test_unknown_path_is_404_and_wrong_method_405, test_post_authorization_bad_bodies_are_400,
+  test_scoped_tokens_write_and_read_only_their_bucket
 """
 
 import gzip
@@ -367,6 +371,16 @@ def test_scoped_tokens_write_and_read_only_their_bucket(onboarded):
     assert status == 200 and [b["name"] for b in body["buckets"]] == ["machine_events_1h"]
     assert onboarded.state.points[bucket_id(onboarded, "machine_events")] == [line.decode()]
     assert onboarded.state.points[bucket_id(onboarded, "machine_events_1h")] == []
+
+
+def test_system_buckets_need_read_orgs(onboarded):
+    """GetBuckets required permissions (documented table): user buckets need read-buckets, system buckets read-orgs."""
+    org_reader = create_token(onboarded, [{"action": "read", "resource": {"type": "orgs", "id": org_id(onboarded)}}])
+    status, body, _headers = call(onboarded, "GET", "/api/v2/buckets", token=org_reader["token"])
+    assert status == 200 and sorted(b["name"] for b in body["buckets"]) == ["_monitoring", "_tasks"]
+    bucket_reader = create_token(onboarded, [type_permission(onboarded, "read", "buckets")])
+    status, body, _headers = call(onboarded, "GET", "/api/v2/buckets", token=bucket_reader["token"])
+    assert status == 200 and [b["name"] for b in body["buckets"]] == ["machine_events"]
 
 
 def test_token_cannot_grant_more_than_it_holds(onboarded):
