@@ -301,10 +301,7 @@ class InfluxDBTask(InfluxDBModule):
                                   ', '.join(str(task.get('id')) for task in tasks)))
         if not tasks:
             return None
-        task = tasks[0]
-        if not task.get('flux'):  # a basic listing leaves the script out
-            task = self.client.call('GET', '/api/v2/tasks/%s' % task['id'], 'read the %s' % self.obj,
-                                    obj=self.obj) or task
+        task = tasks[0]  # the default (system) listing holds the whole script
         if task.get('lastRunStatus') == 'failed' and not self._warned:
             self._warned = True
             self.warn("The last run of task '%s' (ID %s) failed: %s. If every run fails, check the token the task "

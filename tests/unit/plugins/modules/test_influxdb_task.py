@@ -10,12 +10,18 @@ line on every PATCH in its own quoting (as the server does), which the idempoten
 
 Mutations tried (each made a test here fail, then was restored):
 - ``same`` comparing the raw script text instead of the option record + normalised rest:
-  ``test_reformatted_flux_is_no_change`` and ``test_the_servers_own_option_line_is_no_change``.
-- ``script_parts`` comparing the option records as text (``json.dumps`` quoting differs):
-  ``test_the_servers_own_option_line_is_no_change``.
+  ``test_reformatted_flux_is_no_change``.
 - ``update`` sending every key of the wanted state instead of the changes: ``test_status_change_patches_only_status``.
-- ``read`` without the exact-name filter (the double filters too, so) / without the duplicate check:
-  ``test_two_tasks_of_one_name_fail_naming_both_ids``.
+- ``read`` without the duplicate check: ``test_two_tasks_of_one_name_fail_naming_both_ids``; without the
+  exact-name filter: ``test_a_server_ignoring_the_name_filter_still_finds_the_right_task``.
+- ``predict`` keeping the old every/offset next to the new schedule:
+  ``test_check_mode_predicts_the_new_schedule_without_the_old_keys``.
+- ``same`` comparing the whole normalised script as text (option record included):
+  ``test_the_same_options_written_another_way_are_no_change``.
+- the created-but-unreadable check removed: ``test_a_token_that_cannot_read_tasks_fails_after_create_naming_the_fix``.
+- ``run`` without naming the task in API errors: ``test_a_wrong_token_is_401_named_with_the_task``.
+- the empty-flux check removed: ``test_bad_input_fails_before_any_request[empty flux]``; the cron check removed:
+  ``[bad cron]``.
 - the failed-run warning removed: ``test_a_deleted_task_token_shows_the_failed_run_warning``.
 - the option-line-in-flux check removed: ``test_bad_input_fails_before_any_request[option line]``.
 - the every/cron exclusivity check removed: ``test_bad_input_fails_before_any_request[both]`` (and ``[neither]``
@@ -124,6 +130,26 @@ def test_reformatted_flux_is_no_change(run_module, server):
     assert len(server.writes()) == 1
 
 
+def test_the_same_options_written_another_way_are_no_change(run_module, server):
+    """Someone saved the task from InfluxDB's UI: the option record on several lines, a trailing comma, a comment."""
+    assert not run_module(influxdb_task.main, args(server))[0]
+    [task] = tasks_named(server)
+    task["flux"] = ('option task = {\n    name: "machine_events_1h", // hourly\n    every: 1h,\n    offset: 5m,\n}\n'
+                    + BODY)
+    failed, result = run_module(influxdb_task.main, args(server))
+    assert not failed and result["changed"] is False, result
+    assert len(server.writes()) == 1
+
+
+def test_another_option_in_the_record_is_a_change(run_module, server):
+    assert not run_module(influxdb_task.main, args(server))[0]
+    [task] = tasks_named(server)
+    task["flux"] = task["flux"].replace("offset: 5m}", "offset: 5m, concurrency: 2}")
+    failed, result = run_module(influxdb_task.main, args(server))
+    assert not failed and result["changed"] is True, result
+    assert patches(server) == [{"flux": SCRIPT}]
+
+
 def test_a_changed_comment_or_string_is_a_change(run_module, server):
     assert not run_module(influxdb_task.main, args(server))[0]
     changed_string = BODY.replace('"machine_event"', '"machine_event "')
@@ -206,6 +232,33 @@ def test_check_mode_change_sends_nothing(run_module, server):
     assert result["task"]["flux"].startswith('option task = {name: "machine_events_1h", every: 15m, offset: 5m}')
     assert len(server.writes()) == 1
     assert tasks_named(server)[0]["every"] == "1h"
+
+
+def test_check_mode_predicts_the_new_schedule_without_the_old_keys(run_module, server):
+    assert not run_module(influxdb_task.main, args(server))[0]
+    failed, result = run_module(influxdb_task.main, args(server, every=None, cron="5 * * * *", offset=None),
+                                check_mode=True)
+    assert not failed and result["changed"] is True, result
+    assert result["task"]["cron"] == "5 * * * *"
+    assert "every" not in result["task"] and "offset" not in result["task"]
+    assert len(server.writes()) == 1
+
+
+def test_a_server_ignoring_the_name_filter_still_finds_the_right_task(run_module, server, monkeypatch):
+    """Only tasks whose name is exactly `name` count, whatever else a list answer holds."""
+    from influxdb2_double.server import Api
+
+    assert not run_module(influxdb_task.main, args(server, name="machine_events_1d", every="1d"))[0]
+    original = Api.get_tasks
+
+    def unfiltered(state, auth, match, query, body):
+        return original(state, auth, match, {k: v for k, v in query.items() if k != "name"}, body)
+
+    monkeypatch.setattr(Api, "get_tasks", staticmethod(unfiltered))
+    failed, result = run_module(influxdb_task.main, args(server))
+    assert not failed and result["changed"] is True, result
+    assert [method for method, *_rest in server.writes()] == ["POST", "POST"]
+    assert len(tasks_named(server, "machine_events_1d")) == 1
 
 
 def test_diff_shows_the_flux_as_text(run_module, server):
