@@ -20,6 +20,7 @@ __metaclass__ = type
 
 import os
 
+from ansible.errors import AnsibleError
 from ansible.module_utils.common.text.converters import to_bytes, to_native, to_text
 from ansible.plugins.action import ActionBase
 
@@ -29,10 +30,6 @@ from ansible_collections.sensingcam.ming.plugins.module_utils.sensingcam_module 
 MODULE = 'sensingcam.ming.influxdb_token'
 VALUE_KEY = 'new_token_value'
 INTERNAL_OPTIONS = ('value_stored', 'retire_id')
-
-
-class StoreError(Exception):
-    """The value could not be written to the store."""
 
 
 class ActionModule(ActionBase):
@@ -85,7 +82,7 @@ class ActionModule(ActionBase):
             authorization_id = (result.get('authorization') or {}).get('id')
             try:
                 self.store(store_path, value, store_format, vault)
-            except (OSError, StoreError) as exc:
+            except (OSError, AnsibleError) as exc:
                 return failed(scrub(
                     "InfluxDB created the API token '%s' (authorization ID %s), but its value could not be stored at "
                     '%s: %s. The value is lost; fix the store and re-run with rotate: true (it replaces '
@@ -108,7 +105,6 @@ class ActionModule(ActionBase):
     def vault_secret(self, vault_id):
         """(vault_id, secret) to encrypt with, or a message saying why there is none."""
         from ansible.parsing.vault import match_encrypt_secret
-        from ansible.errors import AnsibleError
 
         vault = getattr(self._loader, '_vault', None)
         secrets = list(getattr(vault, 'secrets', None) or [])
