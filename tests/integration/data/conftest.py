@@ -64,9 +64,8 @@ def recorder(monkeypatch):
     return recorded
 
 
-@pytest.fixture
-def run_module(monkeypatch):
-    """Run a module's main() in-process with the given arguments; returns (failed, result)."""
+def module_runner(monkeypatch):
+    """A function running a module's main() in-process with the given arguments; it returns (failed, result)."""
     warnings = []
     monkeypatch.setattr(basic.AnsibleModule, "warn", lambda self, warning: warnings.append(warning))
 
@@ -99,14 +98,26 @@ def run_module(monkeypatch):
     return run
 
 
+@pytest.fixture
+def run_module(monkeypatch):
+    """Run a module's main() in-process with the given arguments; returns (failed, result)."""
+    return module_runner(monkeypatch)
+
+
+@pytest.fixture(scope="module")
+def run_module_in_module_fixture():
+    """``run_module`` for module-scoped fixtures."""
+    with pytest.MonkeyPatch.context() as patch:
+        yield module_runner(patch)
+
+
 @pytest.fixture(scope="module")
 def influxdb(tmp_path_factory):
     """One real InfluxDB 1.6.7 (HTTP, auth enabled) per test module, with the admin user ADMIN already created.
     Tests share it: each uses its own database and user names."""
     with running_influxdb(tmp_path_factory.mktemp("influxdb1")) as server:
-        status, body = server.query(
-            "CREATE USER %s WITH PASSWORD '%s' WITH ALL PRIVILEGES"
-            % (ADMIN, ADMIN_PASSWORD.replace("\\", "\\\\").replace("'", "\\'")), auth=None)
+        quoted = ADMIN_PASSWORD.replace("\\", "\\\\").replace("'", "\\'")
+        status, body = server.query(f"CREATE USER {ADMIN} WITH PASSWORD '{quoted}' WITH ALL PRIVILEGES", auth=None)
         assert status == 200 and "error" not in body["results"][0], body
         yield server
 

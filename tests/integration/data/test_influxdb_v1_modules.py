@@ -40,7 +40,7 @@ pytestmark = pytest.mark.slow
 
 
 def policies(server, database):
-    return {row["name"]: row for row in server.rows('SHOW RETENTION POLICIES ON "%s"' % database, ADMIN_AUTH)}
+    return {row["name"]: row for row in server.rows(f'SHOW RETENTION POLICIES ON "{database}"', ADMIN_AUTH)}
 
 
 def continuous_queries(server, database):
@@ -194,8 +194,8 @@ def test_cq_lifecycle(influxdb, run_module, recorder):
     assert not failed and result["changed"]
     assert recorder.writes() == [
         'DROP CONTINUOUS QUERY "machine_events_1h" ON "cq_life"',
-        'CREATE CONTINUOUS QUERY "machine_events_1h" ON "cq_life" RESAMPLE EVERY 30m FOR 2h BEGIN %s END'
-        % CQ_QUERY.format(db="cq_life")]
+        'CREATE CONTINUOUS QUERY "machine_events_1h" ON "cq_life" RESAMPLE EVERY 30m FOR 2h BEGIN '
+        + CQ_QUERY.format(db="cq_life") + " END"]
     assert [len(statements) for _m, _p, statements, _a in recorder.requests if "DROP" in " ".join(statements)] == \
         [2], "drop and create go in one request"
     assert result["diff"]["before"]["resample_every"] == "" and result["diff"]["after"]["resample_every"] == "30m"
@@ -223,12 +223,13 @@ def test_cq_lifecycle(influxdb, run_module, recorder):
     "select count(correlation) as events, count(clip_url) as clips into machine_events_1h.machine_events_1h "
     "from machine_events group by time(60m), line, station, event, severity",
     # database..measurement, minutes, extra white space and a trailing semicolon
-    'SELECT  count("correlation") AS "events",count("clip_url") AS "clips"\n INTO "machine_events_1h"."machine_events_1h"'
-    '\n FROM "{db}".."machine_events"  GROUP BY time(3600s),"line","station","event","severity" ;',
+    'SELECT  count("correlation") AS "events",count("clip_url") AS "clips"\n INTO '
+    '"machine_events_1h"."machine_events_1h"\n FROM "{db}".."machine_events"  GROUP BY time(3600s),'
+    '"line","station","event","severity" ;',
 ])
 def test_cq_equivalent_spelling_is_no_change(influxdb, run_module, recorder, spelling):
     """Against the real InfluxDB 1.6.7: the server's rewritten text and an equivalent declared text compare equal."""
-    database = "cq_same_%d" % (len(spelling) % 1000)
+    database = f"cq_same_{len(spelling)}"
     data_model(influxdb, run_module, database)
     args = connection(influxdb, database=database, name="cq", query=CQ_QUERY.format(db=database))
     assert run_module(cq_module, args)[1]["changed"]
