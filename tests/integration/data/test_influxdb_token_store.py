@@ -14,7 +14,8 @@ Mutations tried (each made a test here fail, then was restored):
 - the vault-secret check removed (the module ran, then the store failed): ``test_vault_without_a_secret_fails_before_
   any_request``.
 - the ``retire_id`` run skipped: ``test_rotate_replaces_and_deletes_the_old_token``.
-- ``store`` errors not caught (``except AnsibleError`` only; a traceback instead of the message): ``test_store_failure_names_the_authorization``.
+- ``store`` errors not caught (``except AnsibleError`` only; a traceback instead of the message):
+  ``test_store_failure_names_the_authorization``.
 """
 
 import json
@@ -113,7 +114,7 @@ def env(influxdb2_double, tmp_path):
 def recap(output):
     match = re.search(r"localhost\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", output)
     assert match, output[-3000:]
-    return dict(zip(("ok", "changed", "unreachable", "failed"), map(int, match.groups())))
+    return dict(zip(("ok", "changed", "unreachable", "failed"), map(int, match.groups()), strict=True))
 
 
 def authorization_of(server, value):
