@@ -291,7 +291,7 @@ class InfluxDBTask(InfluxDBModule):
     # -- API --------------------------------------------------------------------------------------------------
     def read(self):
         name = self.params['name']
-        tasks = self.client.get_list('/api/v2/tasks', 'tasks', 'look up the %s' % self.obj,
+        tasks = self.client.get_list('/api/v2/tasks', 'tasks', 'list the tasks of the organization',
                                      query={'orgID': self.org_id(), 'name': name}, obj=self.obj)
         tasks = [task for task in tasks if task.get('name') == name]
         if len(tasks) > 1:
@@ -329,16 +329,16 @@ class InfluxDBTask(InfluxDBModule):
         body = {'orgID': self.org_id(), 'flux': wanted['flux'], 'status': wanted['status']}
         if 'description' in wanted:
             body['description'] = wanted['description']
-        created = self.client.call('POST', '/api/v2/tasks', 'create the %s' % self.obj, obj=self.obj, body=body)
+        created = self.client.call('POST', '/api/v2/tasks', 'create a task', obj=self.obj, body=body)
         self._created_id = created.get('id') if isinstance(created, dict) else None
 
     def update(self, changes, current):
         body = dict((key, changes[key]) for key in ('flux', 'status', 'description') if key in changes)
-        self.client.call('PATCH', '/api/v2/tasks/%s' % current['id'], 'change the %s' % self.obj, obj=self.obj,
+        self.client.call('PATCH', '/api/v2/tasks/%s' % current['id'], 'change a task', obj=self.obj,
                          body=body)
 
     def delete(self, current):
-        self.client.call('DELETE', '/api/v2/tasks/%s' % current['id'], 'delete the %s' % self.obj, obj=self.obj)
+        self.client.call('DELETE', '/api/v2/tasks/%s' % current['id'], 'delete a task', obj=self.obj)
 
     _created_id = None
 

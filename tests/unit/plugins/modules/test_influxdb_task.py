@@ -409,7 +409,7 @@ def test_a_task_deleted_meanwhile_is_404_named(run_module, server, monkeypatch):
     failed, result = run_module(influxdb_task.main, args(server, every="2h"))
     assert failed, result
     assert "HTTP 404" in result["msg"]
-    assert "change the task 'machine_events_1h'" in result["msg"]
+    assert "while trying to change a task (task 'machine_events_1h')" in result["msg"]
     assert "task not found" in result["msg"]
 
 
@@ -426,7 +426,7 @@ def test_options_influxdb_refuses_are_400_named(run_module, server):
     refuse a schedule it cannot read (400 invalid options)."""
     failed, result = run_module(influxdb_task.main, args(server, every=None, cron="0 5 * * * * 2027"))
     assert failed, result
-    assert "create the task 'machine_events_1h'" in result["msg"]
+    assert "the request to create a task (task 'machine_events_1h') as invalid (HTTP 400)" in result["msg"]
     assert "HTTP 400" in result["msg"]
     assert "invalid options" in result["msg"]
     assert server.task_token not in json.dumps(result)
