@@ -31,8 +31,8 @@ description:
   - When the task's last run failed, the module warns with InfluxDB's C(lastRunError).
   - "Authenticate (O(token)) with a dedicated task token that you keep. A task runs with the authorization of
     the token that created it: deleting that token, or creating the task with a read-only token, makes every run
-    of the task fail. The token must be able to read and write the tasks of O(org) and read and write the
-    buckets the Flux uses; do not create tasks with a short-lived or personal token."
+    of the task fail. The token must be able to read O(org), read and write its tasks, read the buckets the
+    Flux reads and write the buckets it writes; do not create tasks with a short-lived or personal token."
 extends_documentation_fragment:
   - sensingcam.ming.influxdb
   - sensingcam.ming.attributes
@@ -280,7 +280,7 @@ class InfluxDBTask(InfluxDBModule):
                 self.fail("every='%s' for task '%s' would never run; give an interval such as 1h." % (every, name))
         if cron is not None:
             fields = cron.split()
-            if not (cron.strip().startswith('@') and len(fields) == 1 or 5 <= len(fields) <= 7):
+            if not (cron.strip().startswith('@') or 5 <= len(fields) <= 7):
                 self.fail("cron='%s' for task '%s' is not a cron expression; write five fields (minute hour "
                           'day-of-month month day-of-week) such as "5 * * * *", or @hourly.' % (cron, name))
             schedule['cron'] = ' '.join(fields)
@@ -296,8 +296,8 @@ class InfluxDBTask(InfluxDBModule):
         tasks = [task for task in tasks if task.get('name') == name]
         if len(tasks) > 1:
             self.fail("InfluxDB at %s has %d tasks named '%s' in organization '%s' (IDs %s); the module cannot tell "
-                      'which one to keep: delete all but one (state: absent deletes only a single one), then run '
-                      'again.' % (self.client.base_url, len(tasks), name, self.params['org'],
+                      'which one to change or delete: delete all but one (InfluxDB UI, or influx task delete --id '
+                      '<ID>), then run again.' % (self.client.base_url, len(tasks), name, self.params['org'],
                                   ', '.join(str(task.get('id')) for task in tasks)))
         if not tasks:
             return None
