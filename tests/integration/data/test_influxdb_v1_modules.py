@@ -9,7 +9,8 @@ For each module: check mode, apply, idempotent re-run (changed=False and no CREA
 sent), change, delete; bad input refused before any request; errors naming the object, never the password.
 
 Mutations tried (each made the named test fail, then was restored):
-- influxdb_v1.influxql_tokens: ``<>`` no longer read as ``!=`` -> test_cq_equivalent_spelling_is_no_change.
+- influxdb_v1.influxql_tokens: ``<>`` no longer read as ``!=`` -> test_cq_equivalent_spelling_is_no_change (the
+  server shows ``!=``, so re-running the ``<>`` query became a change).
 - influxdb_v1.qualify_measurements returns the tokens unchanged -> test_cq_equivalent_spelling_is_no_change.
 - influxdb_v1.influxql_tokens: durations kept as text (``60m`` != ``1h``) -> test_cq_equivalent_spelling_is_no_change.
 - influxdb_retention_policy: the 1 h minimum check removed -> test_rp_bad_input_before_any_request.
@@ -21,10 +22,10 @@ Mutations tried (each made the named test fail, then was restored):
 - influxdb_user: grants not in the list not revoked -> test_user_lifecycle.
 - influxdb_user: first-admin state not handled (no_admin error re-raised) -> test_first_admin_over_tls.
 - influxdb_user: non-admin first user check removed -> test_first_admin_over_tls (message naming the fix).
-- InfluxQLClient: credentials sent as u=/p= query parameters -> the recorder's URL assertion in every test.
-- InfluxQLClient.login: password not added to the scrubbed secrets -> test_errors_name_the_object_not_the_password.
-- quote_string: ``'`` not escaped -> the module fixture's admin password and test_user_lifecycle's quoted
-  password (InfluxDB's parse error).
+- InfluxQLClient.query: ``u=<login_user>`` added to the URL -> the recorder's URL assertion (test_rp_lifecycle).
+- InfluxQLClient.status_error: the 401 hint no longer names login_user ->
+  test_errors_name_the_object_not_the_password.
+- quote_string: ``'`` not escaped -> test_user_lifecycle (its password has a quote: InfluxDB's parse error).
 """
 
 import json
@@ -239,6 +240,7 @@ def test_cq_equivalent_spelling_is_no_change(influxdb, run_module, recorder, spe
     # ... and a real difference (another WHERE operator) is one, <> being InfluxQL's other spelling of !=.
     where = CQ_QUERY.format(db=database).replace("GROUP BY", "WHERE \"line\" <> 'L9' GROUP BY")
     assert run_module(cq_module, dict(args, query=where))[1]["changed"]
+    assert not run_module(cq_module, dict(args, query=where))[1]["changed"]  # the server shows != for <>
     assert not run_module(cq_module, dict(args, query=where.replace("<>", "!=")))[1]["changed"]
     assert run_module(cq_module, dict(args, query=where.replace("<>", "=")))[1]["changed"]
 
