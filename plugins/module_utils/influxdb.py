@@ -105,14 +105,15 @@ class InfluxDBClient(ApiClient):
         code = response.status_code
         influx_code, influx_message = self.error_body(response)
         where = 'InfluxDB at %s' % self.base_url
-        subject = ' (%s)' % context if context else ''
+        subject = ' (%s)' % context if context and context not in what else ''
         said = ' InfluxDB said: %s%s' % ('%s: ' % influx_code if influx_code else '', influx_message) \
             if influx_message or influx_code else ''
         if code == 401:
             kind = 'auth'
             if self.has_token:
-                hint = ('Check `%s`: it must be a valid, active API token of this InfluxDB (tokens of another '
-                        'instance, deleted or inactive tokens are refused).' % self.token_option)
+                hint = ('Check `%s`: it must be a valid, active API token of this InfluxDB that holds the permission '
+                        'for this (tokens of another instance, deleted or inactive tokens are refused, and InfluxDB '
+                        'answers 401 for a missing permission too).' % self.token_option)
             else:
                 hint = 'Set `%s` to an API token of this InfluxDB.' % self.token_option
             text = '%s refused the token (HTTP 401) while trying to %s%s. %s' % (where, what, subject, hint)

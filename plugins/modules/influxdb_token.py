@@ -174,6 +174,10 @@ stored:
   description: Whether this run wrote the value to O(store_path).
   returned: always
   type: bool
+retired_id:
+  description: ID of the replaced token the run deleted after the new value was stored.
+  returned: when a token was replaced
+  type: str
 '''
 
 from ansible_collections.sensingcam.ming.plugins.module_utils.influxdb import InfluxDBModule  # noqa: E402

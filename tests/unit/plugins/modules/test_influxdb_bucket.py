@@ -10,6 +10,9 @@ Mutations tried (each made a test here fail, then was restored):
   one): ``test_change_retention_keeps_the_shard_group_duration``.
 - ``read`` not defaulting a missing description to '': ``test_idempotent_rerun_sends_no_write`` (a re-run with
   ``description: ''`` changed).
+- ``status_error`` naming the object twice (``context`` added although ``what`` names it):
+  ``test_bucket_gone_before_the_delete_is_404_named``.
+- the 401 hint without "holds the permission": ``test_token_without_the_permission_is_401_named``.
 - ``status_error`` without its 401 branch (the generic HTTP message, no option named): ``test_wrong_token_is_401_
   named``.
 """
@@ -164,3 +167,36 @@ def test_conflict_on_create_names_the_bucket_and_status(run_module, server, monk
     assert "bucket 'machine_events_1h'" in result["msg"] and "HTTP 422" in result["msg"]
     assert "already exists" in result["msg"]
     assert TOKEN not in str(result)
+
+
+def test_token_without_the_permission_is_401_named(run_module, server):
+    """The double, like InfluxDB, answers 401 (not 403) to a token that lacks the permission."""
+    org_id = next(iter(server.state.orgs))
+    user_id = next(iter(server.state.users))
+    reader = "a-read-only-token-for-the-bucket-tests"
+    server.state.add_authorization(org_id, user_id, [
+        {"action": "read", "resource": {"type": "orgs", "orgID": org_id}},
+        {"action": "read", "resource": {"type": "buckets", "orgID": org_id}}], token=reader)
+    failed, result = run_module(influxdb_bucket.main, args(server, token=reader, retention="30d"))
+    assert failed
+    assert "HTTP 401" in result["msg"] and "`token`" in result["msg"] and "permission" in result["msg"]
+    assert "create the bucket 'machine_events_1h'" in result["msg"] and "is unauthorized" in result["msg"]
+    assert reader not in str(result)
+    assert bucket_named(server, "machine_events_1h") is None
+
+
+def test_bucket_gone_before_the_delete_is_404_named(run_module, server, monkeypatch):
+    """Deleted by someone else between the read and the delete: the double's 404 names the bucket."""
+    assert not run_module(influxdb_bucket.main, args(server, retention="30d"))[0]
+    real_read = influxdb_bucket.InfluxDBBucket.read
+
+    def read_then_vanish(self):
+        current = real_read(self)
+        server.state.buckets.pop(current["id"], None)
+        return current
+
+    monkeypatch.setattr(influxdb_bucket.InfluxDBBucket, "read", read_then_vanish)
+    failed, result = run_module(influxdb_bucket.main, args(server, state="absent"))
+    assert failed
+    assert "HTTP 404" in result["msg"] and "delete the bucket 'machine_events_1h'" in result["msg"]
+    assert result["msg"].count("machine_events_1h") == 1
