@@ -12,7 +12,8 @@ Mutations tried (each made a test here fail, then was restored):
   ``description: ''`` changed).
 - ``status_error`` naming the object twice (``context`` added although ``what`` names it):
   ``test_bucket_gone_before_the_delete_is_404_named``.
-- the 401 hint without "holds the permission": ``test_token_without_the_permission_is_401_named``.
+- the 401 hint without the permission sentences ("a valid, active API token." only):
+  ``test_token_without_the_permission_is_401_named``.
 - ``status_error`` without its 401 branch (the generic HTTP message, no option named): ``test_wrong_token_is_401_
   named``.
 """
