@@ -58,7 +58,7 @@ options:
     type: str
   login_password:
     description:
-      - Password of O(login_user). Sent in the C(Authorization: Basic) header, never in the URL; never shown in
+      - Password of O(login_user). Sent in the C(Authorization) header (HTTP Basic), never in the URL; never shown in
         output or error messages.
     type: str
 notes:

@@ -13,7 +13,7 @@ module: influxdb_continuous_query
 short_description: Create, replace or drop an InfluxDB 1.x continuous query (downsampling)
 version_added: 0.3.0
 description:
-  - Keeps one continuous query of an InfluxDB 1.x database as declared: its C(SELECT ... INTO ... FROM ...
+  - Keeps one continuous query of an InfluxDB 1.x database as declared, that is its C(SELECT ... INTO ... FROM ...
     GROUP BY time(...)) query and its C(RESAMPLE EVERY ... FOR ...) clause.
   - InfluxDB stores a continuous query rewritten (keywords upper case, quotes only where needed, durations such as
     C(60m) as C(1h), every C(INTO)/C(FROM) measurement qualified with the database and the retention policy that

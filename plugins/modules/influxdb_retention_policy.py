@@ -61,8 +61,8 @@ options:
   default:
     description:
       - V(true) makes this the default policy of the database (writes and queries without a policy use it).
-      - V(false) on the policy that is the default fails, naming the fix: InfluxQL cannot take the default away,
-        only give it to another policy (set O(default=true) there).
+      - V(false) on the policy that is the default fails, naming the fix. InfluxQL cannot take the default away;
+        it can only give it to another policy (set O(default=true) there).
       - When not set, left as it is (a new policy is not the default).
     type: bool
   state:

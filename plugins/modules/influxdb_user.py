@@ -13,7 +13,7 @@ module: influxdb_user
 short_description: Create, change or drop an InfluxDB 1.x user (password, admin flag, database grants)
 version_added: 0.3.0
 description:
-  - Keeps one InfluxDB 1.x user as declared: its password, whether it is an admin, and its C(READ), C(WRITE) or
+  - Keeps one InfluxDB 1.x user as declared, that is its password, whether it is an admin, and its C(READ), C(WRITE) or
     C(ALL) privilege on each database.
   - The password is compared by logging in as the user with it (one cheap C(SHOW DATABASES) request); InfluxDB
     never returns passwords or hashes. A password that does not log in is set again (C(SET PASSWORD)) and
