@@ -713,9 +713,9 @@ class Api:
     # -- dbrps -----------------------------------------------------------------------------------------------------
     @staticmethod
     def get_dbrps(state, auth, match, query, body):
-        org = state.resolve_org(query, required=True)  # inferred: the OSS server needs org or orgID here
+        org = state.resolve_org(query, required=True)  # orgID required: docs query-data/influxql/dbrp.md
         state.require(auth, "read", "dbrp", org["id"])
-        found = [d for d in state.dbrps.values() if d["orgID"] == org["id"]]
+        found = [d for d in state.dbrps.values() if d["orgID"] == org["id"]] + Api.virtual_dbrps(state, org["id"])
         for key in ("id", "bucketID", "db", "rp"):
             field = {"db": "database", "rp": "retention_policy"}.get(key, key)
             if key in query:
@@ -723,6 +723,22 @@ class Api:
         if "default" in query:
             found = [d for d in found if d["default"] == (query["default"] == "true")]
         return 200, {"content": [state.dbrp_json(d) for d in found]}
+
+    @staticmethod
+    def virtual_dbrps(state, org_id):
+        """The read-only mappings OSS provides for every bucket without an explicit one (docs: virtual DBRP
+        mappings): database/rp from `db/rp` names, else the bucket name and `autogen`. Inferred: id = bucket ID."""
+        mapped = {d["bucketID"] for d in state.dbrps.values()}
+        defaults = {d["database"] for d in state.dbrps.values() if d["orgID"] == org_id and d["default"]}
+        virtual = []
+        for bucket in state.buckets.values():
+            if bucket["orgID"] != org_id or bucket["id"] in mapped:
+                continue
+            database, slash, policy = bucket["name"].partition("/")
+            virtual.append({"id": bucket["id"], "orgID": org_id, "bucketID": bucket["id"], "database": database,
+                            "retention_policy": policy if slash else "autogen",
+                            "default": database not in defaults, "virtual": True})
+        return virtual
 
     @staticmethod
     def set_default_dbrp(state, dbrp):
@@ -758,7 +774,12 @@ class Api:
     def find_dbrp(state, auth, match, query, action):
         org = state.resolve_org(query, required=True)
         state.require(auth, action, "dbrp", org["id"])
-        dbrp = state.dbrps.get(Api.path_id(match, "invalid ID"))
+        dbrp_id = Api.path_id(match, "invalid ID")
+        dbrp = state.dbrps.get(dbrp_id)
+        if dbrp is None:
+            dbrp = next((d for d in Api.virtual_dbrps(state, org["id"]) if d["id"] == dbrp_id), None)
+            if dbrp is not None and action == "write":  # docs: virtual mappings cannot be updated or deleted
+                raise invalid("cannot update or delete a virtual DBRP mapping; create an explicit one")  # inferred
         if dbrp is None or dbrp["orgID"] != org["id"]:
             raise not_found("unable to find DBRP")
         return dbrp

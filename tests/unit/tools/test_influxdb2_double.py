@@ -17,6 +17,7 @@ Mutations tried (each made the named test fail, then was restored):
 - Api.post_authorization letting a token grant more than it holds -> test_token_cannot_grant_more_than_it_holds
 - Api.set_default_dbrp leaving the old default -> test_dbrp_create_default_filters_patch_delete
 - State.can_read_bucket without its system-bucket branch -> test_system_buckets_need_read_orgs
+- Api.find_dbrp letting a virtual mapping be written -> test_virtual_dbrps_are_listed_and_read_only
 - the line-protocol check, the 405 answer, permissions minItems, the write permission check -> test_write_statuses,
   test_unknown_path_is_404_and_wrong_method_405, test_post_authorization_bad_bodies_are_400,
   test_scoped_tokens_write_and_read_only_their_bucket
@@ -518,7 +519,7 @@ def test_dbrp_create_default_filters_patch_delete(onboarded):
     status, body, _headers = call(onboarded, "GET", "/api/v2/dbrps", token=OPERATOR_TOKEN,
                                   query={"orgID": oid, "db": "ming", "default": "true"})
     assert status == 200 and [d["retention_policy"] for d in body["content"]] == ["raw"]
-    for query, count in (({"rp": "autogen"}, 1), ({"bucketID": bid}, 2), ({"db": "other"}, 0)):
+    for query, count in (({"rp": "autogen", "db": "ming"}, 1), ({"bucketID": bid}, 2), ({"db": "other"}, 0)):
         body = call(onboarded, "GET", "/api/v2/dbrps", token=OPERATOR_TOKEN, query={"org": "ming", **query})[1]
         assert len(body["content"]) == count, query
     path = f"/api/v2/dbrps/{first['id']}"
@@ -531,6 +532,28 @@ def test_dbrp_create_default_filters_patch_delete(onboarded):
     assert call(onboarded, "DELETE", path, token=OPERATOR_TOKEN, query={"orgID": oid})[:2] == (204, None)
     status, body, _headers = call(onboarded, "GET", path, token=OPERATOR_TOKEN, query={"orgID": oid})
     assert (status, body["code"]) == (404, "not found")
+
+
+def test_virtual_dbrps_are_listed_and_read_only(onboarded):
+    """GetDBRPs lists the virtual mappings OSS provides for buckets without an explicit one (DBRP.virtual; docs
+    query-data/influxql/dbrp.md: bucket name + autogen, or `db/rp` names split); they cannot be patched or deleted
+    (inferred 400); an explicit mapping replaces the bucket's virtual one."""
+    create_bucket(onboarded, "plant/hourly")
+    oid = org_id(onboarded)
+    body = call(onboarded, "GET", "/api/v2/dbrps", token=OPERATOR_TOKEN, query={"orgID": oid})[1]
+    virtual = {(d["database"], d["retention_policy"], d["default"]) for d in body["content"] if d["virtual"]}
+    assert {("machine_events", "autogen", True), ("plant", "hourly", True)} <= virtual
+    bid = bucket_id(onboarded, "machine_events")
+    path = f"/api/v2/dbrps/{bid}"
+    assert call(onboarded, "GET", path, token=OPERATOR_TOKEN, query={"orgID": oid})[1]["content"]["virtual"] is True
+    for method in ("PATCH", "DELETE"):
+        status, answer, _headers = call(onboarded, method, path, token=OPERATOR_TOKEN, query={"orgID": oid},
+                                        body={"retention_policy": "x"} if method == "PATCH" else None)
+        assert (status, answer["code"]) == (400, "invalid"), method
+    call(onboarded, "POST", "/api/v2/dbrps", token=OPERATOR_TOKEN,
+         body={"orgID": oid, "bucketID": bid, "database": "ming", "retention_policy": "raw"})
+    body = call(onboarded, "GET", "/api/v2/dbrps", token=OPERATOR_TOKEN, query={"orgID": oid, "bucketID": bid})[1]
+    assert [(d["database"], d["virtual"]) for d in body["content"]] == [("ming", False)]
 
 
 def test_dbrp_bad_requests(onboarded):
