@@ -71,14 +71,15 @@ if str(TOOLS_ROOT) not in sys.path:
 def influxdb2_double_factory():
     """Starts InfluxDB 2 API doubles (fresh, not onboarded, 127.0.0.1, a free port); stops them after the test.
 
-    ``influxdb2_double_factory(version="2.7.12")`` -> a running double imitating that version (2.9+ hashes tokens).
+    ``influxdb2_double_factory(version="2.7.12")`` -> a running double imitating that version (2.9+ hashes tokens);
+    ``ssl_context=`` (a server-side ``ssl.SSLContext``) serves HTTPS.
     """
     from influxdb2_double import InfluxDB2Double
 
     started = []
 
-    def start(version="2.9.1"):
-        double = InfluxDB2Double("127.0.0.1", 0, version).start()
+    def start(version="2.9.1", ssl_context=None):
+        double = InfluxDB2Double("127.0.0.1", 0, version, ssl_context).start()
         started.append(double)
         return double
 

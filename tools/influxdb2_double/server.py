@@ -107,9 +107,8 @@ def render_task_options(options):
 class State:
     """Every object of the double; one lock serialises requests (ThreadingHTTPServer runs one thread each)."""
 
-    def __init__(self, version=DEFAULT_VERSION, base_url=""):
+    def __init__(self, version=DEFAULT_VERSION):
         self.version = version
-        self.base_url = base_url
         self.lock = threading.RLock()
         self.next_id = 0x0A3CBB5DD5260000
         self.orgs = {}
@@ -976,14 +975,16 @@ class InfluxDB2Double:
     """A running double: ``host``, ``port``, ``url``, ``version``, ``state``, ``requests``, ``writes()``,
     ``onboard()``."""
 
-    def __init__(self, host="127.0.0.1", port=0, version=DEFAULT_VERSION):
+    def __init__(self, host="127.0.0.1", port=0, version=DEFAULT_VERSION, ssl_context=None):
+        """``ssl_context``: an ``ssl.SSLContext`` (server side) to serve HTTPS, as the role's TLS set-up does."""
         self.state = State(version)
         self.httpd = ThreadingHTTPServer((host, port), Handler)
         self.httpd.daemon_threads = True
         self.httpd.state = self.state
+        if ssl_context is not None:
+            self.httpd.socket = ssl_context.wrap_socket(self.httpd.socket, server_side=True)
         self.host, self.port = self.httpd.server_address[:2]
-        self.url = f"http://{self.host}:{self.port}"
-        self.state.base_url = self.url
+        self.url = f"{'https' if ssl_context else 'http'}://{self.host}:{self.port}"
         self.thread = None
 
     @property

@@ -23,8 +23,11 @@ Mutations tried (each made the named test fail, then was restored):
   test_scoped_tokens_write_and_read_only_their_bucket
 """
 
+import datetime
 import gzip
+import ipaddress
 import json
+import ssl
 import subprocess
 import sys
 import urllib.error
@@ -33,6 +36,10 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 TOOLS = Path(__file__).resolve().parents[3] / "tools"
 OPERATOR_TOKEN = "operator-token-for-the-double-0123456789"
@@ -649,3 +656,30 @@ def test_stand_alone_server(tmp_path):
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def test_https_with_a_server_ssl_context(influxdb2_double_factory, tmp_path):
+    """GetHealth over HTTPS when the double gets a server-side SSLContext (a self-signed certificate for
+    127.0.0.1); a client that does not trust the certificate is refused."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=5))
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+                           critical=False)
+            .sign(key, hashes.SHA256()))
+    cert_path, key_path = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    server_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_context.load_cert_chain(cert_path, key_path)
+    double = influxdb2_double_factory(ssl_context=server_context)
+    assert double.url.startswith("https://127.0.0.1:")
+    trusting = ssl.create_default_context(cafile=str(cert_path))
+    with urllib.request.urlopen(double.url + "/health", timeout=10, context=trusting) as response:
+        assert json.loads(response.read())["status"] == "pass"
+    with pytest.raises(urllib.error.URLError, match="CERTIFICATE_VERIFY_FAILED"):
+        urllib.request.urlopen(double.url + "/health", timeout=10, context=ssl.create_default_context())
