@@ -401,8 +401,7 @@ class Api:
         else:  # deprecated key, nanoseconds despite its name (OnboardingRequest.retentionPeriodHrs)
             every = int(body.get("retentionPeriodHrs") or 0) // 1_000_000_000
         Api.check_retention(every)
-        response, token = state.onboard(body["username"], password, body["org"], body["bucket"], every,
-                                        body.get("token"))
+        response = state.onboard(body["username"], password, body["org"], body["bucket"], every, body.get("token"))[0]
         return 201, response
 
     # -- orgs ----------------------------------------------------------------------------------------------------
@@ -937,9 +936,11 @@ class Handler(BaseHTTPRequestHandler):
                 status, payload = self.route(state, method, split.path, query, body)
         except ApiFailure as failure:
             status, payload = failure.status, failure.body
-            if not recorded:  # an unreadable body is still a request received
-                with state.lock:
-                    state.requests.append((method, split.path, query, None))
+        except Exception as error:  # noqa: BLE001 - a body the double did not expect: InternalServerError (500)
+            status, payload = 500, {"code": "internal error", "message": f"{type(error).__name__}: {error}"}
+        if not recorded:  # an unreadable body is still a request received
+            with state.lock:
+                state.requests.append((method, split.path, query, None))
         self.answer(method, status, payload, state.version)
 
     def route(self, state, method, path, query, body):

@@ -629,6 +629,15 @@ def test_unknown_path_is_404_and_wrong_method_405(onboarded):
     assert call(onboarded, "DELETE", "/api/v2/setup")[0] == 405
 
 
+def test_unexpected_body_is_a_500_not_a_dead_connection(influxdb2_double):
+    """InternalServerError (500, Error code `internal error`) for a body the double cannot handle, here a deprecated
+    retentionPeriodHrs that is not a number; the server keeps answering."""
+    status, body, _headers = call(influxdb2_double, "POST", "/api/v2/setup",
+                                  body={"username": "admin", "org": "ming", "bucket": "b", "retentionPeriodHrs": "x"})
+    assert (status, body["code"]) == (500, "internal error")
+    assert call(influxdb2_double, "GET", "/api/v2/setup")[:2] == (200, {"allowed": True})
+
+
 def test_requests_and_writes_are_recorded(onboarded):
     """The double's record: `requests` holds (method, path, query, body) of every request, `writes()` the ones that
     are not GET/HEAD (what a module's idempotence test asserts on); onboard() is not a request."""
