@@ -11,7 +11,8 @@ and end (the places where a naive text search goes wrong), and a few readers on 
 - ``scan(flux)``: the script as segments ``(kind, text)``, kind one of code, string, regex, comment. Strings
   follow the Flux spec: double quotes, backslash escapes, line breaks allowed, ``${...}`` interpolation (which
   may hold strings of its own). A ``/`` starts a regular expression where an operand is expected (after an
-  operator, ``(``, ``[``, ``{``, ``,``, ``:``, ``=~``, ``!~`` or at the start), otherwise it divides.
+  operator, ``(``, ``[``, ``{``, ``,``, ``:``, ``=~``, ``!~``, a keyword such as ``and``/``or``/``return``, or at
+  the start), otherwise it divides.
 - ``normalize_flux(flux)``: the text two scripts are compared on. Outside string and regex literals: line endings
   become LF, trailing white space goes, blank lines go, leading and trailing white space of the script goes.
   Indentation and comments are kept (a changed comment is a change: the server shows the script as written).
@@ -49,6 +50,9 @@ BUCKET_FUNCTIONS = ('from', 'to', 'wideTo')
 
 # After these code characters (last non-blank one) a '/' begins a regular expression, not a division.
 _REGEX_AFTER = set('(,[{:=!~+-*%<>&|^?;')
+# ... and after these keywords, which are followed by an operand too (r.a =~ /x/ or r.b =~ /y/).
+_REGEX_AFTER_WORDS = ('and', 'or', 'not', 'return', 'if', 'then', 'else', 'exists')
+_TRAILING_WORD = re.compile(r'(?<![A-Za-z0-9_.])([A-Za-z_][A-Za-z0-9_]*)\s*$')
 _PLACEHOLDER = '\x00%d\x00'
 _PLACEHOLDER_RE = re.compile('\x00(\\d+)\x00')
 _COMMENT = '\x01%d\x01'
@@ -117,6 +121,12 @@ def _regex_end(text, start):
     return None
 
 
+def _after_keyword(code):
+    """Whether the code read so far ends with a keyword after which an operand (so a regex) comes."""
+    match = _TRAILING_WORD.search(''.join(code[-16:]))
+    return bool(match) and match.group(1) in _REGEX_AFTER_WORDS
+
+
 def scan(flux):
     """``flux`` as a list of ``(kind, text)`` segments: code, string, regex, comment. Joined, they give ``flux``."""
     segments = []
@@ -145,7 +155,7 @@ def scan(flux):
             segments.append(('comment', flux[pos:end]))
             pos = end
             continue
-        if char == '/' and (last == '' or last in _REGEX_AFTER):
+        if char == '/' and (last == '' or last in _REGEX_AFTER or _after_keyword(code)):
             end = _regex_end(flux, pos)
             if end is not None:
                 flush()

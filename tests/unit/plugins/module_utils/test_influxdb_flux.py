@@ -5,7 +5,8 @@ InfluxData's task-options page, never computed with the functions under test.
 
 Mutations tried (each made a test here fail, then was undone): the scanner without string handling (a ``//``
 inside a string read as a comment); without regex literals (a quote inside ``/"/`` opened a string); the regex
-rule without the division case (``a / b / c`` read as a regex); ``${...}`` interpolation not nested (the string
+rule without the division case (``a / b / c`` read as a regex); no regex after ``or``/``return`` (a quote in it
+opened a string); ``${...}`` interpolation not nested (the string
 ended at the inner quote); normalising without protecting literals (blank lines and trailing spaces inside a
 multi-line string dropped); normalising that kept blank lines; CR line endings not converted; ``quote_string``
 without escaping the ``$`` of ``${`` (it would interpolate) and without escaping ``"``; the duration order check
@@ -58,6 +59,14 @@ def test_a_double_slash_inside_a_string_is_no_comment():
 def test_a_quote_inside_a_regex_opens_no_string():
     assert scan('r.a =~ /"/ and r.b == "x"') == [
         ('code', 'r.a =~ '), ('regex', '/"/'), ('code', ' and r.b == '), ('string', '"x"')]
+
+
+def test_a_regex_after_a_keyword_is_a_regex():
+    assert scan('f(fn: (r) => r.a =~ /x/ or r.b =~ /"/)') == [
+        ('code', 'f(fn: (r) => r.a =~ '), ('regex', '/x/'), ('code', ' or r.b =~ '), ('regex', '/"/'), ('code', ')')]
+    assert scan('g = () => {\n  return /"//\n}') == [
+        ('code', 'g = () => {\n  return '), ('regex', '/"/'), ('code', '/\n}')]
+    assert scan('y = color / 2') == [('code', 'y = color / 2')]
 
 
 def test_an_escaped_slash_ends_no_regex():
