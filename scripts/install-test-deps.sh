@@ -32,5 +32,17 @@ done
 [ ${#missing[@]} -eq 0 ] && exit 0
 command -v apt-get >/dev/null 2>&1 || { echo "ERROR: install these Debian packages first: ${missing[*]}" >&2; exit 1; }
 echo "Installing ${missing[*]} ..."
+# The tests start every server they need themselves, on loopback and with their own settings. A package's init
+# script would start its daemon with the package defaults (Debian's influxd: HTTP on every interface, no auth), so
+# invoke-rc.d is told not to start anything during this install (policy-rc.d exit 101, Debian's mechanism for it).
+policy=/usr/sbin/policy-rc.d
+own_policy=false
+if [ ! -e "$policy" ]; then
+  printf '#!/bin/sh\n# Written by sensingcam.ming scripts/install-test-deps.sh during an install; removed after it.\nexit 101\n' >"$policy"
+  chmod 0755 "$policy"
+  own_policy=true
+  trap 'rm -f "$policy"' EXIT
+fi
 apt-get -o DPkg::Lock::Timeout=600 update -qq
 DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+if [ "$own_policy" = true ]; then rm -f "$policy"; trap - EXIT; fi
