@@ -815,6 +815,8 @@ class Api:
             org = state.find_org(None, query["org"]) or state.find_org(query["org"], None)
         if org is None:
             raise invalid("failed to decode request body: organization not found")  # documented OSS example
+        if query.get("precision", "ns") not in ("ms", "s", "us", "ns"):  # WritePrecision enum
+            raise invalid(f"invalid precision {query['precision']!r}: ms, s, us or ns")
         name = query.get("bucket")
         if not name:
             raise not_found('bucket "" not found')

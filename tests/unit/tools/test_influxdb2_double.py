@@ -595,7 +595,8 @@ def test_deleting_a_bucket_deletes_its_dbrps(onboarded):
 # -- PostWrite ---------------------------------------------------------------------------------------------------
 def test_write_statuses(onboarded):
     """PostWrite: 204 (bucket by name or ID, gzip); 404 `bucket "x" not found`; 400 without org or with an unknown
-    org (the documented OSS example); 400 LineProtocolError with `line` for a malformed line; 401 without token."""
+    org (the documented OSS example); 400 LineProtocolError with `line` for a malformed line; `precision` from the
+    WritePrecision enum (400 otherwise); 401 without token."""
     query = {"org": "ming", "bucket": "machine_events"}
     lines = b"event,line=L1,station=S1 count=1i,clip=true 1700000000000000000\nevent,line=L2 count=2i\n"
     assert call(onboarded, "POST", "/api/v2/write", token=OPERATOR_TOKEN, query=query, raw=lines)[0] == 204
@@ -613,8 +614,12 @@ def test_write_statuses(onboarded):
     status, body, _headers = call(onboarded, "POST", "/api/v2/write", token=OPERATOR_TOKEN, query=query,
                                   raw=b"event,line=L1 count=1i\nevent-without-fields\n")
     assert (status, body["code"], body["line"]) == (400, "invalid", 2)
+    assert call(onboarded, "POST", "/api/v2/write", token=OPERATOR_TOKEN, query={**query, "precision": "s"},
+                raw=b"event count=1i 1700000000")[0] == 204
+    assert call(onboarded, "POST", "/api/v2/write", token=OPERATOR_TOKEN, query={**query, "precision": "h"},
+                raw=lines)[1]["code"] == "invalid"
     assert call(onboarded, "POST", "/api/v2/write", query=query, raw=lines)[0] == 401
-    assert len(onboarded.state.points[bucket_id(onboarded, "machine_events")]) == 4
+    assert len(onboarded.state.points[bucket_id(onboarded, "machine_events")]) == 5
 
 
 # -- routing, request record, stand-alone ---------------------------------------------------------------------------
