@@ -21,6 +21,12 @@ Mutations tried (each made the named test fail, then was restored):
 - the line-protocol check, the 405 answer, permissions minItems, the write permission check -> test_write_statuses,
   test_unknown_path_is_404_and_wrong_method_405, test_post_authorization_bad_bodies_are_400,
   test_scoped_tokens_write_and_read_only_their_bucket
+- each guard of BAD_INPUT removed in turn (reserved `_` names, system bucket rename/delete, shard group >= 0, JSON
+  object body, cron check, unknown userID, task status enum) -> test_bad_input_is_refused_without_a_change
+- the WritePrecision check -> test_write_statuses; the short-password check -> test_setup_refuses_a_short_password
+- GetOrgs / GetTasks without their permission filter -> test_scoped_tokens_see_only_their_orgs_and_tasks
+- State.run_task running an inactive task or with an inactive authorization
+  -> test_task_runs_need_an_active_task_and_authorization
 """
 
 import datetime
@@ -620,6 +626,113 @@ def test_write_statuses(onboarded):
                 raw=lines)[1]["code"] == "invalid"
     assert call(onboarded, "POST", "/api/v2/write", query=query, raw=lines)[0] == 401
     assert len(onboarded.state.points[bucket_id(onboarded, "machine_events")]) == 5
+
+
+# -- bad input, operation by operation -------------------------------------------------------------------------------
+BAD_INPUT = [
+    # (operation, method, path, query, body or raw bytes, status, Error code)
+    ("PostBuckets", "POST", "/api/v2/buckets", {}, {"orgID": "{org}", "name": "_private"}, 400, "invalid"),
+    ("PostBuckets", "POST", "/api/v2/buckets", {}, {"orgID": "{org}", "name": "b", "retentionRules": {}}, 400,
+     "invalid"),
+    ("PostBuckets", "POST", "/api/v2/buckets", {}, {"orgID": "{org}", "name": "b", "retentionRules": [{"type": "x"}]},
+     400, "invalid"),
+    ("PostBuckets", "POST", "/api/v2/buckets", {},
+     {"orgID": "{org}", "name": "b", "retentionRules": [{"everySeconds": 3600, "shardGroupDurationSeconds": -1}]},
+     422, "unprocessable entity"),
+    ("PostBuckets", "POST", "/api/v2/buckets", {}, b"[1, 2]", 400, "invalid"),
+    ("PostBuckets", "POST", "/api/v2/buckets", {}, None, 400, "invalid"),
+    ("PatchBucketsID", "PATCH", "/api/v2/buckets/{_monitoring}", {}, {"name": "monitoring"}, 400, "invalid"),
+    ("DeleteBucketsID", "DELETE", "/api/v2/buckets/{_tasks}", {}, None, 400, "invalid"),
+    ("GetBuckets", "GET", "/api/v2/buckets", {"limit": "many"}, None, 400, "invalid"),
+    ("PostAuthorizations", "POST", "/api/v2/authorizations", {},
+     {"orgID": "{org}", "userID": "ffffffffffffffff",
+      "permissions": [{"action": "read", "resource": {"type": "buckets"}}]}, 404, "not found"),
+    ("PostTasks", "POST", "/api/v2/tasks", {}, {"orgID": "{org}", "flux": "{flux}", "status": "paused"}, 400,
+     "invalid"),
+    ("PostTasks", "POST", "/api/v2/tasks", {},
+     {"orgID": "{org}", "flux": 'option task = {name: "t", cron: "every hour"}\nfrom(bucket: "b")'}, 400, "invalid"),
+    ("PostTasks", "POST", "/api/v2/tasks", {},
+     {"orgID": "{org}", "flux": 'option task = {name: "t", every: 1h, offset: soon}\nfrom(bucket: "b")'}, 400,
+     "invalid"),
+    ("PostTasks", "POST", "/api/v2/tasks", {}, {"org": "nope", "flux": "{flux}"}, 400, "invalid"),
+    ("GetTasks", "GET", "/api/v2/tasks", {"limit": "501"}, None, 400, "invalid"),
+    ("PostWrite", "POST", "/api/v2/write", {"org": "ming"}, b"m f=1", 404, "not found"),
+    ("PostWrite", "POST", "/api/v2/write", {"org": "ming", "bucket": "machine_events"}, b"m f=\xff", 400, "invalid"),
+    ("PostDBRP", "POST", "/api/v2/dbrps", {}, {"orgID": "{org}", "bucketID": "{machine_events}", "database": "d"},
+     400, "invalid"),
+]
+
+
+@pytest.mark.parametrize(("operation", "method", "path", "query", "body", "status", "code"), BAD_INPUT,
+                         ids=[f"{row[0]}-{index}" for index, row in enumerate(BAD_INPUT)])
+def test_bad_input_is_refused_without_a_change(onboarded, operation, method, path, query, body, status, code):
+    """Each operation refuses what its schema (or, marked in the README, our inference) does not allow, with the
+    Error body, and changes nothing: system buckets cannot be renamed or deleted, bucket names starting with `_`
+    are reserved, retentionRules must be a list of expire rules, shard group durations >= 0, a JSON object body
+    is required, limits are integers in range, unknown users are 404, task status is active|inactive, cron and
+    duration literals are checked, writes need a bucket and UTF-8 line protocol, a DBRP needs retention_policy."""
+    names = {"{org}": org_id(onboarded), "{flux}": TASK_FLUX}
+    names.update({f"{{{b['name']}}}": b["id"] for b in onboarded.state.buckets.values()})
+
+    def fill(value):
+        if isinstance(value, dict):
+            return {key: fill(item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [fill(item) for item in value]
+        return names.get(value, value) if isinstance(value, str) else value
+
+    for placeholder, value in names.items():
+        path = path.replace(placeholder, value)
+    before = json.dumps([onboarded.state.buckets, onboarded.state.tasks, onboarded.state.dbrps,
+                         {k: v["permissions"] for k, v in onboarded.state.authorizations.items()},
+                         onboarded.state.points], sort_keys=True)
+    raw = body if isinstance(body, bytes) else None
+    answer = call(onboarded, method, path, body=None if raw is not None else fill(body), token=OPERATOR_TOKEN,
+                  query=query, raw=raw)
+    assert (answer[0], answer[1]["code"]) == (status, code), (operation, answer[1])
+    assert json.dumps([onboarded.state.buckets, onboarded.state.tasks, onboarded.state.dbrps,
+                       {k: v["permissions"] for k, v in onboarded.state.authorizations.items()},
+                       onboarded.state.points], sort_keys=True) == before
+
+
+def test_setup_refuses_a_short_password(influxdb2_double):
+    """PostSetup: a password shorter than 8 characters is 400 invalid (inferred) and the server stays allowed."""
+    status, body, _headers = call(influxdb2_double, "POST", "/api/v2/setup",
+                                  body={"username": "admin", "password": "short", "org": "ming", "bucket": "b"})
+    assert (status, body["code"]) == (400, "invalid")
+    assert call(influxdb2_double, "GET", "/api/v2/setup")[:2] == (200, {"allowed": True})
+
+
+def test_scoped_tokens_see_only_their_orgs_and_tasks(onboarded):
+    """GetOrgs and GetTasks leave out what the token may not read (inferred, as for buckets); PostTasks without
+    org/orgID uses the token's organization."""
+    bucket_only = create_token(onboarded, [bucket_permission(onboarded, "read", "machine_events")])["token"]
+    post_task(onboarded)
+    assert call(onboarded, "GET", "/api/v2/orgs", token=bucket_only)[1]["orgs"] == []
+    assert call(onboarded, "GET", "/api/v2/tasks", token=bucket_only)[1]["tasks"] == []
+    tasks_only = create_token(onboarded, [type_permission(onboarded, "read", "tasks"),
+                                          type_permission(onboarded, "write", "tasks")])["token"]
+    status, body, _headers = call(onboarded, "POST", "/api/v2/tasks", token=tasks_only, body={"flux": TASK_FLUX})
+    assert status == 201 and body["orgID"] == org_id(onboarded)
+    assert len(call(onboarded, "GET", "/api/v2/tasks", token=tasks_only)[1]["tasks"]) == 2
+
+
+def test_task_runs_need_an_active_task_and_authorization(onboarded):
+    """State.run_task: an inactive task does not run (TaskStatusType: inactive prevents manual runs); an inactive
+    authorization or a `from()` bucket that does not exist fails the run."""
+    auth = create_token(onboarded, [type_permission(onboarded, "write", "tasks"),
+                                    type_permission(onboarded, "read", "buckets"),
+                                    type_permission(onboarded, "write", "buckets")])
+    task = post_task(onboarded, token=auth["token"], status="inactive")[1]
+    assert "lastRunStatus" not in onboarded.state.run_task(task["id"])
+    call(onboarded, "PATCH", f"/api/v2/tasks/{task['id']}", token=OPERATOR_TOKEN, body={"status": "active"})
+    ran = onboarded.state.run_task(task["id"])
+    assert ran["lastRunStatus"] == "failed" and 'bucket "machine_events_1h" not found' in ran["lastRunError"]
+    create_bucket(onboarded, "machine_events_1h")
+    assert onboarded.state.run_task(task["id"])["lastRunStatus"] == "success"
+    call(onboarded, "PATCH", f"/api/v2/authorizations/{auth['id']}", token=OPERATOR_TOKEN, body={"status": "inactive"})
+    ran = onboarded.state.run_task(task["id"])
+    assert ran["lastRunStatus"] == "failed" and "inactive" in ran["lastRunError"]
 
 
 # -- routing, request record, stand-alone ---------------------------------------------------------------------------
