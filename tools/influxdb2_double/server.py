@@ -551,7 +551,7 @@ class Api:
             if "id" in resource and not ID_RE.match(resource["id"]):
                 raise invalid("id must have a length of 16 bytes")
             if resource["type"] == "buckets" and "name" in resource and "id" not in resource:
-                # inferred: the server matches permissions by id; a name alone would not scope the token
+                # inferred: the document does not say how a name alone scopes a permission; refuse, do not guess
                 raise invalid(f"permission on bucket {resource['name']!r} needs resource.id (the bucket ID)")
             if resource["type"] == "buckets" and "id" in resource and resource["id"] not in state.buckets:
                 raise not_found("bucket not found")  # inferred: a permission on a missing bucket is refused
