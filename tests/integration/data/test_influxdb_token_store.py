@@ -14,6 +14,8 @@ Mutations tried (each made a test here fail, then was restored):
 - the vault-secret check removed (the module ran, then the store failed): ``test_vault_without_a_secret_fails_before_
   any_request``.
 - the ``retire_id`` run skipped: ``test_rotate_replaces_and_deletes_the_old_token``.
+- the stored value kept with ``state: absent`` (``os.unlink`` skipped): ``test_absent_deletes_the_token_and_the_
+  stored_value``.
 - ``store`` errors not caught (``except AnsibleError`` only; a traceback instead of the message):
   ``test_store_failure_names_the_authorization``.
 """
@@ -49,6 +51,7 @@ PLAYBOOK = """\
     - name: Node-RED writes raw events (plain store)
       sensingcam.ming.influxdb_token:
         description: node-red write
+        state: "{{ node_red_state }}"
         permissions: "{{ node_red_permissions }}"
         rotate: "{{ rotate }}"
         store_path: "{{ store_dir }}/node_red.token"
@@ -91,7 +94,7 @@ def env(influxdb2_double, tmp_path):
         def run(*extra, vault_password=True, **variables):
             values = {"influx_port": influxdb2_double.port, "influx_operator_token": OPERATOR,
                       "store_dir": str(store_dir), "rotate": False, "plain": True, "vault": True,
-                      "ansible_python_interpreter": sys.executable,
+                      "ansible_python_interpreter": sys.executable, "node_red_state": "present",
                       "node_red_permissions": [{"action": "write", "bucket": "machine_events"}]}
             values.update(variables)
             extra_vars = tmp_path / "vars.json"
@@ -223,3 +226,17 @@ def test_store_failure_names_the_authorization(env, tmp_path):
     [created] = named(env.server, "node-red write")
     assert f"authorization ID {created['id']}" in output and "rotate: true" in output
     assert "Traceback" not in output
+
+
+def test_absent_deletes_the_token_and_the_stored_value(env):
+    assert env.run(vault=False)[0] == 0
+    code, output = env.run("--check", vault=False, node_red_state="absent")
+    assert code == 0 and recap(output)["changed"] == 1, output[-3000:]
+    assert env.plain.exists() and named(env.server, "node-red write")
+    code, output = env.run(vault=False, node_red_state="absent")
+    assert code == 0 and recap(output)["changed"] == 1, output[-3000:]
+    assert not env.plain.exists() and named(env.server, "node-red write") == []
+    before = len(env.server.writes())
+    code, output = env.run(vault=False, node_red_state="absent")
+    assert code == 0 and recap(output)["changed"] == 0, output[-3000:]
+    assert len(env.server.writes()) == before

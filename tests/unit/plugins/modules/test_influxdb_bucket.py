@@ -14,6 +14,8 @@ Mutations tried (each made a test here fail, then was restored):
   ``test_bucket_gone_before_the_delete_is_404_named``.
 - the 401 hint without the permission sentences ("a valid, active API token." only):
   ``test_token_without_the_permission_is_401_named``.
+- ``status_error`` without its 409 branch (the generic "answered HTTP 409"): ``test_conflict_409_maps_to_kind_
+  conflict_with_influxdbs_words``.
 - ``status_error`` without its 401 branch (the generic HTTP message, no option named): ``test_wrong_token_is_401_
   named``.
 """
@@ -201,3 +203,28 @@ def test_bucket_gone_before_the_delete_is_404_named(run_module, server, monkeypa
     assert failed
     assert "HTTP 404" in result["msg"] and "delete the bucket 'machine_events_1h'" in result["msg"]
     assert result["msg"].count("machine_events_1h") == 1
+
+
+def test_conflict_409_maps_to_kind_conflict_with_influxdbs_words():
+    """Client level, no double: the OpenAPI document answers conflicts as 422 with code ``conflict`` (the double does
+    that); a proxy or another 2.x build may send 409. Either is reported with the object, the status and InfluxDB's
+    code and message, and the token scrubbed even when InfluxDB echoes it."""
+    import io
+    from urllib.error import HTTPError
+
+    from ansible_collections.sensingcam.ming.plugins.module_utils.influxdb import InfluxDBClient, InfluxDBError
+
+    def opener(url, **kwargs):
+        body = b'{"code": "conflict", "message": "bucket with name machine_events already exists (token %s)"}' \
+            % TOKEN.encode()
+        raise HTTPError(url, 409, "Conflict", {}, io.BytesIO(body))
+
+    client = InfluxDBClient("127.0.0.1", token=TOKEN, retries=0, opener=opener)
+    with pytest.raises(InfluxDBError) as caught:
+        client.call("POST", "/api/v2/buckets", "create the bucket 'machine_events'", obj="bucket 'machine_events'",
+                    body={"name": "machine_events"})
+    message = str(caught.value)
+    assert caught.value.kind == "conflict" and caught.value.status_code == 409
+    assert caught.value.influx_code == "conflict"
+    assert "HTTP 409" in message and "bucket 'machine_events'" in message and "already exists" in message
+    assert TOKEN not in message and "********" in message
