@@ -20,8 +20,12 @@ Mutations tried (each made a test here fail, then was restored):
   named``.
 """
 
+import io
+from urllib.error import HTTPError
+
 import pytest
 
+from ansible_collections.sensingcam.ming.plugins.module_utils.influxdb import InfluxDBClient, InfluxDBError
 from ansible_collections.sensingcam.ming.plugins.modules import influxdb_bucket
 
 TOKEN = "operator-token-for-the-bucket-tests-0123456789"
@@ -209,11 +213,6 @@ def test_conflict_409_maps_to_kind_conflict_with_influxdbs_words():
     """Client level, no double: the OpenAPI document answers conflicts as 422 with code ``conflict`` (the double does
     that); a proxy or another 2.x build may send 409. Either is reported with the object, the status and InfluxDB's
     code and message, and the token scrubbed even when InfluxDB echoes it."""
-    import io
-    from urllib.error import HTTPError
-
-    from ansible_collections.sensingcam.ming.plugins.module_utils.influxdb import InfluxDBClient, InfluxDBError
-
     def opener(url, **kwargs):
         body = b'{"code": "conflict", "message": "bucket with name machine_events already exists (token %s)"}' \
             % TOKEN.encode()
