@@ -295,10 +295,10 @@ class InfluxDBTask(InfluxDBModule):
                                      query={'orgID': self.org_id(), 'name': name}, obj=self.obj)
         tasks = [task for task in tasks if task.get('name') == name]
         if len(tasks) > 1:
+            ids = ', '.join(str(task.get('id')) for task in tasks)
             self.fail("InfluxDB at %s has %d tasks named '%s' in organization '%s' (IDs %s); the module cannot tell "
                       'which one to change or delete: delete all but one (InfluxDB UI, or influx task delete --id '
-                      '<ID>), then run again.' % (self.client.base_url, len(tasks), name, self.params['org'],
-                                  ', '.join(str(task.get('id')) for task in tasks)))
+                      '<ID>), then run again.' % (self.client.base_url, len(tasks), name, self.params['org'], ids))
         if not tasks:
             return None
         task = tasks[0]  # the default (system) listing holds the whole script
