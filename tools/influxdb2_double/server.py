@@ -27,7 +27,7 @@ SYSTEM_BUCKETS = (("_monitoring", 7 * 86400, "System bucket for monitoring logs"
                   ("_tasks", 3 * 86400, "System bucket for task logs"))
 ID_RE = re.compile(r"^[0-9a-f]{16}$")
 FLUX_DURATION_RE = re.compile(r"^(?:\d+(?:ns|us|µs|ms|mo|s|m|h|d|w|y))+$")
-TASK_OPTION_RE = re.compile(r"option\s+task\s*=\s*\{(?P<body>[^}]*)\}", re.S)
+TASK_OPTION_RE = re.compile(r"option\s+task\s*=\s*\{(?P<body>(?:\"(?:[^\"\\]|\\.)*\"|[^}\"])*)\}", re.S)
 TASK_OPTION_ITEM_RE = re.compile(r"\s*(?P<key>[A-Za-z_]\w*)\s*:\s*(?P<value>\"(?:[^\"\\]|\\.)*\"|[^,\s}]+)\s*(?:,|$)")
 FLUX_BUCKET_RE = re.compile(r"\b(?P<fn>from|to)\s*\([^)]*?\bbucket\s*:\s*\"(?P<name>(?:[^\"\\]|\\.)*)\"", re.S)
 LINE_RE = re.compile(r"^(?P<measurement>(?:[^,\s\\]|\\.)+)(?P<tags>(?:,(?:[^,=\s\\]|\\.)+=(?:[^,\s\\]|\\.)+)*)"
@@ -81,7 +81,7 @@ def parse_task_options(flux):
     options = {}
     for item in TASK_OPTION_ITEM_RE.finditer(match.group("body")):
         value = item.group("value")
-        options[item.group("key")] = json.loads(value) if value.startswith('"') else value
+        options[item.group("key")] = flux_string_value(value) if value.startswith('"') else value
     if not options.get("name"):
         raise invalid("invalid options: missing required option: 'name'")
     if "every" in options and "cron" in options:
@@ -96,11 +96,39 @@ def parse_task_options(flux):
     return options
 
 
+FLUX_ESCAPES = {"n": "\n", "r": "\r", "t": "\t", "\\": "\\", '"': '"', "$": "$"}
+
+
+def flux_string_value(literal):
+    """The text of a Flux string literal (Flux spec "String literals": \\n \\r \\t \\\\ \\" \\$ and \\xNN bytes)."""
+    body, out, index = literal[1:-1], bytearray(), 0
+    while index < len(body):
+        char = body[index]
+        if char == "\\" and index + 1 < len(body):
+            follow = body[index + 1]
+            if follow == "x" and re.match(r"[0-9a-fA-F]{2}", body[index + 2:index + 4]):
+                out.append(int(body[index + 2:index + 4], 16))
+                index += 4
+                continue
+            out.extend(FLUX_ESCAPES.get(follow, "\\" + follow).encode())
+            index += 2
+            continue
+        out.extend(char.encode())
+        index += 1
+    return out.decode("utf-8", "replace")
+
+
+def flux_string(text):
+    """``text`` as a Flux string literal, UTF-8 kept as it is (as InfluxDB writes the option line back)."""
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("${", "\\${")
+    return '"' + escaped.replace("\n", "\\n").replace("\r", "\\r").replace("\t", "\\t") + '"'
+
+
 def render_task_options(options):
-    parts = [f"name: {json.dumps(options['name'])}"]
+    parts = [f"name: {flux_string(options['name'])}"]
     for key in ("every", "cron", "offset"):
         if options.get(key):
-            parts.append(f"{key}: {json.dumps(options[key]) if key == 'cron' else options[key]}")
+            parts.append(f"{key}: {flux_string(options[key]) if key == 'cron' else options[key]}")
     return "option task = {" + ", ".join(parts) + "}"
 
 

@@ -491,6 +491,18 @@ def test_patch_task_rewrites_option_line_and_cancels_runs(onboarded):
     assert (status, body["code"]) == (404, "not found")
 
 
+def test_task_names_keep_utf8_and_flux_escapes_through_a_patch(onboarded):
+    """A task name with non-ASCII letters, a quote, a brace and an escaped ``${`` reads back unchanged after a PATCH
+    rewrites the option line (UTF-8 stays as written; Flux string escapes, not JSON ones). Mutations tried: the
+    option line rendered with json.dumps (``\\u00fc``) and the option record cut at the first ``}``: both fail."""
+    name = 'Linie 1 stündlich "A" } ${x}'
+    flux = 'option task = {name: "Linie 1 stündlich \\"A\\" } \\${x}", every: 1h}\nfrom(bucket: "machine_events")'
+    task = post_task(onboarded, flux=flux)[1]
+    assert task["name"] == name
+    body = call(onboarded, "PATCH", f"/api/v2/tasks/{task['id']}", token=OPERATOR_TOKEN, body={"every": "2h"})[1]
+    assert body["name"] == name and "stündlich" in body["flux"] and body["every"] == "2h"
+
+
 def test_task_run_fails_once_its_authorization_is_deleted(onboarded):
     """A task runs with the authorization of the token that created it (issue 11; Task.authorizationID): deleting
     that authorization, or creating the task with a token that may not write the `to()` bucket, fails the run."""
