@@ -1,0 +1,97 @@
+"""Run the influxdb role (or its data_model entry point) with ansible-playbook for the role tests in this directory:
+the tools next to the running interpreter, the JSON callback, every output kept for the secret check.
+
+Every run is made the way secrets leak most easily: ``--diff -vvv`` with ``ANSIBLE_INJECT_INVOCATION=1`` (module
+arguments shown), so a task without ``no_log`` that handles a password or a token shows it. ``leaked()`` scans the
+whole output of every run for every secret the test handed in or the role stored (token files)."""
+
+import json
+import os
+import re
+import subprocess
+from pathlib import Path
+
+from mosquitto_broker import venv_tool
+
+REPO = Path(__file__).resolve().parents[3]
+HERE = Path(__file__).resolve().parent
+ROLLOUT = HERE / "influxdb_rollout.yml"
+DATA_MODEL = HERE / "influxdb_data_model.yml"
+
+
+class RoleRun:
+    """Runs a playbook of this directory with extra vars from ``variables`` and remembers every output."""
+
+    def __init__(self, directory, playbook, variables, secrets):
+        self.directory = Path(directory)
+        self.playbook = playbook
+        self.variables = dict(variables)
+        self.secrets = dict(secrets)
+        self.secret_files = []
+        self.outputs = []
+
+    def run(self, check=False, expect_failure=False, tags=None, **overrides):
+        extra_vars = self.directory / "extra-vars.json"
+        extra_vars.write_text(json.dumps(dict(self.variables, **overrides)))
+        extra_vars.chmod(0o600)
+        command = [str(venv_tool("ansible-playbook")), "-i", "localhost,", str(self.playbook), "-e", f"@{extra_vars}",
+                   "--diff", "-vvv"]
+        if check:
+            command.append("--check")
+        if tags:
+            command += ["--tags", tags]
+        environment = dict(os.environ, ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json", ANSIBLE_NOCOLOR="1",
+                           ANSIBLE_INJECT_INVOCATION="1", ANSIBLE_CONFIG=str(REPO / "ansible.cfg"))
+        done = subprocess.run(command, cwd=REPO, env=environment, capture_output=True, text=True, timeout=900,
+                              check=False)
+        self.outputs.append(done.stdout + done.stderr)
+        if expect_failure:
+            assert done.returncode != 0, done.stdout[-6000:]
+            return done.stdout + done.stderr
+        assert done.returncode == 0, done.stdout[-8000:] + done.stderr[-3000:]
+        return Result(json_report(done.stdout))
+
+    def leaked(self):
+        """Names of the secrets (and stored token files) whose value appeared in any run's output."""
+        everything = "\n".join(self.outputs)
+        names = [name for name, value in self.secrets.items() if value and value in everything]
+        for path in self.secret_files:
+            if path.exists():
+                value = path.read_text().strip()
+                if value and value in everything:
+                    names.append(str(path))
+        return names
+
+
+def json_report(stdout):
+    """The JSON callback's report: the last top-level JSON object in stdout (-vvv prints lines before it)."""
+    decoder = json.JSONDecoder()
+    for start in reversed([match.start() for match in re.finditer(r"^\{$", stdout, re.MULTILINE)]):
+        try:
+            report, _end = decoder.raw_decode(stdout[start:])
+        except ValueError:
+            continue
+        if isinstance(report, dict) and "plays" in report and "stats" in report:
+            return report
+    raise AssertionError(f"no JSON report in the output: {stdout[-3000:]}")
+
+
+class Result:
+    def __init__(self, report):
+        self.report = report
+        self.stats = report["stats"]["localhost"]
+        self.changed = self.stats["changed"]
+
+    def changed_tasks(self):
+        return [task["task"]["name"] for play in self.report["plays"] for task in play["tasks"]
+                if task["hosts"].get("localhost", {}).get("changed")]
+
+    def task_result(self, name):
+        """The localhost result of the last task whose name ends with ``name``."""
+        found = None
+        for play in self.report["plays"]:
+            for task in play["tasks"]:
+                if task["task"]["name"].rpartition(" : ")[2] == name and "localhost" in task["hosts"]:
+                    found = task["hosts"]["localhost"]
+        assert found is not None, f"no task named {name!r} ran"
+        return found
