@@ -11,12 +11,14 @@ user can write but not read, the Grafana user read but not write. Every run is `
 ``ANSIBLE_INJECT_INVOCATION=1``; the whole output of every run is scanned for every password.
 
 Mutations tried (roles/influxdb, each restored):
-- grants: nodered given READ instead of WRITE (``'READ' if item.access == 'read'`` -> ``'READ'``) ->
-  test_the_nodered_user_can_write_but_not_read failed (its write was refused)
-- influxdb.conf ``auth-enabled = false`` -> test_https_only_with_authentication failed (an anonymous query answered)
+- grants: every client given READ (``'READ' if item.access == 'read' else 'WRITE'`` -> ``'READ'``) ->
+  test_the_nodered_user_can_write_but_not_read (its write refused), the backfill and the Grafana test failed
+- influxdb.conf ``auth-enabled = false`` -> test_https_only_with_authentication failed (an anonymous query
+  answered), and the Node-RED/Grafana tests (no privilege enforced)
 - the CQ's ``count("clip_url")`` replaced by ``count("correlation")`` -> test_the_hourly_rollup_backfills_exact_counts
   failed (clips 3 instead of 2)
-- ``no_log: true`` removed from the clients' user task -> the module fixture's secret scan failed
+- the clients' user task looping over influxdb_clients (with passwords) instead of __influxdb_clients_public ->
+  test_no_secret_in_any_output failed (and the module fixture's scan)
 """
 
 import datetime
