@@ -33,7 +33,7 @@ lab_claim
 bash scripts/bootstrap-venv.sh
 bash scripts/docker-engine.sh
 # The lab runs the broker image; the lab cameras are the simulator as a process (scripts/camera-simulator-lab.sh).
-bash scripts/build-lab-images.sh mosquitto
+bash scripts/build-lab-images.sh mosquitto influxdb
 # The lab cameras (inventories/lab, group sensingcams) are the camera simulator on loopback.
 bash scripts/camera-simulator-lab.sh start
 .venv/bin/ansible-playbook site.yml "$@"
