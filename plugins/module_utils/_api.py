@@ -521,15 +521,20 @@ class ApiModule:
         """Headers sent with every request (for example an Authorization token)."""
         return {}
 
+    def client_options(self):
+        """Keyword arguments for ``client_class`` beyond the connection options (for example its credentials)."""
+        return {}
+
     def make_client(self):
         params = self.params
+        options = dict(port=params.get('port'), use_tls=params.get('use_tls') or False,
+                       validate_certs=params.get('validate_certs', True) is not False, ca_path=params.get('ca_path'),
+                       timeout=params.get('timeout') or 10, retries=params.get('retries', 2),
+                       headers=self.client_headers(), secrets=sorted(self.module.no_log_values),
+                       default_port=self.default_port)
+        options.update(self.client_options())
         try:
-            return self.client_class(
-                params['host'], port=params.get('port'), use_tls=params.get('use_tls') or False,
-                validate_certs=params.get('validate_certs', True) is not False, ca_path=params.get('ca_path'),
-                timeout=params.get('timeout') or 10, retries=params.get('retries', 2),
-                headers=self.client_headers(), secrets=sorted(self.module.no_log_values),
-                default_port=self.default_port)
+            return self.client_class(params['host'], **options)
         except ApiError as exc:
             self.fail(exc.message)
 

@@ -266,17 +266,8 @@ class InfluxDBModule(ApiModule):
         """The token sent in the Authorization header (override to use another option)."""
         return self.params.get(self.token_option)
 
-    def make_client(self):
-        params = self.params
-        try:
-            return self.client_class(
-                params['host'], port=params.get('port'), use_tls=params.get('use_tls') or False,
-                validate_certs=params.get('validate_certs', True) is not False, ca_path=params.get('ca_path'),
-                timeout=params.get('timeout') or 10, retries=params.get('retries', 2), token=self.auth_token(),
-                token_option=self.token_option, secrets=sorted(self.module.no_log_values),
-                default_port=self.default_port)
-        except ApiError as exc:
-            self.fail(exc.message)
+    def client_options(self):
+        return dict(token=self.auth_token(), token_option=self.token_option)
 
     _org_id = None
 

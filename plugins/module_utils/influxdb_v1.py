@@ -469,11 +469,5 @@ class InfluxQLModule(ApiModule):
     def connection_spec(cls):
         return influxql_connection_spec()
 
-    def make_client(self):
-        params = self.params
-        return InfluxQLClient(
-            params['host'], port=params.get('port'), use_tls=params.get('use_tls') or False,
-            validate_certs=params.get('validate_certs', True) is not False, ca_path=params.get('ca_path'),
-            timeout=params.get('timeout') or 10, retries=params.get('retries', 2),
-            username=params.get('login_user'), password=params.get('login_password'),
-            secrets=sorted(self.module.no_log_values), default_port=DEFAULT_PORT)
+    def client_options(self):
+        return dict(username=self.params.get('login_user'), password=self.params.get('login_password'))
