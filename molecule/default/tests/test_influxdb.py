@@ -2,10 +2,10 @@
 ming/influxdb:lab) on the local Docker engine, in the scenario's Compose project, published on 127.0.0.1:18086
 (hosts.yml). Every request goes over HTTPS with the lab CA and with the users the influxdb role created; no double.
 
-Guards these tests catch (tried on the role): `auth-enabled` off (the anonymous query answers 200), the Node-RED user
-granted ALL (it reads), the Grafana user granted WRITE (its write answers 204), the plain-HTTP listener (the http://
-request gets an answer), the retention policy of the raw data not DEFAULT (Node-RED's write without rp= lands
-elsewhere: the count stays 0).
+What these tests would catch (the same mutations were tried on the role in tests/integration/data/test_influxdb_role.py,
+not repeated here): authentication off (the anonymous query answers 200), the Node-RED user able to read, the Grafana
+user able to write, a plain-HTTP listener (the plain request gets 204 instead of Go's TLS 400), the raw policy not
+the DEFAULT one (Node-RED's write without rp= lands elsewhere and Grafana counts nothing).
 """
 
 import base64
