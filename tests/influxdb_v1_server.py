@@ -17,7 +17,6 @@ import json
 import os
 import secrets
 import shutil
-import socket
 import subprocess
 import time
 import urllib.error
@@ -26,6 +25,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from mosquitto_broker import free_port
 
 INFLUXD = shutil.which("influxd") or "/usr/bin/influxd"
 # The admin user the module-scoped server of tests/integration/data is created with; quotes and a backslash in the
@@ -40,12 +40,6 @@ def require_influxd():
     """Fails (never skips) a test that needs influxd when it is missing."""
     if not os.access(INFLUXD, os.X_OK):
         pytest.fail(f"missing prerequisite: {INSTALL_HINT}")
-
-
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def make_tls_files(directory):

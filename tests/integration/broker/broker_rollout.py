@@ -18,6 +18,7 @@ import uuid
 from pathlib import Path
 
 from mosquitto_broker import free_port, remove_compose_project, require, venv_tool
+from playbook_report import PlaybookResult, json_report
 
 REPO = Path(__file__).resolve().parents[3]
 PLAYBOOK = Path(__file__).with_name("rollout.yml")
@@ -103,7 +104,7 @@ class Rollout:
             assert done.returncode != 0, done.stdout[-6000:]
             return done.stdout + done.stderr
         assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-3000:]
-        return Result(json_report(done.stdout))
+        return PlaybookResult(json_report(done.stdout))
 
     def collect_key_lines(self):
         """Remember the body lines of every private key now on disk (keys change on renewal)."""
@@ -130,42 +131,6 @@ def pem_body_lines(text):
     """The base64 lines of every PEM block (long enough not to match by chance), headers left out."""
     return {line.strip() for line in text.splitlines()
             if len(line.strip()) >= 24 and re.fullmatch(r"[A-Za-z0-9+/=]+", line.strip())}
-
-
-def json_report(stdout):
-    """The JSON callback's report: the last top-level JSON object in stdout (-vvv prints lines before it)."""
-    decoder = json.JSONDecoder()
-    starts = [match.start() for match in re.finditer(r"^\{$", stdout, re.MULTILINE)]
-    for start in reversed(starts):
-        try:
-            report, _end = decoder.raw_decode(stdout[start:])
-        except ValueError:
-            continue
-        if isinstance(report, dict) and "plays" in report and "stats" in report:
-            return report
-    raise AssertionError(f"no JSON report in the output: {stdout[-3000:]}")
-
-
-class Result:
-    def __init__(self, report):
-        self.report = report
-        self.stats = report["stats"]["localhost"]
-        self.changed = self.stats["changed"]
-
-    def task_changed(self, name):
-        """True when a task (or handler) of this name ran and reported a change."""
-        for play in self.report["plays"]:
-            for task in play["tasks"]:
-                host = task["hosts"].get("localhost", {})
-                # The JSON callback names role tasks "<role> : <task>".
-                task_name = task["task"]["name"].rpartition(" : ")[2]
-                if task_name == name and host.get("changed") and not host.get("skipped"):
-                    return True
-        return False
-
-    def changed_tasks(self):
-        return [task["task"]["name"] for play in self.report["plays"] for task in play["tasks"]
-                if task["hosts"].get("localhost", {}).get("changed")]
 
 
 def remove_project(project):

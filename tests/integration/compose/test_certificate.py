@@ -29,6 +29,8 @@ from pathlib import Path
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
+from mosquitto_broker import venv_tool
+from playbook_report import PlaybookResult, json_report, short_name
 
 REPO = Path(__file__).resolve().parents[3]
 OWNER = 4321  # no such user needed: the key is chowned to the number
@@ -62,14 +64,6 @@ PLAYBOOK = """
       ansible.builtin.debug:
         var: compose_project_certificates
 """
-
-
-def venv_tool(name):
-    """A console script of the venv that runs the tests, never a path into the checkout."""
-    path = Path(sys.executable).parent / name
-    if not path.exists():
-        pytest.fail(f"{name} is not next to {sys.executable}: run pytest from the project venv")
-    return path
 
 
 class Runner:
@@ -115,39 +109,22 @@ class Runner:
         return (["the CA passphrase"] if PASSPHRASE in everything else []) + found
 
 
-class Report:
+class Report(PlaybookResult):
+    """A run's report (also of a failed run, whose output is kept in ``output``); task names without the role."""
+
     def __init__(self, output):
         self.output = output
-        starts = [match.start() for match in re.finditer(r"^\{$", output, re.MULTILINE)]
-        self.report = None
-        for start in reversed(starts):
-            try:
-                candidate, _end = json.JSONDecoder().raw_decode(output[start:])
-            except ValueError:
-                continue
-            if isinstance(candidate, dict) and "plays" in candidate:
-                self.report = candidate
-                break
-        assert self.report is not None, output[-3000:]
-
-    @property
-    def changed(self):
-        return self.report["stats"]["localhost"]["changed"]
-
-    def tasks(self):
-        for play in self.report["plays"]:
-            for task in play["tasks"]:
-                yield task["task"]["name"].rpartition(" : ")[2], task["hosts"].get("localhost", {})
+        super().__init__(json_report(output))
 
     def changed_tasks(self):
-        return [name for name, host in self.tasks() if host.get("changed") and not host.get("skipped")]
+        return [short_name(name) for name, host in self.tasks() if host.get("changed") and not host.get("skipped")]
 
     def failure(self):
-        return [(name, host.get("msg", "")) for name, host in self.tasks() if host.get("failed")]
+        return self.failures()
 
     def certificates(self):
         (result,) = [host["compose_project_certificates"] for name, host in self.tasks()
-                     if name == "Hand the result to the test"]
+                     if short_name(name) == "Hand the result to the test"]
         return result["demo"]
 
 
@@ -160,6 +137,7 @@ def runner(tmp_path):
 
 def certificate_of(path):
     return x509.load_pem_x509_certificate(path.read_bytes())
+
 
 
 def test_issues_key_certificate_and_ca_and_a_second_run_changes_nothing(runner):

@@ -7,11 +7,11 @@ whole output of every run for every secret the test handed in or the role stored
 
 import json
 import os
-import re
 import subprocess
 from pathlib import Path
 
 from mosquitto_broker import venv_tool
+from playbook_report import PlaybookResult, json_report
 
 REPO = Path(__file__).resolve().parents[3]
 HERE = Path(__file__).resolve().parent
@@ -49,7 +49,7 @@ class RoleRun:
             assert done.returncode != 0, done.stdout[-6000:]
             return done.stdout + done.stderr
         assert done.returncode == 0, done.stdout[-8000:] + done.stderr[-3000:]
-        return Result(json_report(done.stdout))
+        return PlaybookResult(json_report(done.stdout))
 
     def leaked(self):
         """Names of the secrets (and stored token files) whose value appeared in any run's output."""
@@ -61,37 +61,3 @@ class RoleRun:
                 if value and value in everything:
                     names.append(str(path))
         return names
-
-
-def json_report(stdout):
-    """The JSON callback's report: the last top-level JSON object in stdout (-vvv prints lines before it)."""
-    decoder = json.JSONDecoder()
-    for start in reversed([match.start() for match in re.finditer(r"^\{$", stdout, re.MULTILINE)]):
-        try:
-            report, _end = decoder.raw_decode(stdout[start:])
-        except ValueError:
-            continue
-        if isinstance(report, dict) and "plays" in report and "stats" in report:
-            return report
-    raise AssertionError(f"no JSON report in the output: {stdout[-3000:]}")
-
-
-class Result:
-    def __init__(self, report):
-        self.report = report
-        self.stats = report["stats"]["localhost"]
-        self.changed = self.stats["changed"]
-
-    def changed_tasks(self):
-        return [task["task"]["name"] for play in self.report["plays"] for task in play["tasks"]
-                if task["hosts"].get("localhost", {}).get("changed")]
-
-    def task_result(self, name):
-        """The localhost result of the last task whose name ends with ``name``."""
-        found = None
-        for play in self.report["plays"]:
-            for task in play["tasks"]:
-                if task["task"]["name"].rpartition(" : ")[2] == name and "localhost" in task["hosts"]:
-                    found = task["hosts"]["localhost"]
-        assert found is not None, f"no task named {name!r} ran"
-        return found
