@@ -25,7 +25,7 @@ from ansible.module_utils.common.text.converters import to_bytes, to_native, to_
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.sensingcam.ming.plugins.module_utils._api import scrub
-from ansible_collections.sensingcam.ming.plugins.module_utils.sensingcam_module import write_file_atomically
+from ansible_collections.sensingcam.ming.plugins.module_utils.atomic_write import write_file_atomically
 
 MODULE = 'sensingcam.ming.influxdb_token'
 VALUE_KEY = 'new_token_value'

@@ -42,13 +42,13 @@ import hashlib
 import json
 import os
 import re
-import tempfile
 
 from ansible.module_utils.basic import env_fallback, missing_required_lib
 from ansible.module_utils.common.text.converters import to_bytes
 
 from ansible_collections.sensingcam.ming.plugins.module_utils import _api
 from ansible_collections.sensingcam.ming.plugins.module_utils._api import MASK, ApiError, ApiModule
+from ansible_collections.sensingcam.ming.plugins.module_utils.atomic_write import write_file_atomically
 from ansible_collections.sensingcam.ming.plugins.module_utils.sensingcam_client import SensingCamClient, SensingCamError
 from ansible_collections.sensingcam.ming.plugins.module_utils.sensingcam_profile import (
     HAS_YAML,
@@ -138,21 +138,6 @@ class SensingCamModule(ApiModule):
             return self.profile.method(key)
         except ProfileError as exc:
             self.fail(str(exc))
-
-
-def write_file_atomically(path, data, mode):
-    """Replace ``path`` with the bytes ``data`` in one step (a new file in the same directory, created private by
-    mkstemp, given ``mode``, then renamed over ``path``); nothing is left behind when it fails."""
-    handle, temporary = tempfile.mkstemp(dir=os.path.dirname(path) or '.', prefix='.%s.' % os.path.basename(path))
-    try:
-        with os.fdopen(handle, 'wb') as out:
-            out.write(data)
-        os.chmod(temporary, mode)
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
 
 
 def with_allowed(problem, field):

@@ -184,10 +184,8 @@ import time  # noqa: E402
 
 from ansible_collections.sensingcam.ming.plugins.module_utils._api import MASK  # noqa: E402
 from ansible_collections.sensingcam.ming.plugins.module_utils.sensingcam_client import SensingCamError  # noqa: E402
-from ansible_collections.sensingcam.ming.plugins.module_utils.sensingcam_module import (  # noqa: E402
-    SensingCamModule,
-    write_file_atomically,
-)
+from ansible_collections.sensingcam.ming.plugins.module_utils.atomic_write import write_file_atomically  # noqa: E402
+from ansible_collections.sensingcam.ming.plugins.module_utils.sensingcam_module import SensingCamModule  # noqa: E402
 from ansible_collections.sensingcam.ming.plugins.module_utils.sensingcam_profile import ProfileError  # noqa: E402
 
 try:
