@@ -117,7 +117,7 @@ EXAMPLES = r'''
     flux: |
       from(bucket: "machine_events")
         |> range(start: -task.every)
-        |> filter(fn: (r) => r._measurement == "machine_event")
+        |> filter(fn: (r) => r._measurement == "machine_events")
         |> group(columns: ["line", "station", "event", "severity"])
         |> aggregateWindow(every: 1h, fn: count, createEmpty: false)
         |> to(bucket: "machine_events_1h")
