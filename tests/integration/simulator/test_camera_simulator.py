@@ -27,7 +27,7 @@ from sensingcam_simulator.camera import CameraConfig, make_firmware_image
 from sensingcam_simulator.profile import load_profile
 from sensingcam_simulator.rtsp import gstreamer_available
 from sensingcam_simulator.server import Simulator
-from sensingcam_simulator.testing import SimulatorThread, free_ports, running_simulator
+from sensingcam_simulator.testing import SimulatorThread, free_port_block, free_ports, running_simulator
 
 pytestmark = pytest.mark.simulator
 
@@ -1011,7 +1011,7 @@ def bearer(token_file):
 def test_cli_generates_password_file(tmp_path):
     """Against the camera simulator, not a real camera: --cameras with a missing password file generates one."""
     password_file = tmp_path / "secrets" / "camera-password"
-    base, control = free_ports(2)
+    base, control = free_port_block(2), free_ports(1)[0]
     token_file = tmp_path / "secrets" / "control-token"
     proc = start_cli(["--cameras", "2", "--base-port", str(base), "--password-file", str(password_file),
                       "--control-port", str(control), "--control-token-file", str(token_file),

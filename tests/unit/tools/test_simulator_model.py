@@ -4,11 +4,12 @@ They run against the simulator's code only: no network, no real camera.
 """
 
 import copy
+import socket
 from pathlib import Path
 
 import pytest
 import yaml
-from sensingcam_simulator import cli
+from sensingcam_simulator import cli, testing
 from sensingcam_simulator.camera import (INITIAL_BY_KEY, ApiError, Camera, CameraConfig, make_firmware_image,
                                          parse_firmware_header, validate_faults)
 from sensingcam_simulator.profile import ProfileError, load_profile, parse_profile, version_tuple
@@ -339,3 +340,28 @@ def test_fd_limit_is_raised_to_the_hard_limit(monkeypatch):
     monkeypatch.setattr(cli.resource, "setrlimit", lambda kind, limits: calls.append(limits))
     cli._raise_fd_limit(100)
     assert calls == [(65536, 65536)]
+
+
+def test_free_port_block_skips_a_taken_port_and_stays_below_the_ephemeral_range(monkeypatch):
+    """Runs against the simulator's test helper, not a real camera: a block with one taken port is not returned,
+    and the block lies below 32768 so an ephemeral port (what ``free_ports`` and outgoing connections get) cannot
+    sit inside it. This is the race behind a CI failure: ``--cameras 2`` bound ``base + 1`` that another worker held.
+
+    Mutation tried: binding only the first port of the block: the taken block came back, this test failed."""
+    taken = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    taken.bind(("127.0.0.1", 0))
+    held = taken.getsockname()[1]
+    free_base = testing.free_port_block(2)
+    assert 20000 <= free_base and free_base + 1 < 32768
+    # the first candidate block has its second port taken; the second candidate was free a moment ago
+    candidates = iter([held - 1, free_base])
+    monkeypatch.setattr(testing.random, "SystemRandom", lambda: type("R", (), {
+        "randrange": staticmethod(lambda _a, _b: next(candidates))})())
+    try:
+        try:
+            base = testing.free_port_block(2)
+        except StopIteration:
+            pytest.fail("free_port_block asked for more candidates than expected")
+        assert base == free_base
+    finally:
+        taken.close()

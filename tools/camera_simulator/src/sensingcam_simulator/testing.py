@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import random
 import secrets
 import socket
 import threading
@@ -41,6 +42,29 @@ def free_ports(count: int, host: str = "127.0.0.1") -> list[int]:
         for sock in sockets:
             sock.close()
     return ports
+
+
+def free_port_block(count: int, host: str = "127.0.0.1", attempts: int = 200) -> int:
+    """First port of ``count`` consecutive ports free right now on ``host``, for ``--base-port`` with several cameras.
+
+    Searched below Linux's ephemeral range (32768-60999), so a port another process got by binding port 0 or by
+    connecting out cannot sit inside the block; ``free_ports`` alone gives no such guarantee for ``base + 1``."""
+    rng = random.SystemRandom()
+    for _attempt in range(attempts):
+        base = rng.randrange(20000, 32768 - count)
+        sockets = []
+        try:
+            for port in range(base, base + count):
+                sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                sockets.append(sock)
+                sock.bind((host, port))
+            return base
+        except OSError:
+            continue
+        finally:
+            for sock in sockets:
+                sock.close()
+    raise RuntimeError(f"no {count} consecutive free ports on {host} after {attempts} attempts")
 
 
 class SimulatorThread:
