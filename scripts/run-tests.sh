@@ -75,12 +75,13 @@ stage_bench() {
   [ "$found" -eq 1 ] || { echo "ERROR: no benchmark found in tests/bench/ (bench_*.py)" >&2; return 1; }
 }
 # Whole files per worker (--dist loadfile): a file's module fixtures (a broker, a simulator) stay in one process, and
-# every file uses Compose projects, directories and ports of its own. MING_PYTEST_WORKERS=0 runs in one process.
+# every file uses Compose projects, directories and ports of its own. The longest files start first
+# (tests/file_durations.py; --no-loadscope-reorder keeps that order). MING_PYTEST_WORKERS=0 runs in one process.
 stage_pytest() {
   need docker images test-packages
   local workers=${MING_PYTEST_WORKERS:-2}
   if [ "$workers" -gt 0 ]; then
-    pytest -n "$workers" --dist loadfile
+    pytest -n "$workers" --dist loadfile --no-loadscope-reorder
   else
     pytest
   fi
