@@ -12,6 +12,8 @@ import sys
 from pathlib import Path
 
 import pytest
+# Longest test files first and each file's time (tests/file_durations.py): its hooks act from here.
+from file_durations import pytest_collection_modifyitems, pytest_configure  # noqa: F401
 
 COLLECTIONS_ROOT = Path(__file__).resolve().parents[1] / ".collections"
 if str(COLLECTIONS_ROOT) not in sys.path:
