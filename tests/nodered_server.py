@@ -65,7 +65,7 @@ def minimal_settings_js(port, token_sha256, admin_hash=None, extra="", host="127
     users = []
     if admin_hash:
         users.append({"username": "admin", "password": admin_hash, "permissions": "*"})
-    return f"""// settings.js written by tests/nodered_server.py for ming/nodered:lab (a test, not the nodered role's file)
+    return f"""// settings.js for ming/nodered:lab written by tests/nodered_server.py (a test's, not the nodered role's)
 const crypto = require("crypto");
 const serviceTokenSha256 = Buffer.from("{token_sha256}", "hex");
 
@@ -82,7 +82,8 @@ module.exports = {{
             const presented = crypto.createHash("sha256").update(String(token), "utf8").digest();
             const valid = presented.length === serviceTokenSha256.length
                 && crypto.timingSafeEqual(presented, serviceTokenSha256);
-            return Promise.resolve(valid ? {{user: "ming-automation", username: "ming-automation", permissions: "*"}} : null);
+            const user = {{user: "ming-automation", username: "ming-automation", permissions: "*"}};
+            return Promise.resolve(valid ? user : null);
         }},
     }},
     externalModules: {{
