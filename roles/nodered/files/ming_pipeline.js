@@ -1,0 +1,1169 @@
+// Copyright (c) 2025, sensingcam.ming maintainers
+// GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+// SPDX-License-Identifier: GPL-3.0-or-later
+//
+// The anomaly-to-clip pipeline (docs/pipeline.md): every stage the correlation flow's function nodes run.
+// CommonJS for Node 18, core modules only, so it runs (and is tested) outside Node-RED exactly as inside it.
+//
+//   receive(topic, payload)  normalise a PLC payload, dead-letter a malformed one, derive the event id, drop a
+//                            duplicate, JOURNAL the event (temp + fsync + rename) before anything else happens
+//   correlate(event)         trigger the camera (SICK login) and create the Frigate event, once per recording
+//                            window and camera; wait for the clip -> matched | timeout | trigger_failed | none
+//   record(record)           the InfluxDB point into the durable OUTBOX, then the journal entry goes
+//   drain()                  outbox -> InfluxDB in batches; ack only after HTTP 204; backoff on failure
+//   resume()                 journal entries a previous process left behind, to correlate again
+//
+// Secrets come from process.env (settings.js exposes secrets.json as MING_SECRET_<KEY>); none is ever put into a
+// result, a message, a record or a log line.
+'use strict';
+
+const fs = require('fs');
+const path = require('path');
+const crypto = require('crypto');
+const http = require('http');
+const https = require('https');
+const { URL } = require('url');
+
+const SECRET_PREFIX = 'MING_SECRET_';
+const DEFAULT_CONFIG_PATH = '/config/pipeline.json';
+const DEAD_LETTER_PAYLOAD_CHARS = 4096;
+const MAX_RESPONSE_BYTES = 1024 * 1024;
+const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/;
+const EVENT_PATTERN = /^[a-z0-9][a-z0-9_.-]{0,63}$/;
+const PLC_ID_PATTERN = /^[\x21-\x7e]{1,128}$/;
+const CONTROL_CHARACTERS = /[\x00-\x1f\x7f]/;
+// Payload keys each field is read from (compared case-insensitively), first match wins.
+const FIELD_ALIASES = {
+  event: ['event', 'event_type', 'type'],
+  line: ['line', 'line_id'],
+  station: ['station', 'station_id', 'machine'],
+  severity: ['severity', 'level', 'priority'],
+  timestamp: ['timestamp', 'ts', 'time', '@timestamp'],
+  id: ['event_id', 'id'],
+};
+const ISO_TIMESTAMP = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:[.,](\d{1,9}))?(Z|[+-]\d{2}:?\d{2})$/i;
+const NUMERIC_TIMESTAMP = /^(\d{1,20})(?:\.(\d{1,9}))?$/;
+const NS_PER_S = 1000000000n;
+const EARLIEST_NS = 946684800n * NS_PER_S; // 2000-01-01T00:00:00Z: a PLC clock that was never set reads 1970
+const FUTURE_TOLERANCE_NS = 86400n * NS_PER_S;
+const SICK_RELOGIN_STATUSES = [4, 10];
+const SICK_STATUS_NAMES = { 4: 'access denied', 5: 'not found', 10: 'invalid challenge', 11: 'out of connections' };
+
+function secretEnvName(key) {
+  return SECRET_PREFIX + String(key).toUpperCase().replace(/[^A-Z0-9]/g, '_');
+}
+
+function sha256Hex(data) {
+  return crypto.createHash('sha256').update(data).digest('hex');
+}
+
+function sleep(ms) {
+  return new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
+}
+
+function isAscii(text) {
+  return /^[\x00-\x7f]*$/.test(text);
+}
+
+// --- SICK challenge/response login (mirrors plugins/module_utils/sick_login.py) ----------------------------------
+function sickHa1(user, realm, password, salt, emptySalt) {
+  const rule = emptySalt || 'separator';
+  if (rule !== 'separator' && rule !== 'no_salt') {
+    throw new Error(`empty_salt must be separator or no_salt, not ${rule}`);
+  }
+  if (!isAscii(password)) {
+    throw new Error('the camera password contains characters outside ASCII: set an ASCII-only password on the camera and in secrets');
+  }
+  let data = Buffer.from(`${user}:${realm}:${password}`, 'utf8');
+  if (salt !== null && salt !== undefined && (salt.length > 0 || rule === 'separator')) {
+    data = Buffer.concat([data, Buffer.from(':'), Buffer.from(salt.map((value) => value & 0xff))]);
+  }
+  return sha256Hex(data);
+}
+
+function sickResponse(user, realm, password, nonce, name, salt, emptySalt, method) {
+  const ha2 = sha256Hex(`${method || 'POST'}:${name}`);
+  return sha256Hex(`${sickHa1(user, realm, password, salt, emptySalt)}:${nonce}:${ha2}`);
+}
+
+// --- line protocol ---------------------------------------------------------------------------------------------
+function escapeMeasurement(text) {
+  return String(text).replace(/[, ]/g, (c) => '\\' + c);
+}
+
+function escapeTag(text) {
+  return String(text).replace(/[,= ]/g, (c) => '\\' + c);
+}
+
+function escapeFieldString(text) {
+  return '"' + String(text).replace(/[\r\n]+/g, ' ').replace(/["\\]/g, (c) => '\\' + c) + '"';
+}
+
+function fieldValue(value) {
+  if (typeof value === 'boolean') {
+    return value ? 'true' : 'false';
+  }
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) {
+      throw new Error(`field value ${value} is not a finite number`);
+    }
+    return String(value);
+  }
+  return escapeFieldString(value === null || value === undefined ? '' : value);
+}
+
+// One line: tags sorted by key, empty tags left out (line protocol has no empty tag value), every field written.
+function lineProtocol(measurement, tags, fields, timestampNs) {
+  const tagText = Object.keys(tags).sort()
+    .filter((key) => tags[key] !== null && tags[key] !== undefined && String(tags[key]) !== '')
+    .map((key) => `,${escapeTag(key)}=${escapeTag(tags[key])}`).join('');
+  const fieldText = Object.keys(fields).sort().map((key) => `${escapeTag(key)}=${fieldValue(fields[key])}`).join(',');
+  return `${escapeMeasurement(measurement)}${tagText} ${fieldText} ${timestampNs}`;
+}
+
+// --- timestamps --------------------------------------------------------------------------------------------------
+// Numbers (or digit strings) are told apart by magnitude: below 1e11 seconds (1e11 s is the year 5138; as
+// milliseconds it would be 1973), below 1e14 milliseconds, below 1e17 microseconds, otherwise nanoseconds. A
+// fraction is allowed in any unit. Text must be ISO 8601 with a time zone (Z or +hh:mm): a local time is ambiguous.
+function parseTimestamp(value, nowNs) {
+  let ns;
+  if (typeof value === 'number' || (typeof value === 'string' && NUMERIC_TIMESTAMP.test(value.trim()))) {
+    const text = typeof value === 'number' ? (Number.isFinite(value) ? value.toFixed(9).replace(/\.?0+$/, '') : 'x')
+      : value.trim();
+    const match = NUMERIC_TIMESTAMP.exec(text);
+    if (!match) {
+      return { error: `timestamp ${String(value).slice(0, 40)} is not a number of seconds, milliseconds or nanoseconds` };
+    }
+    const whole = BigInt(match[1]);
+    const fraction = (match[2] || '').padEnd(9, '0');
+    let unitNs;
+    if (whole < 100000000000n) {
+      unitNs = NS_PER_S;
+    } else if (whole < 100000000000000n) {
+      unitNs = 1000000n;
+    } else if (whole < 100000000000000000n) {
+      unitNs = 1000n;
+    } else {
+      unitNs = 1n;
+    }
+    ns = whole * unitNs + (BigInt(fraction) * unitNs) / NS_PER_S;
+  } else if (typeof value === 'string') {
+    const match = ISO_TIMESTAMP.exec(value.trim());
+    if (!match) {
+      return { error: `timestamp ${value.slice(0, 40)} is not ISO 8601 with a time zone (2025-03-01T08:15:00.123Z)` };
+    }
+    const [year, month, day, hour, minute, second] = match.slice(1, 7).map(Number);
+    const ms = Date.UTC(year, month - 1, day, hour, minute, second);
+    const check = new Date(ms);
+    if (check.getUTCMonth() !== month - 1 || check.getUTCDate() !== day || hour > 23 || minute > 59 || second > 59) {
+      return { error: `timestamp ${value.slice(0, 40)} is not a valid date and time` };
+    }
+    let offsetMinutes = 0;
+    if (match[8].toUpperCase() !== 'Z') {
+      const zone = match[8].replace(':', '');
+      offsetMinutes = (zone[0] === '-' ? -1 : 1) * (Number(zone.slice(1, 3)) * 60 + Number(zone.slice(3, 5)));
+    }
+    ns = BigInt(ms - offsetMinutes * 60000) * 1000000n + BigInt((match[7] || '').padEnd(9, '0'));
+  } else {
+    return { error: 'timestamp is missing' };
+  }
+  if (ns < EARLIEST_NS) {
+    return { error: `timestamp ${String(value).slice(0, 40)} is before 2000-01-01: is the PLC clock set?` };
+  }
+  if (ns > nowNs + FUTURE_TOLERANCE_NS) {
+    return { error: `timestamp ${String(value).slice(0, 40)} is more than one day in the future: is the PLC clock set?` };
+  }
+  return { ns };
+}
+
+function isoFromNs(ns) {
+  const ms = Number(ns / 1000000n);
+  const rest = String(ns % NS_PER_S).padStart(9, '0');
+  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, `.${rest}Z`);
+}
+
+// --- small HTTP client ---------------------------------------------------------------------------------------------
+const caCache = new Map();
+const agents = { 'http:': new http.Agent({ keepAlive: true }), 'https:': new https.Agent({ keepAlive: true }) };
+
+function readCa(caFile) {
+  if (!caFile) {
+    return undefined;
+  }
+  if (!caCache.has(caFile)) {
+    caCache.set(caFile, fs.readFileSync(caFile));
+  }
+  return caCache.get(caFile);
+}
+
+// Resolves {status, headers, body}; rejects on a network error or timeout. headersOnly: resolve on the status line
+// and drop the connection (the clip probe never downloads a clip).
+function httpRequest(target, options) {
+  const opts = options || {};
+  return new Promise((resolve, reject) => {
+    let url;
+    try {
+      url = new URL(target);
+    } catch (err) {
+      reject(new Error(`${target} is not a URL`));
+      return;
+    }
+    const tls = url.protocol === 'https:';
+    const module = tls ? https : http;
+    const requestOptions = {
+      method: opts.method || 'GET',
+      hostname: url.hostname.replace(/^\[|\]$/g, ''),
+      port: url.port || (tls ? 443 : 80),
+      path: url.pathname + url.search,
+      headers: Object.assign({}, opts.headers || {}),
+      timeout: opts.timeoutMs || 10000,
+      agent: opts.headersOnly ? false : agents[url.protocol],
+    };
+    if (tls) {
+      requestOptions.rejectUnauthorized = opts.validateCerts !== false;
+      try {
+        requestOptions.ca = readCa(opts.caFile);
+      } catch (err) {
+        reject(new Error(`cannot read the CA file ${opts.caFile}: ${err.code || err.message}`));
+        return;
+      }
+    }
+    let body = opts.body;
+    if (body !== undefined && body !== null && !Buffer.isBuffer(body)) {
+      body = Buffer.from(typeof body === 'string' ? body : JSON.stringify(body));
+      if (!requestOptions.headers['Content-Type']) {
+        requestOptions.headers['Content-Type'] = typeof opts.body === 'string' ? 'text/plain; charset=utf-8' : 'application/json';
+      }
+    }
+    if (body) {
+      requestOptions.headers['Content-Length'] = body.length;
+    }
+    const request = module.request(requestOptions, (response) => {
+      if (opts.headersOnly) {
+        resolve({ status: response.statusCode, headers: response.headers, body: Buffer.alloc(0) });
+        response.destroy();
+        return;
+      }
+      const chunks = [];
+      let size = 0;
+      response.on('data', (chunk) => {
+        size += chunk.length;
+        if (size <= MAX_RESPONSE_BYTES) {
+          chunks.push(chunk);
+        }
+      });
+      response.on('end', () => resolve({ status: response.statusCode, headers: response.headers, body: Buffer.concat(chunks) }));
+      response.on('error', reject);
+    });
+    request.on('timeout', () => request.destroy(new Error(`no answer from ${url.host} within ${requestOptions.timeout} ms`)));
+    request.on('error', (err) => reject(new Error(`${url.host}: ${err.code || err.message}`)));
+    if (body) {
+      request.write(body);
+    }
+    request.end();
+  });
+}
+
+function parseJson(buffer) {
+  try {
+    return JSON.parse(buffer.toString('utf8'));
+  } catch (err) {
+    return undefined;
+  }
+}
+
+// --- durable files -------------------------------------------------------------------------------------------------
+let tempCounter = 0;
+
+function fsyncDirectory(dir) {
+  const fd = fs.openSync(dir, 'r');
+  try {
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+// temp file + fsync + rename + fsync of the directory: after return the file survives a SIGKILL or power loss.
+function writeDurable(dir, tempDir, name, text) {
+  tempCounter += 1;
+  const temp = path.join(tempDir, `${name}.${process.pid}.${tempCounter}.tmp`);
+  const fd = fs.openSync(temp, 'w', 0o600);
+  try {
+    fs.writeSync(fd, text);
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  fs.renameSync(temp, path.join(dir, name));
+  fsyncDirectory(dir);
+}
+
+function unlinkQuiet(file) {
+  try {
+    fs.unlinkSync(file);
+  } catch (err) {
+    if (err.code !== 'ENOENT') {
+      throw err;
+    }
+  }
+}
+
+function require_(config, dotted) {
+  let value = config;
+  for (const part of dotted.split('.')) {
+    value = value === null || value === undefined ? undefined : value[part];
+  }
+  if (value === undefined || value === null || value === '') {
+    throw new Error(`pipeline.json: ${dotted} is missing; the nodered role writes it from its variables (docs/pipeline.md)`);
+  }
+  return value;
+}
+
+function topicPatternMatch(pattern, topic) {
+  const want = pattern.split('/');
+  const have = topic.split('/');
+  let line = null;
+  for (let i = 0; i < want.length; i += 1) {
+    if (want[i] === '#') {
+      return { matched: true, line };
+    }
+    if (i >= have.length) {
+      return { matched: false };
+    }
+    if (want[i] === '+') {
+      if (line === null) {
+        line = have[i];
+      }
+    } else if (want[i] !== have[i]) {
+      return { matched: false };
+    }
+  }
+  return { matched: want.length === have.length, line };
+}
+
+class Pipeline {
+  constructor(config, options) {
+    const opts = options || {};
+    if (config.version !== 1) {
+      throw new Error(`pipeline.json: version ${config.version} is not supported (this library reads version 1)`);
+    }
+    for (const key of ['mqtt.ack_topic', 'mqtt.dead_letter_topic', 'frigate.url', 'frigate.public_url', 'frigate.label',
+      'influxdb.url', 'influxdb.measurement', 'outbox.dir']) {
+      require_(config, key);
+    }
+    this.config = config;
+    this.env = opts.env || process.env;
+    this.now = opts.now || (() => Date.now());
+    this.log = opts.log || (() => undefined);
+    this.triggerEvents = new Set((config.events || []).map((name) => String(name).toLowerCase()));
+    this.stations = new Map();
+    for (const entry of config.stations || []) {
+      this.stations.set(`${entry.line}\u0000${entry.station}`, entry.camera);
+    }
+    this.selfTest = config.self_test || {};
+    const dir = config.outbox.dir;
+    this.dirs = {
+      journal: path.join(dir, 'journal'), outbox: path.join(dir, 'outbox'), seen: path.join(dir, 'seen'),
+      deadLetter: path.join(dir, 'dead_letter'), temp: path.join(dir, 'tmp'),
+    };
+    for (const sub of Object.values(this.dirs)) {
+      fs.mkdirSync(sub, { recursive: true, mode: 0o700 });
+    }
+    for (const stale of fs.readdirSync(this.dirs.temp)) {
+      unlinkQuiet(path.join(this.dirs.temp, stale));
+    }
+    this.inflight = new Set();
+    this.windows = new Map();
+    this.challenges = new Map();
+    this.frigateToken = null;
+    this.draining = false;
+    this.drainAgain = false;
+    this.backoffMs = 0;
+    this.nextAttemptAt = 0;
+    this.lastPrune = 0;
+    this.stats = { received: 0, duplicates: 0, dead_letters: 0, triggers: 0, joined: 0, stored: 0, write_failures: 0 };
+  }
+
+  secret(key) {
+    const value = this.env[secretEnvName(key)];
+    return value === undefined || value === '' ? null : value;
+  }
+
+  // --- 1. receive ---------------------------------------------------------------------------------------------
+  // Returns {status: 'accepted', event} | {status: 'duplicate', event_id} | {status: 'dead_letter', reason, message}.
+  receive(topic, payload) {
+    this.stats.received += 1;
+    const receivedAt = new Date(this.now()).toISOString();
+    const normalised = this.normalise(String(topic || ''), payload);
+    if (normalised.error) {
+      this.stats.dead_letters += 1;
+      return {
+        status: 'dead_letter', reason: normalised.error,
+        message: this.deadLetterMessage(normalised.error, topic, payload, receivedAt),
+      };
+    }
+    const event = normalised.event;
+    event.received_at = receivedAt;
+    if (this.isDuplicate(event.key)) {
+      this.stats.duplicates += 1;
+      return { status: 'duplicate', event_id: event.event_id, key: event.key };
+    }
+    // The journal entry is on disk before this returns: from here on a SIGKILL loses nothing (resume()).
+    writeDurable(this.dirs.journal, this.dirs.temp, `${event.key}.json`, JSON.stringify(event));
+    this.markSeen(event.key);
+    this.inflight.add(event.key);
+    return { status: 'accepted', event };
+  }
+
+  deadLetterMessage(reason, topic, payload, receivedAt) {
+    let text;
+    if (Buffer.isBuffer(payload)) {
+      text = payload.toString('utf8');
+    } else if (typeof payload === 'string') {
+      text = payload;
+    } else {
+      try {
+        text = JSON.stringify(payload);
+      } catch (err) {
+        text = String(payload);
+      }
+    }
+    text = text === undefined ? '' : text;
+    return {
+      topic: this.config.mqtt.dead_letter_topic, qos: 1,
+      payload: {
+        reason, topic: topic === undefined ? null : String(topic), payload: text.slice(0, DEAD_LETTER_PAYLOAD_CHARS),
+        truncated: text.length > DEAD_LETTER_PAYLOAD_CHARS, received_at: receivedAt,
+      },
+    };
+  }
+
+  normalise(topic, payload) {
+    let data = payload;
+    if (Buffer.isBuffer(data)) {
+      data = data.toString('utf8');
+    }
+    if (typeof data === 'string') {
+      try {
+        data = JSON.parse(data);
+      } catch (err) {
+        return { error: 'payload is not JSON' };
+      }
+    }
+    if (data === null || typeof data !== 'object' || Array.isArray(data)) {
+      return { error: 'payload is not a JSON object' };
+    }
+    const lower = {};
+    for (const key of Object.keys(data)) {
+      const name = key.toLowerCase();
+      if (!(name in lower)) {
+        lower[name] = data[key];
+      }
+    }
+    const pick = (field) => {
+      for (const alias of FIELD_ALIASES[field]) {
+        if (lower[alias] !== undefined && lower[alias] !== null && lower[alias] !== '') {
+          return lower[alias];
+        }
+      }
+      return undefined;
+    };
+    const text = (value) => (typeof value === 'string' || (typeof value === 'number' && Number.isFinite(value))
+      ? String(value).trim() : undefined);
+
+    const eventValue = pick('event');
+    if (eventValue === undefined) {
+      return { error: 'event is missing (keys event, event_type or type)' };
+    }
+    const eventName = text(eventValue) === undefined ? undefined : text(eventValue).toLowerCase();
+    if (eventName === undefined || !EVENT_PATTERN.test(eventName)) {
+      return { error: `event ${JSON.stringify(eventValue).slice(0, 80)} is not a name (letters, digits, _ . -)` };
+    }
+    let topicLine = null;
+    for (const pattern of this.config.mqtt.subscriptions || []) {
+      const result = topicPatternMatch(pattern, topic);
+      if (result.matched) {
+        topicLine = result.line;
+        break;
+      }
+    }
+    const lineValue = pick('line');
+    let line = lineValue === undefined ? undefined : text(lineValue);
+    if (lineValue !== undefined && line === undefined) {
+      return { error: `line ${JSON.stringify(lineValue).slice(0, 80)} is not a name` };
+    }
+    if (line === undefined) {
+      if (!topicLine) {
+        return { error: `line is missing from the payload and topic ${topic.slice(0, 200)} does not name one` };
+      }
+      line = topicLine;
+    } else if (topicLine && topicLine !== line) {
+      return { error: `line ${line.slice(0, 64)} in the payload differs from line ${topicLine.slice(0, 64)} in the topic` };
+    }
+    if (!NAME_PATTERN.test(line)) {
+      return { error: `line ${JSON.stringify(line).slice(0, 80)} is not a name (letters, digits, _ . : -; at most 64)` };
+    }
+    const stationValue = pick('station');
+    if (stationValue === undefined) {
+      return { error: 'station is missing (keys station, station_id or machine)' };
+    }
+    const station = text(stationValue);
+    if (station === undefined || !NAME_PATTERN.test(station)) {
+      return { error: `station ${JSON.stringify(stationValue).slice(0, 80)} is not a name (letters, digits, _ . : -; at most 64)` };
+    }
+    const severityValue = pick('severity');
+    let severity = 'unknown';
+    if (severityValue !== undefined) {
+      severity = text(severityValue);
+      if (severity === undefined || severity.length > 64 || CONTROL_CHARACTERS.test(severity)) {
+        return { error: `severity ${JSON.stringify(severityValue).slice(0, 80)} is not a short text or number` };
+      }
+      severity = severity.toLowerCase();
+    }
+    const nowNs = BigInt(Math.round(this.now())) * 1000000n;
+    const stamp = parseTimestamp(pick('timestamp'), nowNs);
+    if (stamp.error) {
+      return { error: stamp.error };
+    }
+    const idValue = pick('id');
+    let plcId = null;
+    if (idValue !== undefined) {
+      plcId = text(idValue);
+      if (plcId === undefined || !PLC_ID_PATTERN.test(plcId)) {
+        return { error: `event id ${JSON.stringify(idValue).slice(0, 80)} is not printable text of at most 128 characters` };
+      }
+    }
+    const timestampNs = stamp.ns.toString();
+    const hashed = sha256Hex(`${line}|${station}|${eventName}|${timestampNs}`);
+    const eventId = plcId === null ? hashed : plcId;
+    // The dedup key holds the PLC time too: a PLC that restarts its counter must not have new events dropped.
+    const key = sha256Hex(`${line}|${station}|${plcId === null ? '' : plcId}|${eventName}|${timestampNs}`).slice(0, 40);
+    const selfTest = line === this.selfTest.line && station === this.selfTest.station;
+    return {
+      event: {
+        event_id: eventId, key, line, station, event: eventName, severity, timestamp_ns: timestampNs,
+        timestamp: isoFromNs(stamp.ns), self_test: selfTest, topic,
+      },
+    };
+  }
+
+  isDuplicate(key) {
+    return this.inflight.has(key) || fs.existsSync(path.join(this.dirs.seen, key))
+      || fs.existsSync(path.join(this.dirs.journal, `${key}.json`));
+  }
+
+  markSeen(key) {
+    const file = path.join(this.dirs.seen, key);
+    const fd = fs.openSync(file, 'w', 0o600);
+    try {
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+
+  pruneSeen() {
+    const limit = this.now() - (this.config.dedup && this.config.dedup.ttl_s ? this.config.dedup.ttl_s : 86400) * 1000;
+    let removed = 0;
+    for (const name of fs.readdirSync(this.dirs.seen)) {
+      const file = path.join(this.dirs.seen, name);
+      try {
+        if (fs.statSync(file).mtimeMs < limit) {
+          fs.unlinkSync(file);
+          removed += 1;
+        }
+      } catch (err) {
+        if (err.code !== 'ENOENT') {
+          throw err;
+        }
+      }
+    }
+    return removed;
+  }
+
+  // --- 2. correlate ---------------------------------------------------------------------------------------------
+  cameraFor(event) {
+    if (event.self_test && this.selfTest.camera !== undefined) {
+      return this.selfTest.camera || null;
+    }
+    return this.stations.get(`${event.line}\u0000${event.station}`) || null;
+  }
+
+  // Resolves the record for one event; never rejects for a camera, Frigate or clip failure (that is recorded).
+  async correlate(event) {
+    const cameraName = this.cameraFor(event);
+    const base = {
+      event, camera: cameraName || '', correlation: 'none', frigate_event_id: '', clip_url: '', snapshot_url: '',
+      camera_clip: '', duration_seconds: 0, error: '', joined: false,
+    };
+    if (!this.triggerEvents.has(event.event)) {
+      return base;
+    }
+    if (!cameraName) {
+      if (event.self_test) {
+        return base; // a self-test without a camera checks broker, journal, outbox and database only
+      }
+      return Object.assign(base, {
+        correlation: 'trigger_failed',
+        error: `no camera for line ${event.line} station ${event.station} (pipeline.stations)`,
+      });
+    }
+    const windowMs = (this.config.recording_window_s || 0) * 1000;
+    const now = this.now();
+    let window = this.windows.get(cameraName);
+    let joined = true;
+    if (!window || now - window.openedAt >= windowMs) {
+      // The window opens synchronously, before any await: a burst of events for this camera joins one capture.
+      joined = false;
+      window = { openedAt: now, capture: this.capture(cameraName, event) };
+      this.windows.set(cameraName, window);
+      this.stats.triggers += 1;
+    } else {
+      this.stats.joined += 1;
+    }
+    const outcome = await window.capture;
+    const frigate = this.config.frigate;
+    const record = Object.assign(base, { joined, camera_clip: outcome.camera_clip || '' });
+    if (outcome.frigate_event_id) {
+      const id = encodeURIComponent(outcome.frigate_event_id);
+      const publicUrl = frigate.public_url.replace(/\/+$/, '');
+      record.frigate_event_id = outcome.frigate_event_id;
+      record.clip_url = `${publicUrl}/api/events/${id}/clip.mp4`;
+      record.snapshot_url = `${publicUrl}/api/events/${id}/snapshot.jpg`;
+      record.duration_seconds = outcome.duration_seconds;
+    }
+    const errors = [outcome.trigger_error, outcome.frigate_error, outcome.clip_error].filter(Boolean);
+    record.error = errors.join('; ');
+    if (outcome.trigger_error || outcome.frigate_error) {
+      record.correlation = 'trigger_failed';
+    } else {
+      record.correlation = outcome.clip_ready ? 'matched' : 'timeout';
+    }
+    return record;
+  }
+
+  // One capture per recording window: camera trigger and Frigate event at the same time, then the clip wait.
+  async capture(cameraName, event) {
+    const camera = (this.config.cameras || {})[cameraName];
+    const outcome = { camera_clip: '', clip_ready: false, duration_seconds: 0 };
+    const triggering = camera ? this.triggerCamera(cameraName, camera) : Promise.resolve({
+      error: `camera ${cameraName} has no entry in pipeline.cameras`,
+    });
+    const creating = this.createFrigateEvent(camera && camera.frigate_camera ? camera.frigate_camera : cameraName, event);
+    const [trigger, created] = await Promise.all([
+      triggering.catch((err) => ({ error: err.message })), creating.catch((err) => ({ error: err.message }))]);
+    if (trigger.error) {
+      outcome.trigger_error = `camera ${cameraName}: ${trigger.error}`;
+    }
+    if (created.error) {
+      outcome.frigate_error = `frigate: ${created.error}`;
+    } else {
+      outcome.frigate_event_id = created.event_id;
+      outcome.duration_seconds = created.duration_seconds;
+      const waited = await this.waitForClip(created.event_id).catch((err) => ({ error: err.message }));
+      outcome.clip_ready = Boolean(waited.ready);
+      if (!waited.ready) {
+        outcome.clip_error = `frigate: clip not ready after ${this.config.frigate.clip_wait_s} s${waited.error ? ` (${waited.error})` : ''}`;
+      }
+    }
+    if (!trigger.error && camera) {
+      outcome.camera_clip = await this.newCameraClip(cameraName, camera, trigger.before).catch(() => '');
+    }
+    return outcome;
+  }
+
+  async sickCall(cameraName, camera, name, data) {
+    const password = this.secret(`camera_password:${cameraName}`);
+    if (password === null) {
+      throw new Error(`no password: secrets lack camera_password:${cameraName} (the nodered role writes it)`);
+    }
+    const base = camera.url.replace(/\/+$/, '');
+    const requestOptions = {
+      method: 'POST', timeoutMs: (camera.timeout_s || 5) * 1000, caFile: camera.ca_file || undefined,
+      validateCerts: camera.validate_certs !== false,
+    };
+    const user = camera.user || 'Service';
+    for (let attempt = 0; attempt < 2; attempt += 1) {
+      let challenge = this.challenges.get(cameraName);
+      if (!challenge) {
+        const answer = await httpRequest(`${base}/api/getChallenge`, Object.assign({}, requestOptions, { body: { data: { user } } }));
+        const parsed = parseJson(answer.body);
+        challenge = parsed && parsed.challenge;
+        if (answer.status !== 200 || !challenge || typeof challenge.nonce !== 'string') {
+          throw new Error(`getChallenge answered HTTP ${answer.status} without a challenge`);
+        }
+        this.challenges.set(cameraName, challenge);
+      }
+      const header = {
+        user, realm: challenge.realm, nonce: challenge.nonce, opaque: challenge.opaque,
+        response: sickResponse(user, challenge.realm, password, challenge.nonce, name,
+          Object.prototype.hasOwnProperty.call(challenge, 'salt') ? challenge.salt : null, camera.empty_salt),
+      };
+      const answer = await httpRequest(`${base}/api/${name}`, Object.assign({}, requestOptions, { body: { header, data: data || {} } }));
+      const parsed = parseJson(answer.body) || {};
+      const status = parsed.header && typeof parsed.header.status === 'number' ? parsed.header.status : null;
+      if (status !== null && SICK_RELOGIN_STATUSES.includes(status) && attempt === 0) {
+        this.challenges.delete(cameraName);
+        continue;
+      }
+      return { http: answer.status, status, data: parsed.data || {} };
+    }
+    throw new Error('unreachable');
+  }
+
+  async readEventList(cameraName, camera) {
+    const answer = await this.sickCall(cameraName, camera, 'EventList', null);
+    const list = answer.data && answer.data.EventList;
+    return Array.isArray(list) ? list.map(String) : null;
+  }
+
+  async newCameraClip(cameraName, camera, before) {
+    const after = await this.readEventList(cameraName, camera);
+    if (!after || after.length === 0) {
+      return '';
+    }
+    const known = new Set(before || []);
+    const fresh = after.filter((name) => !known.has(name));
+    return before ? (fresh.length ? fresh[fresh.length - 1] : '') : after[after.length - 1];
+  }
+
+  // EventTriggerEvent with the SICK login: result 0 ok, 2 busy (bounded retry with backoff), 1 recording disabled.
+  async triggerCamera(cameraName, camera) {
+    const retries = Number.isInteger(camera.retries) ? camera.retries : 2;
+    const busyRetries = Number.isInteger(camera.busy_retries) ? camera.busy_retries : 5;
+    const busyDelayMs = (camera.busy_retry_s === undefined ? 0.25 : camera.busy_retry_s) * 1000;
+    let before = null;
+    try {
+      before = await this.readEventList(cameraName, camera);
+    } catch (err) {
+      before = null; // only the camera clip name depends on it
+    }
+    let networkFailures = 0;
+    let busy = 0;
+    for (;;) {
+      let answer;
+      try {
+        answer = await this.sickCall(cameraName, camera, 'EventTriggerEvent', {});
+      } catch (err) {
+        if (err.message.startsWith('no password')) {
+          return { error: err.message };
+        }
+        networkFailures += 1;
+        if (networkFailures > retries) {
+          return { error: `unreachable after ${networkFailures} attempts: ${err.message}` };
+        }
+        await sleep(500 * 2 ** (networkFailures - 1));
+        continue;
+      }
+      const result = answer.data ? answer.data.result : undefined;
+      const isBusy = result === 2 || answer.http === 400;
+      if (isBusy) {
+        busy += 1;
+        if (busy > busyRetries) {
+          return { error: `busy (data.result 2) after ${busy} attempts` };
+        }
+        await sleep(Math.min(busyDelayMs * 2 ** (busy - 1), 4000));
+        continue;
+      }
+      if (answer.http !== 200) {
+        return { error: `EventTriggerEvent answered HTTP ${answer.http}` };
+      }
+      if (answer.status !== 0) {
+        return { error: `EventTriggerEvent refused: status ${answer.status} (${SICK_STATUS_NAMES[answer.status] || 'unknown status'})` };
+      }
+      if (result === 1) {
+        return { error: 'event recording disabled on the camera (data.result 1)' };
+      }
+      if (result !== 0) {
+        return { error: `EventTriggerEvent answered data.result ${result}` };
+      }
+      return { ok: true, before };
+    }
+  }
+
+  frigateOptions() {
+    const frigate = this.config.frigate;
+    return { caFile: frigate.ca_file || undefined, validateCerts: frigate.validate_certs !== false, timeoutMs: (frigate.timeout_s || 10) * 1000 };
+  }
+
+  async frigateLogin() {
+    const frigate = this.config.frigate;
+    const password = this.secret('frigate_password');
+    if (password === null) {
+      throw new Error('no password: secrets lack frigate_password (the nodered role writes it)');
+    }
+    const answer = await httpRequest(`${frigate.url.replace(/\/+$/, '')}/api/login`, Object.assign(this.frigateOptions(), {
+      method: 'POST', body: { user: frigate.user, password },
+    }));
+    if (answer.status !== 200) {
+      throw new Error(`login as ${frigate.user} answered HTTP ${answer.status}`);
+    }
+    const cookies = [].concat(answer.headers['set-cookie'] || []);
+    const cookie = cookies.map((text) => text.split(';')[0].trim()).find((pair) => pair.includes('=') && pair.split('=')[1]);
+    if (!cookie) {
+      throw new Error('login answered without a Set-Cookie token');
+    }
+    this.frigateToken = { cookie, jwt: cookie.slice(cookie.indexOf('=') + 1) };
+    return this.frigateToken;
+  }
+
+  // A Frigate request with the cached JWT; one new login on 401.
+  async frigateRequest(pathname, options) {
+    const base = this.config.frigate.url.replace(/\/+$/, '');
+    for (let attempt = 0; attempt < 2; attempt += 1) {
+      const token = this.frigateToken || await this.frigateLogin();
+      const answer = await httpRequest(base + pathname, Object.assign(this.frigateOptions(), options, {
+        headers: Object.assign({ Authorization: `Bearer ${token.jwt}`, Cookie: token.cookie }, options.headers || {}),
+      }));
+      if (answer.status === 401 && attempt === 0) {
+        this.frigateToken = null;
+        continue;
+      }
+      return answer;
+    }
+    throw new Error('unreachable');
+  }
+
+  async createFrigateEvent(frigateCamera, event) {
+    const frigate = this.config.frigate;
+    const body = { duration: frigate.duration_s, include_recording: true, sub_label: `${event.line}/${event.station}/${event.event}` };
+    const [major, minor] = String(frigate.version || '0.0').split('.').map((part) => parseInt(part, 10) || 0);
+    const preCapture = major > 0 || minor >= 18;
+    if (preCapture && frigate.pre_capture_s) {
+      body.pre_capture = frigate.pre_capture_s;
+    }
+    const pathname = `/api/events/${encodeURIComponent(frigateCamera)}/${encodeURIComponent(frigate.label)}/create`;
+    let lastError = null;
+    for (let attempt = 0; attempt < 3; attempt += 1) {
+      if (attempt > 0) {
+        await sleep(500 * 2 ** (attempt - 1));
+      }
+      let answer;
+      try {
+        answer = await this.frigateRequest(pathname, { method: 'POST', body });
+      } catch (err) {
+        if (err.message.startsWith('no password')) {
+          return { error: err.message };
+        }
+        lastError = err.message;
+        continue;
+      }
+      const parsed = parseJson(answer.body) || {};
+      if (answer.status === 200 && parsed.event_id) {
+        return { event_id: String(parsed.event_id), duration_seconds: (frigate.duration_s || 0) + (preCapture ? (frigate.pre_capture_s || 0) : 0) };
+      }
+      lastError = `creating the event on ${frigateCamera} answered HTTP ${answer.status}${parsed.message ? `: ${String(parsed.message).slice(0, 200)}` : ''}`;
+      if (answer.status < 500) {
+        break;
+      }
+    }
+    return { error: lastError };
+  }
+
+  // Frigate's clip can 404 for a while after the event ends: GET with Range 0-0 every clip_poll_s, clip_wait_s long.
+  async waitForClip(eventId) {
+    const frigate = this.config.frigate;
+    const deadline = this.now() + (frigate.clip_wait_s || 0) * 1000;
+    const pollMs = (frigate.clip_poll_s || 2) * 1000;
+    let lastError = null;
+    for (;;) {
+      try {
+        const answer = await this.frigateRequest(`/api/events/${encodeURIComponent(eventId)}/clip.mp4`, {
+          method: 'GET', headers: { Range: 'bytes=0-0' }, headersOnly: true,
+        });
+        if (answer.status === 200 || answer.status === 206) {
+          return { ready: true };
+        }
+        lastError = answer.status === 404 ? null : `clip answered HTTP ${answer.status}`;
+      } catch (err) {
+        lastError = err.message;
+      }
+      if (this.now() + pollMs > deadline) {
+        return { ready: false, error: lastError };
+      }
+      await sleep(pollMs);
+    }
+  }
+
+  // --- 3. record -> outbox ------------------------------------------------------------------------------------------
+  pointOf(record) {
+    const event = record.event;
+    const fields = {
+      clip_url: record.clip_url, snapshot_url: record.snapshot_url, frigate_event_id: record.frigate_event_id,
+      camera_clip: record.camera_clip, duration_seconds: Number(record.duration_seconds) || 0,
+      correlation: record.correlation, error: String(record.error || '').slice(0, 1024), event_id: event.event_id,
+      self_test: Boolean(event.self_test),
+    };
+    const tags = { line: event.line, station: event.station, camera: record.camera, event: event.event, severity: event.severity };
+    return lineProtocol(this.config.influxdb.measurement, tags, fields, event.timestamp_ns);
+  }
+
+  // The record goes into the outbox durably, then the journal entry goes: at every instant one of them holds it.
+  record(record) {
+    const event = record.event;
+    const entry = {
+      key: event.key, event_id: event.event_id, line: event.line, correlation: record.correlation,
+      self_test: Boolean(event.self_test), line_protocol: this.pointOf(record),
+      webhook: {
+        event_id: event.event_id, line: event.line, station: event.station, event: event.event, severity: event.severity,
+        timestamp: event.timestamp, camera: record.camera, correlation: record.correlation, clip_url: record.clip_url,
+        snapshot_url: record.snapshot_url, frigate_event_id: record.frigate_event_id, camera_clip: record.camera_clip,
+        error: record.error, self_test: Boolean(event.self_test),
+      },
+    };
+    writeDurable(this.dirs.outbox, this.dirs.temp, `${event.key}.json`, JSON.stringify(entry));
+    if (!fs.existsSync(path.join(this.dirs.seen, event.key))) {
+      this.markSeen(event.key);
+    }
+    unlinkQuiet(path.join(this.dirs.journal, `${event.key}.json`));
+    this.inflight.delete(event.key);
+    return entry;
+  }
+
+  // --- 4. drain ---------------------------------------------------------------------------------------------------
+  async writePoints(lines) {
+    const influx = this.config.influxdb;
+    const base = influx.url.replace(/\/+$/, '');
+    const headers = { 'Content-Type': 'text/plain; charset=utf-8' };
+    let target;
+    if (Number(influx.api_version) === 2) {
+      const token = this.secret('influxdb_token');
+      if (token === null) {
+        throw new Error('no token: secrets lack influxdb_token (the nodered role writes it)');
+      }
+      headers.Authorization = `Token ${token}`;
+      target = `${base}/api/v2/write?org=${encodeURIComponent(influx.org)}&bucket=${encodeURIComponent(influx.bucket)}&precision=ns`;
+    } else {
+      const password = this.secret('influxdb_password');
+      if (password === null) {
+        throw new Error('no password: secrets lack influxdb_password (the nodered role writes it)');
+      }
+      headers.Authorization = `Basic ${Buffer.from(`${influx.user}:${password}`).toString('base64')}`;
+      target = `${base}/write?db=${encodeURIComponent(influx.database)}&rp=${encodeURIComponent(influx.retention_policy || '')}&precision=ns`;
+    }
+    const answer = await httpRequest(target, {
+      method: 'POST', headers, body: lines.join('\n'), caFile: influx.ca_file || undefined,
+      validateCerts: influx.validate_certs !== false, timeoutMs: (influx.timeout_s || 10) * 1000,
+    });
+    return { status: answer.status, text: answer.body.toString('utf8').slice(0, 300) };
+  }
+
+  backoff(reason) {
+    const outbox = this.config.outbox;
+    const min = (outbox.backoff_min_s || 1) * 1000;
+    const max = (outbox.backoff_max_s || 30) * 1000;
+    this.backoffMs = this.backoffMs ? Math.min(this.backoffMs * 2, max) : min;
+    this.nextAttemptAt = this.now() + this.backoffMs;
+    this.stats.write_failures += 1;
+    this.lastWriteError = reason;
+    this.log(`InfluxDB write failed (${reason}); next attempt in ${this.backoffMs / 1000} s, the records stay in the outbox`);
+  }
+
+  readOutbox(names) {
+    const entries = [];
+    for (const name of names) {
+      const file = path.join(this.dirs.outbox, name);
+      let entry;
+      try {
+        entry = JSON.parse(fs.readFileSync(file, 'utf8'));
+      } catch (err) {
+        if (err.code === 'ENOENT') {
+          continue;
+        }
+        entry = { key: name.replace(/\.json$/, ''), unreadable: true };
+      }
+      entry.file = file;
+      entries.push(entry);
+    }
+    return entries;
+  }
+
+  deadLetterRecord(entry, reason, result) {
+    const name = path.basename(entry.file);
+    fs.renameSync(entry.file, path.join(this.dirs.deadLetter, name));
+    fsyncDirectory(this.dirs.deadLetter);
+    this.stats.dead_letters += 1;
+    result.dead_letters.push(this.deadLetterMessage(reason, null, entry.line_protocol || name, new Date(this.now()).toISOString()));
+  }
+
+  acknowledge(entries, result) {
+    for (const entry of entries) {
+      unlinkQuiet(entry.file);
+      this.stats.stored += 1;
+      result.acks.push({
+        topic: this.config.mqtt.ack_topic.replace('{line}', entry.line), qos: 1,
+        payload: { event_id: entry.event_id, stored: true, correlation: entry.correlation },
+      });
+      result.stored.push(entry);
+    }
+  }
+
+  // Returns {acks, dead_letters, stored, pending}. Records stay in the outbox until InfluxDB answered 204 for them.
+  async drain() {
+    const result = { acks: [], dead_letters: [], stored: [], pending: 0 };
+    if (this.draining) {
+      this.drainAgain = true;
+      return result;
+    }
+    if (this.now() < this.nextAttemptAt) {
+      return result;
+    }
+    this.draining = true;
+    try {
+      do {
+        this.drainAgain = false;
+        await this.drainBatches(result);
+      } while (this.drainAgain && this.now() >= this.nextAttemptAt);
+      if (this.now() - this.lastPrune > 60000) {
+        this.lastPrune = this.now();
+        this.pruneSeen();
+      }
+    } finally {
+      this.draining = false;
+    }
+    result.pending = fs.readdirSync(this.dirs.outbox).length;
+    if (result.stored.length && this.config.webhook && this.config.webhook.url) {
+      this.callWebhook(result.stored.map((entry) => entry.webhook)).catch((err) => this.log(`webhook: ${err.message}`));
+    }
+    return result;
+  }
+
+  async drainBatches(result) {
+    const batch = this.config.outbox.batch || 500;
+    for (let round = 0; round < 100; round += 1) {
+      const names = fs.readdirSync(this.dirs.outbox).filter((name) => name.endsWith('.json')).sort().slice(0, batch);
+      if (!names.length) {
+        return;
+      }
+      const entries = this.readOutbox(names).filter((entry) => {
+        if (entry.unreadable) {
+          this.deadLetterRecord(entry, 'outbox file is not readable JSON', result);
+          return false;
+        }
+        return true;
+      });
+      if (!entries.length) {
+        continue;
+      }
+      const ok = await this.writeEntries(entries, result);
+      if (!ok) {
+        return;
+      }
+    }
+  }
+
+  // true when every entry was stored or dead-lettered; false after a failure that backs off.
+  async writeEntries(entries, result) {
+    let answer;
+    try {
+      answer = await this.writePoints(entries.map((entry) => entry.line_protocol));
+    } catch (err) {
+      this.backoff(err.message);
+      return false;
+    }
+    if (answer.status === 204) {
+      this.backoffMs = 0;
+      this.nextAttemptAt = 0;
+      this.acknowledge(entries, result);
+      return true;
+    }
+    // 400/422 name a bad record (parse error, field type conflict): find it one by one, dead-letter it, keep the rest.
+    // Every other answer (auth, missing database, 5xx) is about the server: back off, lose nothing.
+    if (answer.status === 400 || answer.status === 422) {
+      if (entries.length === 1) {
+        this.deadLetterRecord(entries[0], `InfluxDB refused the record: HTTP ${answer.status} ${answer.text}`, result);
+        return true;
+      }
+      for (const entry of entries) {
+        if (!await this.writeEntries([entry], result)) {
+          return false;
+        }
+      }
+      return true;
+    }
+    this.backoff(`HTTP ${answer.status} ${answer.text}`);
+    return false;
+  }
+
+  async callWebhook(records) {
+    const hook = this.config.webhook;
+    const token = this.secret('webhook_token');
+    const retries = Number.isInteger(hook.retries) ? hook.retries : 3;
+    for (const record of records) {
+      for (let attempt = 0; attempt <= retries; attempt += 1) {
+        try {
+          const answer = await httpRequest(hook.url, {
+            method: 'POST', body: record, caFile: hook.ca_file || undefined, timeoutMs: (hook.timeout_s || 5) * 1000,
+            headers: token === null ? {} : { Authorization: `Bearer ${token}` },
+          });
+          if (answer.status >= 200 && answer.status < 300) {
+            break;
+          }
+          if (attempt === retries) {
+            this.log(`webhook refused event ${record.event_id}: HTTP ${answer.status}`);
+          }
+        } catch (err) {
+          if (attempt === retries) {
+            this.log(`webhook unreachable for event ${record.event_id}: ${err.message}`);
+          }
+        }
+        await sleep(500 * 2 ** attempt);
+      }
+    }
+  }
+
+  // --- 5. resume ----------------------------------------------------------------------------------------------------
+  // Journal entries of a previous process (accepted, not yet in the outbox): correlate them again.
+  resume() {
+    const events = [];
+    for (const name of fs.readdirSync(this.dirs.journal).filter((file) => file.endsWith('.json')).sort()) {
+      const key = name.replace(/\.json$/, '');
+      if (this.inflight.has(key)) {
+        continue;
+      }
+      let event;
+      try {
+        event = JSON.parse(fs.readFileSync(path.join(this.dirs.journal, name), 'utf8'));
+      } catch (err) {
+        this.log(`journal entry ${name} is not readable: ${err.message}; it stays for inspection`);
+        continue;
+      }
+      if (fs.existsSync(path.join(this.dirs.outbox, name))) {
+        unlinkQuiet(path.join(this.dirs.journal, name));
+        continue;
+      }
+      event.resumed = true;
+      this.inflight.add(key);
+      events.push(event);
+    }
+    return events;
+  }
+}
+
+function load(configPath, options) {
+  const file = configPath || DEFAULT_CONFIG_PATH;
+  let config;
+  try {
+    config = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new Error(`cannot read the pipeline configuration ${file}: ${err.code || err.message}`);
+  }
+  return new Pipeline(config, options);
+}
+
+// One pipeline per configuration file in this process: every function node of the flow shares its state.
+const instances = new Map();
+
+function shared(configPath, options) {
+  const file = configPath || DEFAULT_CONFIG_PATH;
+  if (!instances.has(file)) {
+    instances.set(file, load(file, options));
+  }
+  return instances.get(file);
+}
+
+module.exports = {
+  load, shared, Pipeline, secretEnvName, sickHa1, sickResponse, lineProtocol, parseTimestamp, isoFromNs,
+  topicPatternMatch, httpRequest, DEFAULT_CONFIG_PATH,
+};
