@@ -94,3 +94,40 @@ def influxdb2_double_factory():
 def influxdb2_double(influxdb2_double_factory):
     """A fresh, not yet onboarded InfluxDB 2.9.1 API double (a double: InfluxDB 2.x cannot run on this machine)."""
     return influxdb2_double_factory()
+
+
+# -- Frigate API double (tools/frigate_double): Frigate cannot run on this machine ---------------------------------
+@pytest.fixture
+def frigate_double_factory():
+    """Starts Frigate API doubles (127.0.0.1, a free port); stops them after the test.
+
+    ``frigate_double_factory(version="0.18.0", cameras=["cam-line1-st10"], clip_delay_s=0.2, user="ming-nodered",
+    password=None, mqtt=None, ssl_context=None, **options)`` -> a running double (``url``, ``port``, ``user``,
+    ``password``, ``events``, ``requests``, ``reviews``, ``clip_downloads``, ``mqtt_messages``, ``set_fault()``,
+    ``stop()``). ``password=None`` generates one (the double has no default credential); ``mqtt`` is a dict (host,
+    port, user, password, ca_file, tls, client_id, topic_prefix, qos); ``options`` are FrigateDouble's others
+    (viewer, review_cutoff_s, pre_capture_s, control_port, control_token).
+    """
+    import secrets
+
+    from frigate_double import FrigateDouble
+
+    started = []
+
+    def start(version="0.18.0", cameras=("cam-line1-st10",), clip_delay_s=0.2, user="ming-nodered", password=None,
+              mqtt=None, ssl_context=None, **options):
+        double = FrigateDouble("127.0.0.1", 0, version, list(cameras), clip_delay_s, user,
+                               password or secrets.token_urlsafe(18), mqtt=mqtt, ssl_context=ssl_context,
+                               **options).start()
+        started.append(double)
+        return double
+
+    yield start
+    for double in started:
+        double.stop()
+
+
+@pytest.fixture
+def frigate_double(frigate_double_factory):
+    """A Frigate 0.18.0 API double with camera cam-line1-st10 (a double: Frigate cannot run on this machine)."""
+    return frigate_double_factory()
