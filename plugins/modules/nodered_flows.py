@@ -173,7 +173,7 @@ rev:
   description: The revision of the deployed flows after the run (Node-RED's C(rev); unchanged in check mode).
   returned: always
   type: str
-  sample: 5d1f0d7b2f3c8d6a9e0b1c2d3e4f5a6b
+  sample: 06174408761c4fab249c5fadb190610201e6cddaeec0d7afa659d536f83b195b
 nodes_added:
   description: Ids of the nodes of O(flows) that were not deployed (sorted).
   returned: always
