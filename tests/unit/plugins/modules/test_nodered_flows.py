@@ -3,9 +3,10 @@ real Node-RED 4.1.15 runs in tests/integration/nodered/test_nodered_flows_module
 
 The fake stands in for ``open_url``, the function the transport of module_utils/_api.py calls, and answers the way
 Node-RED 4.1's runtime does (``@node-red/runtime/lib/api/flows.js`` and ``flows/index.js``, read for this): v2 GET
-``{rev, flows}``; POST with a stale ``rev`` -> 409 ``version_mismatch``; the new rev is a hash of the stored flows
-(so the same flows give the same rev; Node-RED 4.1 uses SHA-256); top-level ``credentials`` replace the named nodes' credentials, credentials of
-nodes no longer deployed are dropped, and credentials are never returned; 401 without the right Bearer token.
+``{rev, flows}``; POST with a stale ``rev`` -> 409 ``version_mismatch``; the new rev is the SHA-256 of the stored
+flows (so the same flows give the same rev); top-level ``credentials`` replace the named nodes' credentials,
+credentials of nodes no longer deployed are dropped, and credentials are never returned; 401 without the right
+Bearer token.
 
 Real: the module's main(), module_utils/nodered.py and _api.py (with open_url replaced). AnsibleModule's exit_json,
 fail_json and warn are replaced by the run_module fixture (tests/unit/conftest.py), except in
