@@ -48,7 +48,7 @@ def service_token():
     return token, hashlib.sha256(token.encode()).hexdigest()
 
 
-def minimal_settings_js(port, token_sha256, admin_hash=None, extra="", host="127.0.0.1"):
+def minimal_settings_js(port, token_sha256, admin_hash=None, extra="", host="127.0.0.1", preamble=""):
     """A settings.js for ming/nodered:lab in tests, plain HTTP on ``host:port``.
 
     - adminAuth: the ``tokens`` function hashes the presented bearer token with SHA-256 and compares it with
@@ -59,6 +59,8 @@ def minimal_settings_js(port, token_sha256, admin_hash=None, extra="", host="127
     - contextStorage: ``default`` is memory; ``file`` is localfilesystem with ``cache: false`` under /data/context.
     - ``extra`` (JavaScript object members, e.g. ``'functionGlobalContext: {ming: require("/config/x.js")},'``) is
       inserted last inside module.exports, so a key it repeats replaces the default above it.
+    - ``preamble``: JavaScript statements run before module.exports (e.g. reading /config/secrets.json into
+      process.env as the nodered role's settings.js does).
     """
     if not re.fullmatch(r"[0-9a-f]{64}", token_sha256 or ""):
         raise ValueError(f"token_sha256 must be 64 lower-case hex digits (a SHA-256), got {token_sha256!r}")
@@ -68,6 +70,7 @@ def minimal_settings_js(port, token_sha256, admin_hash=None, extra="", host="127
     return f"""// settings.js for ming/nodered:lab written by tests/nodered_server.py (a test's, not the nodered role's)
 const crypto = require("crypto");
 const serviceTokenSha256 = Buffer.from("{token_sha256}", "hex");
+{preamble}
 
 module.exports = {{
     uiHost: {json.dumps(host)},
