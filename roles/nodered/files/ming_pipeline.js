@@ -940,7 +940,8 @@ class Pipeline {
         throw new Error('no password: secrets lack influxdb_password (the nodered role writes it)');
       }
       headers.Authorization = `Basic ${Buffer.from(`${influx.user}:${password}`).toString('base64')}`;
-      target = `${base}/write?db=${encodeURIComponent(influx.database)}&rp=${encodeURIComponent(influx.retention_policy || '')}&precision=ns`;
+      const rp = influx.retention_policy ? `&rp=${encodeURIComponent(influx.retention_policy)}` : '';
+      target = `${base}/write?db=${encodeURIComponent(influx.database)}${rp}&precision=ns`;
     }
     const answer = await httpRequest(target, {
       method: 'POST', headers, body: lines.join('\n'), caFile: influx.ca_file || undefined,
