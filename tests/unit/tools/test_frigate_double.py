@@ -18,6 +18,12 @@ Mutations tried (each made the named test fail, then was restored):
 - login_refused fault ignored -> test_faults_login_refused_camera_removed_and_clip_never_ready
 - the CLI accepting a world-readable password file -> test_cli_refuses_a_world_readable_password_file
 - the control API without its token check -> test_cli_serves_and_writes_the_password_file_0600
+- State.decode_jwt without the signature check -> test_requests_without_a_valid_token_get_nginx_401
+- end_event without the end-before-start 400 -> test_end_event_statuses_by_version
+- the review ticker never publishing the first-frame "update" -> test_review_items_of_manual_events
+- Max-Age on every version -> test_login_sets_the_frigate_token_cookie_with_an_hs256_jwt
+- 0.16's empty 200 clip replaced by the 400 -> test_clip_without_recordings_on_0_16_is_an_empty_200
+- snapshot-clean.webp on 0.16 -> test_snapshots
 """
 
 import base64
