@@ -35,45 +35,86 @@ NOW_S = 1733380000
 sys.path.insert(0, str(REPO / "tools" / "camera_simulator" / "src"))
 from sensingcam_simulator.testing import running_simulator  # noqa: E402
 
-# (topic, payload) -> expectation: ("accepted", line, station, event, severity, timestamp_ns) or ("dead_letter", reason part)
+# (topic, payload) -> ("accepted", line, station, event, severity, timestamp_ns) or ("dead_letter", reason part)
 NORMALISE = [
     # SYSTEM.md shape, epoch seconds
-    (("factory/line/line1/event", {"event": "stop", "line": "line1", "station": "st10", "severity": "high", "timestamp": NOW_S}),
-     ("accepted", "line1", "st10", "stop", "high", str(NOW_S * 10**9))),
+    (
+        (
+            "factory/line/line1/event",
+            {"event": "stop", "line": "line1", "station": "st10", "severity": "high", "timestamp": NOW_S},
+        ),
+        ("accepted", "line1", "st10", "stop", "high", str(NOW_S * 10**9)),
+    ),
     # line from the topic, upper-case event and keys, epoch milliseconds
-    (("factory/line/line2/event", {"EVENT": "FAULT", "Station": "st10", "timestamp": NOW_S * 1000 + 123}),
-     ("accepted", "line2", "st10", "fault", "unknown", str(NOW_S * 10**9 + 123 * 10**6))),
+    (
+        ("factory/line/line2/event", {"EVENT": "FAULT", "Station": "st10", "timestamp": NOW_S * 1000 + 123}),
+        ("accepted", "line2", "st10", "fault", "unknown", str(NOW_S * 10**9 + 123 * 10**6)),
+    ),
     # the other topic family, ISO 8601 with an offset and nanoseconds, aliases, numeric station and severity
-    (("machine/alert/line3", {"type": "Stop", "machine": 7, "level": 2, "ts": "2024-12-05T07:26:40.123456789+01:00"}),
-     ("accepted", "line3", "7", "stop", "2", str(NOW_S * 10**9 + 123456789))),
+    (
+        (
+            "machine/alert/line3",
+            {"type": "Stop", "machine": 7, "level": 2, "ts": "2024-12-05T07:26:40.123456789+01:00"},
+        ),
+        ("accepted", "line3", "7", "stop", "2", str(NOW_S * 10**9 + 123456789)),
+    ),
     # epoch nanoseconds as a string, ISO with Z
-    (("factory/line/line1/event", {"event": "stop", "station": "st10", "timestamp": str(NOW_S * 10**9 + 5)}),
-     ("accepted", "line1", "st10", "stop", "unknown", str(NOW_S * 10**9 + 5))),
-    (("factory/line/line1/event", {"event": "stop", "station": "st20", "timestamp": "2024-12-05T06:26:40Z"}),
-     ("accepted", "line1", "st20", "stop", "unknown", str(NOW_S * 10**9))),
+    (
+        ("factory/line/line1/event", {"event": "stop", "station": "st10", "timestamp": str(NOW_S * 10**9 + 5)}),
+        ("accepted", "line1", "st10", "stop", "unknown", str(NOW_S * 10**9 + 5)),
+    ),
+    (
+        ("factory/line/line1/event", {"event": "stop", "station": "st20", "timestamp": "2024-12-05T06:26:40Z"}),
+        ("accepted", "line1", "st20", "stop", "unknown", str(NOW_S * 10**9)),
+    ),
     # fractional seconds
-    (("factory/line/line1/event", {"event": "stop", "station": "st10", "timestamp": NOW_S + 0.25}),
-     ("accepted", "line1", "st10", "stop", "unknown", str(NOW_S * 10**9 + 250 * 10**6))),
+    (
+        ("factory/line/line1/event", {"event": "stop", "station": "st10", "timestamp": NOW_S + 0.25}),
+        ("accepted", "line1", "st10", "stop", "unknown", str(NOW_S * 10**9 + 250 * 10**6)),
+    ),
     # malformed, each with its reason
     (("factory/line/line1/event", "not json {"), ("dead_letter", "payload is not JSON")),
     (("factory/line/line1/event", [1, 2]), ("dead_letter", "payload is not a JSON object")),
     (("factory/line/line1/event", {"station": "st10", "timestamp": NOW_S}), ("dead_letter", "event is missing")),
-    (("factory/line/line1/event", {"event": "stop now!", "station": "st10", "timestamp": NOW_S}), ("dead_letter", "is not a name")),
+    (
+        ("factory/line/line1/event", {"event": "stop now!", "station": "st10", "timestamp": NOW_S}),
+        ("dead_letter", "is not a name"),
+    ),
     (("factory/line/line1/event", {"event": "stop", "timestamp": NOW_S}), ("dead_letter", "station is missing")),
     (("factory/line/line1/event", {"event": "stop", "station": "st10"}), ("dead_letter", "timestamp is missing")),
-    (("factory/line/line1/event", {"event": "stop", "station": "st10", "timestamp": "05.12.2024 08:00"}),
-     ("dead_letter", "is not ISO 8601 with a time zone")),
-    (("factory/line/line1/event", {"event": "stop", "station": "st10", "timestamp": "2024-12-05T06:26:40"}),
-     ("dead_letter", "is not ISO 8601 with a time zone")),
-    (("factory/line/line1/event", {"event": "stop", "station": "st10", "timestamp": "2024-02-30T06:26:40Z"}),
-     ("dead_letter", "is not a valid date")),
-    (("factory/line/line1/event", {"event": "stop", "station": "st10", "timestamp": 5}), ("dead_letter", "before 2000-01-01")),
-    (("factory/line/line1/event", {"event": "stop", "station": "st10", "timestamp": 4102444800}), ("dead_letter", "in the future")),
-    (("factory/line/line1/event", {"event": "stop", "line": "line9", "station": "st10", "timestamp": NOW_S}),
-     ("dead_letter", "differs from line line1 in the topic")),
+    (
+        ("factory/line/line1/event", {"event": "stop", "station": "st10", "timestamp": "05.12.2024 08:00"}),
+        ("dead_letter", "is not ISO 8601 with a time zone"),
+    ),
+    (
+        ("factory/line/line1/event", {"event": "stop", "station": "st10", "timestamp": "2024-12-05T06:26:40"}),
+        ("dead_letter", "is not ISO 8601 with a time zone"),
+    ),
+    (
+        ("factory/line/line1/event", {"event": "stop", "station": "st10", "timestamp": "2024-02-30T06:26:40Z"}),
+        ("dead_letter", "is not a valid date"),
+    ),
+    (
+        ("factory/line/line1/event", {"event": "stop", "station": "st10", "timestamp": 5}),
+        ("dead_letter", "before 2000-01-01"),
+    ),
+    (
+        ("factory/line/line1/event", {"event": "stop", "station": "st10", "timestamp": 4102444800}),
+        ("dead_letter", "in the future"),
+    ),
+    (
+        ("factory/line/line1/event", {"event": "stop", "line": "line9", "station": "st10", "timestamp": NOW_S}),
+        ("dead_letter", "differs from line line1 in the topic"),
+    ),
     (("plant/other", {"event": "stop", "station": "st10", "timestamp": NOW_S}), ("dead_letter", "line is missing")),
-    (("factory/line/line1/event", {"event": "stop", "station": "st 10", "timestamp": NOW_S}), ("dead_letter", "station \"st 10\" is not a name")),
-    (("factory/line/line1/event", {"event": "stop", "station": "st10", "timestamp": NOW_S, "id": "a b"}), ("dead_letter", "event id")),
+    (
+        ("factory/line/line1/event", {"event": "stop", "station": "st 10", "timestamp": NOW_S}),
+        ("dead_letter", 'station "st 10" is not a name'),
+    ),
+    (
+        ("factory/line/line1/event", {"event": "stop", "station": "st10", "timestamp": NOW_S, "id": "a b"}),
+        ("dead_letter", "event id"),
+    ),
 ]
 
 SICK_LOGIN = [
@@ -84,22 +125,41 @@ SICK_LOGIN = [
 ]
 
 LINE_PROTOCOL = [
-    ({"line": "line 1", "station": "a,b", "camera": "x=y", "severity": ""},
-     {"error": 'said "no" \\ then\nstopped', "duration_seconds": 25, "self_test": False}, "1733380000000000000"),
+    (
+        {"line": "line 1", "station": "a,b", "camera": "x=y", "severity": ""},
+        {"error": 'said "no" \\ then\nstopped', "duration_seconds": 25, "self_test": False},
+        "1733380000000000000",
+    ),
 ]
 
 
 def node_command(work: Path) -> list[str]:
     """node from the lab image (the production runtime) when it is built, else the host's node."""
     docker = shutil.which("docker")
-    if docker and subprocess.run([docker, "image", "inspect", LAB_IMAGE], capture_output=True, check=False).returncode == 0:
+    if (
+        docker
+        and subprocess.run([docker, "image", "inspect", LAB_IMAGE], capture_output=True, check=False).returncode == 0
+    ):
         os.chmod(work, 0o777)  # noqa: S103 - the image runs as uid 1000
-        return [docker, "run", "--rm", "--network", "host", "-v", f"{REPO}:{REPO}:ro", "-v", f"{work}:{work}",
-                LAB_IMAGE, "node"]
+        return [
+            docker,
+            "run",
+            "--rm",
+            "--network",
+            "host",
+            "-v",
+            f"{REPO}:{REPO}:ro",
+            "-v",
+            f"{work}:{work}",
+            LAB_IMAGE,
+            "node",
+        ]
     node = shutil.which("node")
     if not node:
-        pytest.fail("neither the lab image ming/nodered:lab (bash scripts/build-lab-images.sh nodered) nor node "
-                    "(apt-get install nodejs) is available to run the pipeline library")
+        pytest.fail(
+            "neither the lab image ming/nodered:lab (bash scripts/build-lab-images.sh nodered) nor node "
+            "(apt-get install nodejs) is available to run the pipeline library"
+        )
     return [node]
 
 
@@ -109,14 +169,22 @@ def observed(tmp_path_factory):
     with running_simulator(1, time_scale=0.01) as sim:
         camera = sim.camera("cam001")
         params = {
-            "normalise": [[topic, payload if isinstance(payload, str) else json.dumps(payload)] for (topic, payload), _ in NORMALISE],
+            "normalise": [
+                [topic, payload if isinstance(payload, str) else json.dumps(payload)]
+                for (topic, payload), _ in NORMALISE
+            ],
             "sick_login": [list(case) for case in SICK_LOGIN],
             "line_protocol": [list(case) for case in LINE_PROTOCOL],
             "simulator": {"url": sim.url("cam001"), "user": camera.config.user, "password": camera.config.password},
         }
         (work / "params.json").write_text(json.dumps(params))
-        done = subprocess.run(node_command(work) + [str(CASES), str(LIBRARY), str(work), str(work / "params.json")],
-                              capture_output=True, text=True, timeout=120, check=False)
+        done = subprocess.run(
+            node_command(work) + [str(CASES), str(LIBRARY), str(work), str(work / "params.json")],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
         assert done.returncode == 0, done.stderr
         results = json.loads(done.stdout)
         results["simulator_counters"] = dict(camera.counters)
@@ -125,7 +193,9 @@ def observed(tmp_path_factory):
     return results
 
 
-@pytest.mark.parametrize("index", range(len(NORMALISE)), ids=[f"{n}-{expect[0]}" for n, (_, expect) in enumerate(NORMALISE)])
+@pytest.mark.parametrize(
+    "index", range(len(NORMALISE)), ids=[f"{n}-{expect[0]}" for n, (_, expect) in enumerate(NORMALISE)]
+)
 def test_normalisation_table(observed, index):
     """Each plant shape normalises to the same event; each malformed payload is dead-lettered with its reason."""
     got = observed["normalise"][index]
@@ -153,8 +223,14 @@ def test_stable_event_id(observed):
 def test_duplicates_dropped_also_after_restart(observed):
     """QoS 1 redelivery is dropped in the same process and after a restart; a PLC that reuses an id at a new time
     is a new event; the seen-set is pruned after dedup.ttl_s. Mutation tried: dedup off."""
-    assert observed["dedup"] == {"first": "accepted", "again": "duplicate", "after_restart": "duplicate",
-                                 "same_id_new_time": "accepted", "pruned": 2, "after_ttl": "accepted"}
+    assert observed["dedup"] == {
+        "first": "accepted",
+        "again": "duplicate",
+        "after_restart": "duplicate",
+        "same_id_new_time": "accepted",
+        "pruned": 2,
+        "after_ttl": "accepted",
+    }
 
 
 def test_journal_written_before_receive_returns_and_survives_sigkill(observed):
@@ -167,7 +243,10 @@ def test_journal_written_before_receive_returns_and_survives_sigkill(observed):
     assert got["journal_after_kill"] == 2
     assert got["resumed"] == ["line1/st10/stop", "line2/st10/fault"]
     assert (got["journal_after_record"], got["outbox_after_record"], got["outbox_after_drain"]) == (0, 2, 0)
-    assert sorted(ack["topic"] for ack in got["acks"]) == ["factory/line/line1/event/ack", "factory/line/line2/event/ack"]
+    assert sorted(ack["topic"] for ack in got["acks"]) == [
+        "factory/line/line1/event/ack",
+        "factory/line/line2/event/ack",
+    ]
     assert all(ack["payload"]["stored"] is True for ack in got["acks"])
     assert got["redelivered"] == "duplicate"
     lines = sorted(got["written"][0].split("\n"))
@@ -180,8 +259,10 @@ def test_journal_written_before_receive_returns_and_survives_sigkill(observed):
 def test_sick_login_matches_python(observed):
     """The JavaScript SICK response equals plugins/module_utils/sick_login.py for the same inputs (no salt, salt,
     empty salt under both rules)."""
-    expected = [challenge_response(user, realm, password, nonce, name, salt, empty_salt=rule)
-                for user, realm, password, nonce, name, salt, rule in SICK_LOGIN]
+    expected = [
+        challenge_response(user, realm, password, nonce, name, salt, empty_salt=rule)
+        for user, realm, password, nonce, name, salt, rule in SICK_LOGIN
+    ]
     assert observed["sick_login"] == expected
     assert expected[2] != expected[3]
 
@@ -217,7 +298,9 @@ def test_recording_window_joins_one_trigger_and_one_clip(observed):
     assert [record["joined"] for record in records] == [False, True, True, False]
     assert records[3]["frigate_event_id"] != records[0]["frigate_event_id"]
     assert all(record["correlation"] == "matched" for record in records)
-    assert records[0]["clip_url"] == f"https://nvr.plant.example:8971/api/events/{records[0]['frigate_event_id']}/clip.mp4"
+    assert (
+        records[0]["clip_url"] == f"https://nvr.plant.example:8971/api/events/{records[0]['frigate_event_id']}/clip.mp4"
+    )
     assert got["late"]["joined"] is False
     assert got["late"]["frigate_event_id"] not in {record["frigate_event_id"] for record in records}
 
@@ -232,7 +315,13 @@ def test_outcomes_timeout_trigger_failed_none(observed):
     assert got["unreachable"]["correlation"] == "trigger_failed"
     assert "camera cam-b: unreachable after 2 attempts" in got["unreachable"]["error"]
     assert got["unreachable"]["frigate_event_id"]
-    assert got["not_trigger"] == {"correlation": "none", "error": "", "frigate_event_id": "", "camera": "cam-a", "clip_url": ""}
+    assert got["not_trigger"] == {
+        "correlation": "none",
+        "error": "",
+        "frigate_event_id": "",
+        "camera": "cam-a",
+        "clip_url": "",
+    }
     assert got["unmapped"]["correlation"] == "trigger_failed"
     assert "pipeline.stations" in got["unmapped"]["error"]
     assert (got["creates"], got["triggers"]) == (2, 1)
@@ -254,8 +343,9 @@ def test_line_protocol_escaping(observed):
     """Tag values escape spaces, commas and equals; string fields escape quotes and backslashes and lose newlines;
     an empty tag is left out; tags and fields sorted."""
     assert observed["line_protocol"] == [
-        'machine_events,camera=x\\=y,line=line\\ 1,station=a\\,b '
-        'duration_seconds=25,error="said \\"no\\" \\\\ then stopped",self_test=false 1733380000000000000']
+        "machine_events,camera=x\\=y,line=line\\ 1,station=a\\,b "
+        'duration_seconds=25,error="said \\"no\\" \\\\ then stopped",self_test=false 1733380000000000000'
+    ]
 
 
 def test_drain_acks_only_after_204_and_backs_off(observed):
@@ -268,8 +358,10 @@ def test_drain_acks_only_after_204_and_backs_off(observed):
     assert (got["third_acks"], got["after_third"], got["backoff_ms"]) == (0, 3, 400)
     assert sorted(ack["topic"] for ack in got["fourth_acks"]) == [f"factory/line/line{n}/event/ack" for n in (1, 2, 3)]
     assert got["after_fourth"] == 0
-    assert all(ack["payload"] == {"event_id": ack["payload"]["event_id"], "stored": True, "correlation": "none"}
-               for ack in got["fourth_acks"])
+    assert all(
+        ack["payload"] == {"event_id": ack["payload"]["event_id"], "stored": True, "correlation": "none"}
+        for ack in got["fourth_acks"]
+    )
     assert [request["lines"] for request in got["requests"]] == [3, 3, 3]
     assert got["requests"][0]["url"] == "/write?db=ming&precision=ns"
     assert got["requests"][0]["authorization"] == "Basic bm9kZXJlZDppbmZsdXgtc2VjcmV0"  # nodered:influx-secret
@@ -284,5 +376,8 @@ def test_refused_record_dead_lettered_others_stored(observed):
     assert len(got["dead_letters"]) == 1
     assert "InfluxDB refused the record: HTTP 400" in got["dead_letters"][0]
     assert (got["dead_letter_files"], got["outbox"], got["second_requests"]) == (1, 0, 0)
-    assert got["first_request"] == {"url": "/api/v2/write?org=plant&bucket=ming&precision=ns", "authorization": "Token influx-token"}
+    assert got["first_request"] == {
+        "url": "/api/v2/write?org=plant&bucket=ming&precision=ns",
+        "authorization": "Token influx-token",
+    }
     assert got["request_count"] == 4
