@@ -18,6 +18,10 @@ Mutations tried (each made the named test fail, then was restored):
   (the value lives in the cache until the 30 s flush; SIGKILL loses it).
 - images/nodered/nodered-health: ``>= 500`` changed to ``>= 600`` -> test_health_probe_exit_codes (the 500 case).
 - images/nodered/nodered-health: ``rejectUnauthorized: false`` -> test_health_probe_validates_tls.
+- nodered_server.require_docker: the ``docker info`` check removed -> test_no_docker_engine_fails_with_the_hint.
+- nodered_server.NodeRed.wait_ready: the exited-container check removed -> test_start_up_failure_reports_the_log
+  (it then waited out the timeout and said "did not answer").
+- nodered_server.nodered_container: the container not removed on the way out -> test_start_up_failure_reports_the_log.
 """
 
 import contextlib
@@ -32,7 +36,7 @@ import uuid
 import pytest
 from influxdb_v1_server import make_tls_files
 from mosquitto_broker import free_port
-from nodered_server import NODE_RED_VERSION, minimal_settings_js, nodered_container, service_token
+from nodered_server import NODE_RED_VERSION, minimal_settings_js, nodered_container, require_docker, service_token
 
 pytestmark = pytest.mark.docker
 
@@ -263,3 +267,33 @@ def test_health_probe_validates_tls(node_red, tmp_path):
         assert untrusted.returncode == 1 and "certificate" in untrusted.stderr
     missing = health(node_red.container, "https://127.0.0.1:1/", "/config/no-such-ca.pem")
     assert missing.returncode == 1 and "cannot read the CA file" in missing.stderr
+
+
+def test_no_docker_engine_fails_with_the_hint(tmp_path, monkeypatch):
+    """The fixture fails (never skips) with the commands that fix it: no docker CLI, then an engine that does not
+    answer (a stand-in docker that exits 1)."""
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(pytest.fail.Exception, match="docker CLI is missing: run scripts/docker-engine.sh"):
+        require_docker()
+    fake = tmp_path / "docker"
+    fake.write_text("#!/bin/sh\necho 'Cannot connect to the Docker daemon' >&2\nexit 1\n")
+    fake.chmod(0o755)
+    with pytest.raises(pytest.fail.Exception, match=r"no Docker engine answers \(Cannot connect.*scripts/build-lab"):
+        require_docker()
+
+
+def test_start_up_failure_reports_the_log(tmp_path, token_pair):
+    """A settings.js Node-RED cannot load: the fixture's error carries the container's log (Node-RED's own message)
+    and the container is gone afterwards."""
+    _token, digest = token_pair
+    broken = minimal_settings_js(free_port(), digest, extra="    broken: ,")
+    starting = nodered_container(tmp_path, broken, name_hint="broken", startup_timeout=30)
+    with pytest.raises(RuntimeError) as raised, starting:
+        pytest.fail("Node-RED started with a settings.js that does not parse")
+    message = str(raised.value)
+    assert "exited" in message and "Error loading settings file" in message, message
+    name = message.split("container ", 1)[1].split(" ", 1)[0]
+    assert name.startswith("ming-nodered-test-broken-")
+    left = subprocess.run(["docker", "ps", "--all", "--quiet", "--filter", f"name={name}"], capture_output=True,
+                          text=True, check=True).stdout
+    assert left.strip() == ""
