@@ -126,6 +126,11 @@ notes:
     O(token)) to deploy them again.
   - Node-RED encrypts the stored credentials (C(flows_cred.json)) with C(credentialSecret); the flow file holds
     only the fingerprint.
+  - Node-RED that lost its stored credentials (a changed C(credentialSecret) makes them undecryptable) still holds
+    the fingerprints, so the module sees no change; keep C(credentialSecret), or change O(token) to deploy every
+    credential again.
+  - Every value in O(credentials), user names included, is treated as a secret, so Ansible masks it wherever it
+    appears in the output; a node id or name that contains such a value shows up as C(********) too.
 seealso:
   - name: Node-RED admin API, POST /flows
     description: The deployment request this module sends.
