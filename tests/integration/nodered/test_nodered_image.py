@@ -297,3 +297,23 @@ def test_start_up_failure_reports_the_log(tmp_path, token_pair):
     left = subprocess.run(["docker", "ps", "--all", "--quiet", "--filter", f"name={name}"], capture_output=True,
                           text=True, check=True).stdout
     assert left.strip() == ""
+
+
+def test_https_node_red_passes_its_own_health_probe(tmp_path, token_pair):
+    """Node-RED serving HTTPS with a key and certificate from the read-only /config, probed the way the nodered
+    role's Compose healthcheck does (nodered-health https://127.0.0.1:<port>/auth/login <ca>)."""
+    token, digest = token_pair
+    ca_pem, _bundle = make_tls_files(tmp_path)
+    files = {"ca.crt": ca_pem.read_bytes(), "tls/server.crt": (tmp_path / "server.crt").read_bytes(),
+             "tls/server.key": (tmp_path / "server.key").read_bytes()}
+    tls = ('    https: {key: require("fs").readFileSync("/config/tls/server.key"),\n'
+           '            cert: require("fs").readFileSync("/config/tls/server.crt")},')
+    port = free_port()
+    with nodered_container(tmp_path, minimal_settings_js(port, digest, extra=tls), files=files, name_hint="https",
+                           https=True) as running:
+        assert running.url.startswith("https://")
+        assert running.request("GET", "/settings", token=token)[0] == 200
+        probe = f"https://127.0.0.1:{port}/auth/login"
+        assert health(running.container, probe, "/config/ca.crt").returncode == 0
+        assert health(running.container, probe).returncode == 1, "accepted a certificate without its CA"
+        assert health(running.container, f"http://127.0.0.1:{port}/auth/login").returncode == 1
