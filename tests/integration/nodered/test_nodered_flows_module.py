@@ -21,6 +21,7 @@ Mutations tried (each made the named test fail, then was restored):
 import base64
 import hashlib
 import json
+import time
 
 import pytest
 from ansible.module_utils import basic
@@ -143,6 +144,19 @@ def deployed(node_red):
     return body["rev"], body["flows"]
 
 
+def wait_for_flows(node_red, node_id, timeout=30.0):
+    """Bounded poll of GET /flows until Node-RED, started again, reports the node ``node_id`` from /data."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        status, body = node_red.request("GET", "/flows", token=node_red.token, headers={"Node-RED-API-Version": "v2"})
+        last = (status, body)
+        if status == 200 and node_id in [node.get("id") for node in body.get("flows") or []]:
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"Node-RED did not report {node_id} within {timeout:.0f} s after the restart: {last}")
+
+
 def stored_credentials(node_red):
     """flows_cred.json decrypted with the credentialSecret of the settings (Node-RED's aes-256-ctr scheme)."""
     blob = json.loads((node_red.data_dir / "flows_cred.json").read_text())["$"]
@@ -230,6 +244,7 @@ def test_fingerprint_survives_a_restart(run, node_red, sent):
     assert not failed and result["changed"] is True, result
     node_red.kill()
     node_red.start()
+    wait_for_flows(node_red, "restart-tab")
     sent.clear()
     failed, result = run(flows=flows("restart"), credentials=credentials("restart"))
     assert not failed and result["changed"] is False, result
