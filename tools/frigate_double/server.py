@@ -804,7 +804,8 @@ class Handler(BaseHTTPRequestHandler):
 
     def answer(self, method, answer):
         body = answer.body
-        data = bytes(body) if isinstance(body, (bytes, bytearray)) else json.dumps(body, separators=(",", ":")).encode()
+        data = bytes(body) if isinstance(body, (bytes, bytearray)) else json.dumps(
+            body, ensure_ascii=False, separators=(",", ":")).encode()
         self.send_response(answer.status)
         self.send_header("Content-Type", answer.content_type)
         for name, value in answer.headers:
@@ -876,14 +877,15 @@ class MqttSide:
         with self.lock:
             if not self.connected.is_set():
                 self.dropped.append((full, payload))
-                return
+                return None
             self.messages.append((full, payload, self.qos, retain))
-        self.client.publish(full, payload, qos=self.qos, retain=retain)
+        return self.client.publish(full, payload, qos=self.qos, retain=retain)
 
     def stop(self):
         if self.connected.is_set():
-            self.publish("available", "stopped", True)
-            time.sleep(0.05)
+            info = self.publish("available", "stopped", True)
+            if info is not None:
+                info.wait_for_publish(5)
         self.client.disconnect()
         self.client.loop_stop()
 
@@ -1047,6 +1049,8 @@ class FrigateDouble:
         return self.mqtt is not None and self.mqtt.connected.wait(timeout)
 
     def stop(self):
+        if self.stopping.is_set():
+            return
         self.stopping.set()
         for server in (self.httpd, self.control):
             if server is not None:

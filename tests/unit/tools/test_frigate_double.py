@@ -575,3 +575,86 @@ def test_cli_refuses_a_world_readable_password_file(tmp_path):
     process = run_cli("--port", "0", "--password-file", str(tmp_path / "new.pw"))
     _out, err = process.communicate(timeout=15)
     assert process.returncode == 2 and "--camera NAME" in err
+
+
+def make_ca_and_server(directory):
+    """A throw-away EC CA and a localhost/127.0.0.1 server certificate it signed -> (ca.pem, cert.pem, key.pem)."""
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    now = datetime.datetime.now(datetime.UTC)
+    ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "frigate-double test CA")])
+    ca = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name).public_key(ca_key.public_key())
+          .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(hours=1))
+          .not_valid_after(now + datetime.timedelta(days=1))
+          .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+          .add_extension(x509.KeyUsage(digital_signature=True, content_commitment=False, key_encipherment=False,
+                                       data_encipherment=False, key_agreement=False, key_cert_sign=True,
+                                       crl_sign=True, encipher_only=False, decipher_only=False), critical=True)
+          .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
+          .sign(ca_key, hashes.SHA256()))
+    cert = (x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])).issuer_name(ca_name)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(hours=1)).not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost"),
+                                                        x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+                           critical=False)
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
+            .sign(ca_key, hashes.SHA256()))
+    paths = directory / "ca.pem", directory / "cert.pem", directory / "key.pem"
+    paths[0].write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    paths[1].write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    paths[2].write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    paths[2].chmod(0o600)
+    return paths
+
+
+def test_https_with_a_server_ssl_context(frigate_double_factory, tmp_path):
+    """Against the Frigate API double over HTTPS (as Frigate's port 8971): a client validating against the CA logs
+    in and creates an event; a client without that CA fails the handshake."""
+    import ssl
+
+    ca, cert, key = make_ca_and_server(tmp_path)
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_context.load_cert_chain(cert, key)
+    double = frigate_double_factory(ssl_context=server_context)
+    assert double.url.startswith("https://127.0.0.1:")
+    client = ssl.create_default_context(cafile=str(ca))
+    request = urllib.request.Request(double.url + "/api/login", method="POST", headers={
+        "Content-Type": "application/json"}, data=json.dumps({"user": double.user, "password": double.password}).encode())
+    with urllib.request.urlopen(request, timeout=10, context=client) as response:
+        assert response.status == 200 and response.headers["Set-Cookie"].startswith("frigate_token=")
+    with pytest.raises(urllib.error.URLError, match="CERTIFICATE_VERIFY_FAILED"):
+        urllib.request.urlopen(request, timeout=10, context=ssl.create_default_context())
+
+
+@requires_mosquitto
+def test_mqtt_over_tls_and_stopped_on_a_clean_stop(frigate_double_factory, tmp_path, mosquitto_binaries):
+    """Against the Frigate API double and the real Mosquitto broker on a TLS listener: the double connects with the
+    CA file (certificate validated), publishes frigate/available "online", and on a clean stop "stopped" (retained),
+    as Frigate's MqttClient.stop does."""
+    ca, cert, key = make_ca_and_server(tmp_path)
+    passwd = tmp_path / "passwd"
+    subprocess.run([MOSQUITTO_PASSWD, "-c", "-b", str(passwd), "frigate", "frigate-password"], check=True, timeout=30)
+    subprocess.run([MOSQUITTO_PASSWD, "-b", str(passwd), "watcher", "watcher-password"], check=True, timeout=30)
+    with Broker(tmp_path, passwd, listener_lines=[f"cafile {ca}", f"certfile {cert}", f"keyfile {key}"]) as broker:
+        double = frigate_double_factory(mqtt={"host": "localhost", "port": broker.port, "user": "frigate",
+                                              "password": "frigate-password", "ca_file": str(ca), "tls": True})
+        assert double.wait_mqtt_connected(10), broker.log()
+        watcher = Session(broker.port, "watcher", "watcher-password", cafile=ca, topics=("frigate/available",),
+                          host="localhost")
+        try:
+            assert watcher.wait_for("frigate/available", "online")
+            double.stop()
+            assert watcher.wait_for("frigate/available", "stopped")
+        finally:
+            watcher.close()
