@@ -48,13 +48,28 @@ def service_token():
     return token, hashlib.sha256(token.encode()).hexdigest()
 
 
+def admin_password_hash(password):
+    """A bcrypt hash of ``password`` for ``minimal_settings_js(admin_hash=...)``, made by the bcryptjs that Node-RED
+    itself uses (in the image, so no Python bcrypt is needed); the password goes in on stdin, never in argv."""
+    ensure_image()
+    script = ('const bcrypt = require("/opt/node-red/node_modules/bcryptjs"); let text = "";'
+              'process.stdin.on("data", (chunk) => { text += chunk; })'
+              '.on("end", () => { process.stdout.write(bcrypt.hashSync(text, 8)); });')
+    done = subprocess.run(["docker", "run", "--rm", "-i", "--network", "none", "--read-only", "--cap-drop", "ALL",
+                           IMAGE, "node", "-e", script], input=password, capture_output=True, text=True, check=False,
+                          timeout=60)
+    if done.returncode != 0 or not done.stdout.startswith("$2"):
+        raise RuntimeError(f"could not hash the admin password in {IMAGE}: {done.stderr.strip()}")
+    return done.stdout
+
+
 def minimal_settings_js(port, token_sha256, admin_hash=None, extra="", host="127.0.0.1", preamble=""):
     """A settings.js for ming/nodered:lab in tests, plain HTTP on ``host:port``.
 
     - adminAuth: the ``tokens`` function hashes the presented bearer token with SHA-256 and compares it with
       ``token_sha256`` in constant time (crypto.timingSafeEqual); a match is the user ``ming-automation`` with
       permissions ``*``, anything else is refused (401). ``admin_hash`` (a bcrypt hash) adds the editor user
-      ``admin``; without it there is no password login at all.
+      ``admin`` (``admin_password_hash(password)`` makes one); without it there is no password login at all.
     - palette and module installs are off (``externalModules``), projects and diagnostics off.
     - contextStorage: ``default`` is memory; ``file`` is localfilesystem with ``cache: false`` under /data/context.
     - ``extra`` (JavaScript object members, e.g. ``'functionGlobalContext: {ming: require("/config/x.js")},'``) is

@@ -36,7 +36,8 @@ import uuid
 import pytest
 from influxdb_v1_server import make_tls_files
 from mosquitto_broker import free_port
-from nodered_server import NODE_RED_VERSION, minimal_settings_js, nodered_container, require_docker, service_token
+from nodered_server import (NODE_RED_VERSION, admin_password_hash, minimal_settings_js, nodered_container,
+                            require_docker, service_token)
 
 pytestmark = pytest.mark.docker
 
@@ -317,3 +318,20 @@ def test_https_node_red_passes_its_own_health_probe(tmp_path, token_pair):
         assert health(running.container, probe, "/config/ca.crt").returncode == 0
         assert health(running.container, probe).returncode == 1, "accepted a certificate without its CA"
         assert health(running.container, f"http://127.0.0.1:{port}/auth/login").returncode == 1
+
+
+def test_admin_user_logs_in_with_its_password_only(tmp_path, token_pair):
+    """minimal_settings_js(admin_hash=...): the editor user ``admin`` gets a Node-RED access token for its password
+    (POST /auth/token, the editor's own login) and nothing for another; the service token still works beside it."""
+    token, digest = token_pair
+    password = "adm-" + uuid.uuid4().hex + "'\"$"
+    settings = minimal_settings_js(free_port(), digest, admin_hash=admin_password_hash(password))
+    with nodered_container(tmp_path, settings, name_hint="admin") as running:
+        login = {"client_id": "node-red-admin", "grant_type": "password", "scope": "*", "username": "admin"}
+        status, body = running.request("POST", "/auth/token", body={**login, "password": password})
+        assert status == 200, body
+        assert running.request("GET", "/settings", token=body["access_token"])[0] == 200
+        # oauth2orize answers a wrong password with 403 (invalid_grant), not 401.
+        assert running.request("POST", "/auth/token", body={**login, "password": password + "x"})[0] == 403
+        assert running.request("GET", "/settings", token=token)[0] == 200
+        assert password not in (running.config_dir / "settings.js").read_text()
