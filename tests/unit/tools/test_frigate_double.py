@@ -629,8 +629,9 @@ def test_https_with_a_server_ssl_context(frigate_double_factory, tmp_path):
     double = frigate_double_factory(ssl_context=server_context)
     assert double.url.startswith("https://127.0.0.1:")
     client = ssl.create_default_context(cafile=str(ca))
-    request = urllib.request.Request(double.url + "/api/login", method="POST", headers={
-        "Content-Type": "application/json"}, data=json.dumps({"user": double.user, "password": double.password}).encode())
+    credentials = json.dumps({"user": double.user, "password": double.password}).encode()
+    request = urllib.request.Request(double.url + "/api/login", method="POST", data=credentials,
+                                     headers={"Content-Type": "application/json"})
     with urllib.request.urlopen(request, timeout=10, context=client) as response:
         assert response.status == 200 and response.headers["Set-Cookie"].startswith("frigate_token=")
     with pytest.raises(urllib.error.URLError, match="CERTIFICATE_VERIFY_FAILED"):
