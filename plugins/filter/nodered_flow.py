@@ -1,0 +1,230 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2025, sensingcam.ming maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""``nodered_correlation_flow``: the correlation flow (docs/pipeline.md) for ``sensingcam.ming.nodered_flows``.
+
+Documentation: the sidecar file ``nodered_correlation_flow.yml``.
+
+The flow is wiring only: every function node calls one stage of ``ming_pipeline.js`` (``global.get("ming")``,
+which settings.js sets to ``require("/config/ming_pipeline.js")``) bound to ``pipeline.json``. Node ids are the
+first 16 hex digits of sha256("ming-correlation:<name>"), so a re-run deploys the same ids and nodered_flows
+reports no change. No secret is needed or returned: the broker password credential is the text
+``${MING_SECRET_MQTT_PASSWORD}``, which Node-RED 4.1 replaces from the process environment when it creates the
+broker node (runtime/lib/nodes/index.js maps ``${VAR}`` in credentials as in properties); settings.js puts the
+password there from secrets.json.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import hashlib
+import json
+
+from ansible.errors import AnsibleFilterError
+
+DEFAULT_CONFIG_PATH = '/config/pipeline.json'
+MQTT_PASSWORD_REFERENCE = '${MING_SECRET_MQTT_PASSWORD}'  # noqa: S105 - a reference Node-RED resolves, not a password
+TAB_LABEL = 'Ming correlation'
+COLUMNS = (160, 400, 640, 880, 1120)
+ROW = 80
+
+
+def node_id(name):
+    """The deterministic id of the flow node called ``name``."""
+    return hashlib.sha256(('ming-correlation:%s' % name).encode('utf-8')).hexdigest()[:16]
+
+
+def _require(pipeline, dotted):
+    value = pipeline
+    for part in dotted.split('.'):
+        value = value.get(part) if isinstance(value, dict) else None
+    if value is None or value == '' or value == []:
+        raise AnsibleFilterError('nodered_correlation_flow: pipeline.%s is missing; the nodered role builds the '
+                                 'pipeline configuration from its variables (docs/pipeline.md)' % dotted)
+    return value
+
+
+def _pipeline_call(config_path, body):
+    """Function node code: the shared pipeline for config_path, then body."""
+    return 'const pipeline = global.get("ming").shared(%s);\n%s' % (json.dumps(config_path), body)
+
+
+RECEIVE = '''let result;
+try {
+    result = pipeline.receive(msg.topic, msg.payload);
+} catch (err) {
+    node.status({fill: "red", shape: "ring", text: "journal write failed"});
+    node.error("receive: the event could not be journaled: " + err.message, msg);
+    return null;
+}
+if (result.status === "accepted") {
+    const e = result.event;
+    node.status({fill: "green", shape: "dot", text: e.line + "/" + e.station + " " + e.event});
+    return [{topic: msg.topic, event: e, payload: e}, null];
+}
+if (result.status === "duplicate") {
+    node.status({fill: "grey", shape: "ring", text: "duplicate dropped " + result.event_id.slice(0, 16)});
+    return null;
+}
+node.status({fill: "yellow", shape: "ring", text: "dead letter: " + result.reason.slice(0, 60)});
+return [null, {topic: result.message.topic, payload: result.message.payload, qos: 1, retain: false}];
+'''
+
+CORRELATE = '''const e = msg.event;
+node.status({fill: "blue", shape: "dot", text: "correlating " + e.line + "/" + e.station + " " + e.event});
+pipeline.correlate(e).then((record) => {
+    const good = record.correlation === "matched" || record.correlation === "none";
+    node.status({fill: good ? "green" : "yellow", shape: "dot",
+                 text: e.line + "/" + e.station + " " + record.correlation + (record.joined ? " (joined)" : "")});
+    node.send({record: record, payload: record});
+    node.done();
+}).catch((err) => {
+    node.status({fill: "red", shape: "ring", text: "correlation failed"});
+    node.error("correlate: " + err.message + " (the event stays in the journal until the next start)", msg);
+});
+return null;
+'''
+
+OUTBOX = '''try {
+    const entry = pipeline.record(msg.record);
+    node.status({fill: "green", shape: "dot", text: "queued " + entry.line + " " + entry.correlation});
+} catch (err) {
+    node.status({fill: "red", shape: "ring", text: "outbox write failed"});
+    node.error("outbox: " + err.message + " (the event stays in the journal until the next start)", msg);
+    return null;
+}
+return {payload: "drain"};
+'''
+
+DRAIN = '''pipeline.log = (text) => node.warn(text);
+pipeline.drain().then((result) => {
+    const stats = pipeline.stats;
+    node.status({fill: result.pending ? "yellow" : "green", shape: result.pending ? "ring" : "dot",
+                 text: "stored " + stats.stored + ", pending " + result.pending});
+    node.send([
+        result.acks.map((ack) => ({topic: ack.topic, payload: ack.payload, qos: 1, retain: false})),
+        result.dead_letters.map((dead) => ({topic: dead.topic, payload: dead.payload, qos: 1, retain: false})),
+    ]);
+    node.done();
+}).catch((err) => {
+    node.status({fill: "red", shape: "ring", text: "drain failed"});
+    node.error("drain: " + err.message);
+});
+return null;
+'''
+
+RESUME = '''const events = pipeline.resume();
+node.status({fill: "green", shape: "dot", text: "resumed " + events.length + " journaled event(s)"});
+return [events.map((e) => ({event: e, payload: e}))];
+'''
+
+
+def _function(name, label, code, outputs, wires, x, y, tab, config_path):
+    return {
+        'id': node_id(name), 'type': 'function', 'z': tab, 'name': label, 'func': _pipeline_call(config_path, code),
+        'outputs': outputs, 'timeout': 0, 'noerr': 0, 'initialize': '', 'finalize': '', 'libs': [],
+        'x': x, 'y': y, 'wires': wires,
+    }
+
+
+def nodered_correlation_flow(pipeline, config_path=DEFAULT_CONFIG_PATH):
+    """Return {"flows": [...], "credentials": {...}} for the nodered_flows module."""
+    if not isinstance(pipeline, dict):
+        raise AnsibleFilterError('nodered_correlation_flow: the input must be the pipeline configuration (a dict), '
+                                 'not %s' % type(pipeline).__name__)
+    broker = _require(pipeline, 'mqtt.broker')
+    host = _require(pipeline, 'mqtt.broker.host')
+    port = _require(pipeline, 'mqtt.broker.port')
+    client_id = _require(pipeline, 'mqtt.broker.client_id')
+    subscriptions = _require(pipeline, 'mqtt.subscriptions')
+    if not isinstance(subscriptions, list) or not all(isinstance(topic, str) and topic for topic in subscriptions):
+        raise AnsibleFilterError('nodered_correlation_flow: pipeline.mqtt.subscriptions must be a list of topic '
+                                 'filters, not %r' % (subscriptions,))
+    qos = pipeline['mqtt'].get('qos', 1)
+    if qos not in (0, 1, 2):
+        raise AnsibleFilterError('nodered_correlation_flow: pipeline.mqtt.qos must be 0, 1 or 2, not %r' % (qos,))
+    tls = bool(broker.get('tls', True))
+
+    tab = node_id('tab')
+    ids = dict((name, node_id(name)) for name in (
+        'broker', 'tls', 'receive', 'correlate', 'outbox', 'drain', 'drain timer', 'resume', 'resume at start',
+        'ack out', 'dead letter out'))
+    flows = [{
+        'id': tab, 'type': 'tab', 'label': TAB_LABEL, 'disabled': False,
+        'info': 'Generated by sensingcam.ming.nodered_correlation_flow from the inventory: PLC event -> camera '
+                'trigger and Frigate event -> durable outbox -> InfluxDB. Edit the inventory, not this tab '
+                '(docs/pipeline.md).',
+    }]
+    broker_node = {
+        'id': ids['broker'], 'type': 'mqtt-broker', 'name': 'Ming broker %s:%s' % (host, port),
+        'broker': host, 'port': str(port), 'clientid': client_id, 'autoConnect': True, 'usetls': tls,
+        'protocolVersion': '4', 'keepalive': '60',
+        # A persistent session: the broker keeps QoS 1 messages for this client id while Node-RED is down.
+        'cleansession': False, 'autoUnsubscribe': False,
+        'birthTopic': '', 'birthQos': '0', 'birthRetain': 'false', 'birthPayload': '', 'birthMsg': {},
+        'closeTopic': '', 'closeQos': '0', 'closeRetain': 'false', 'closePayload': '', 'closeMsg': {},
+        'willTopic': '', 'willQos': '0', 'willRetain': 'false', 'willPayload': '', 'willMsg': {},
+        'userProps': '', 'sessionExpiry': '',
+    }
+    if tls:
+        broker_node['tls'] = ids['tls']
+        flows.append({
+            'id': ids['tls'], 'type': 'tls-config', 'name': 'Ming broker CA', 'cert': '', 'key': '',
+            'ca': broker.get('ca_file') or '', 'certname': '', 'keyname': '', 'caname': '', 'servername': '',
+            'verifyservercert': True, 'alpnprotocol': '',
+        })
+    flows.append(broker_node)
+
+    for index, topic in enumerate(subscriptions):
+        flows.append({
+            'id': node_id('mqtt in %s' % topic), 'type': 'mqtt in', 'z': tab, 'name': 'PLC events %s' % topic,
+            'topic': topic, 'qos': str(qos), 'datatype': 'utf8', 'broker': ids['broker'], 'nl': False, 'rap': True,
+            'rh': 0, 'inputs': 0, 'x': COLUMNS[0], 'y': ROW * (index + 1), 'wires': [[ids['receive']]],
+        })
+    last_row = ROW * (len(subscriptions) + 1)
+    flows.extend([
+        _function('receive', 'receive: normalise, dedup, journal', RECEIVE, 2,
+                  [[ids['correlate']], [ids['dead letter out']]], COLUMNS[1], ROW, tab, config_path),
+        _function('correlate', 'correlate: trigger, Frigate event, clip', CORRELATE, 1,
+                  [[ids['outbox']]], COLUMNS[2], ROW, tab, config_path),
+        _function('outbox', 'record: durable outbox', OUTBOX, 1,
+                  [[ids['drain']]], COLUMNS[3], ROW, tab, config_path),
+        _function('drain', 'drain: InfluxDB, then ack', DRAIN, 2,
+                  [[ids['ack out']], [ids['dead letter out']]], COLUMNS[3], last_row + ROW, tab, config_path),
+        _function('resume', 'resume: journal after a restart', RESUME, 1,
+                  [[ids['correlate']]], COLUMNS[1], last_row + 2 * ROW, tab, config_path),
+        {
+            'id': ids['drain timer'], 'type': 'inject', 'z': tab, 'name': 'drain every second',
+            'props': [{'p': 'payload'}], 'repeat': '1', 'crontab': '', 'once': True, 'onceDelay': '1',
+            'topic': '', 'payload': '', 'payloadType': 'date', 'x': COLUMNS[2], 'y': last_row + ROW,
+            'wires': [[ids['drain']]],
+        },
+        {
+            'id': ids['resume at start'], 'type': 'inject', 'z': tab, 'name': 'at start',
+            'props': [{'p': 'payload'}], 'repeat': '', 'crontab': '', 'once': True, 'onceDelay': '0.5',
+            'topic': '', 'payload': '', 'payloadType': 'date', 'x': COLUMNS[0], 'y': last_row + 2 * ROW,
+            'wires': [[ids['resume']]],
+        },
+        {
+            'id': ids['ack out'], 'type': 'mqtt out', 'z': tab, 'name': 'acknowledgements', 'topic': '', 'qos': '1',
+            'retain': 'false', 'respTopic': '', 'contentType': '', 'userProps': '', 'correl': '', 'expiry': '',
+            'broker': ids['broker'], 'x': COLUMNS[4], 'y': last_row + ROW, 'wires': [],
+        },
+        {
+            'id': ids['dead letter out'], 'type': 'mqtt out', 'z': tab, 'name': 'dead letters', 'topic': '',
+            'qos': '1', 'retain': 'false', 'respTopic': '', 'contentType': '', 'userProps': '', 'correl': '',
+            'expiry': '', 'broker': ids['broker'], 'x': COLUMNS[4], 'y': ROW, 'wires': [],
+        },
+    ])
+    credentials = {ids['broker']: {'user': broker.get('user') or '', 'password': MQTT_PASSWORD_REFERENCE}}
+    return {'flows': flows, 'credentials': credentials}
+
+
+class FilterModule(object):
+    """Node-RED correlation flow filter."""
+
+    def filters(self):
+        return {'nodered_correlation_flow': nodered_correlation_flow}
