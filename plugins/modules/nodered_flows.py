@@ -17,10 +17,12 @@ description:
     (C(GET /flows) and C(POST /flows) with C(Node-RED-API-Version: v2))."
   - The deployed flows are read first and compared with O(flows) as a set of nodes keyed by their C(id). The order
     of the nodes does not matter; every other property of a node does (the order inside a property, such as
-    C(wires), matters too). Numbers compare by value (V(1) equals V(1.0)), booleans never equal numbers.
+    C(wires), matters too). Numbers compare as Node-RED's JavaScript holds them, as doubles (V(1) equals V(1.0),
+    an integer beyond 2**53 equals its rounded value); booleans never equal numbers.
   - A node's C(credentials) key is never compared, because Node-RED never returns it. No property is ignored
-    otherwise; Node-RED 4.1 stores a deployed node as it was sent and returns it unchanged, and the module re-reads
-    after a deployment and warns if that ever stops being true.
+    otherwise; Node-RED 4.1.15 stores a deployed node as it was sent and returns it unchanged (unknown properties,
+    groups, function nodes with C(libs), C(global-config), long and non-ASCII text were checked, also after a
+    restart), and the module re-reads after a deployment and warns if that ever stops being true.
   - Nodes deployed that are not in O(flows) (for example added in the editor) are removed, and nodes changed in the
     editor are changed back.
   - Credentials are write-only (Node-RED never returns them). The module keeps a keyed fingerprint of each node's
@@ -239,11 +241,15 @@ def fingerprint(key, node_id, credentials):
 
 
 def same_json(one, other):
-    """JSON equality: dict keys in any order, lists in order, 1 == 1.0, but True != 1 and '1' != 1."""
+    """JSON equality as Node-RED keeps JSON: dict keys in any order, lists in order, numbers as IEEE doubles (1 ==
+    1.0, and an integer beyond 2**53 equals its rounded double), but True != 1 and '1' != 1."""
     if isinstance(one, bool) or isinstance(other, bool):
         return isinstance(one, bool) and isinstance(other, bool) and one == other
     if isinstance(one, (int, float)) and isinstance(other, (int, float)):
-        return one == other
+        try:
+            return float(one) == float(other)  # as JavaScript holds them: integers above 2**53 get rounded
+        except OverflowError:
+            return one == other
     if isinstance(one, dict) and isinstance(other, dict):
         return set(one) == set(other) and all(same_json(one[key], other[key]) for key in one)
     if isinstance(one, (list, tuple)) and isinstance(other, (list, tuple)):

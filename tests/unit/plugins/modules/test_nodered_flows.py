@@ -23,6 +23,7 @@ Mutations tried (each made the named test fail, then was restored):
 - the check that every credentials entry names a node of flows removed:
   ``test_credentials_for_an_unknown_node_fail_before_any_request``.
 - ``same_json`` with Python's ``==`` for scalars (True == 1): ``test_boolean_is_not_a_number``.
+- ``same_json`` comparing numbers with ``==`` (not as doubles): ``test_numbers_compare_as_javascript_holds_them``.
 - ``verify`` without its warning: ``test_node_red_dropping_a_property_is_warned``.
 - a node without a credentials entry no longer keeping the deployed fingerprint:
   ``test_node_without_a_credentials_entry_keeps_its_stored_ones``.
@@ -229,6 +230,14 @@ def test_reordered_keys_and_equal_numbers_are_no_change(run_module, nodered):
     result = deploy(run_module, nodes=nodes)
     assert result["changed"] is False, result
     assert len(nodered.posts()) == 1
+
+
+def test_numbers_compare_as_javascript_holds_them():
+    """Node-RED 4.1.15 returns 12345678901234567890 as 12345678901234567000 (seen in the real one): no change."""
+    assert nodered_flows.same_json({"n": 12345678901234567890}, {"n": 12345678901234567000})
+    assert nodered_flows.same_json([1, -0.0], [1.0, 0])
+    assert not nodered_flows.same_json(9007199254740993, 9007199254740995)
+    assert not nodered_flows.same_json(10 ** 400, 10 ** 400 + 1)
 
 
 def test_boolean_is_not_a_number(run_module, nodered):
