@@ -16,6 +16,7 @@ Mutations tried (each made the named test fail, then was restored):
 - credentials compared by nothing (the deployed fingerprint copied into the wanted node):
   ``test_check_apply_rerun_change_password`` (the new password never reached flows_cred.json).
 - ``differences`` order-sensitive: ``test_reordered_flows_are_no_change``.
+- ``same_json`` comparing numbers with ``==`` (not as doubles): ``test_varied_nodes_come_back_as_deployed``.
 """
 
 import base64
@@ -250,6 +251,41 @@ def test_fingerprint_survives_a_restart(run, node_red, sent):
     assert not failed and result["changed"] is False, result
     assert posts(sent) == []
     assert stored_credentials(node_red)["restart-broker"]["password"] == PASSWORD
+
+
+def test_varied_nodes_come_back_as_deployed(run, node_red, sent):
+    """Against the real Node-RED 4.1.15: the kinds of node the correlation flow uses (groups, function nodes with
+    libs, http request with a TLS config node and credentials, catch, global-config), non-ASCII and long text and
+    an integer beyond 2**53 come back so that a re-run is no change and nothing is warned about."""
+    nodes = [
+        {"id": "vary-tab", "type": "tab", "label": "Linie 1 – Störung ✓", "disabled": False, "info": 'é\n"q"',
+         "env": []},
+        {"id": "vary-group", "type": "group", "z": "vary-tab", "name": "correlate", "style": {"label": True},
+         "nodes": ["vary-function"], "x": 14, "y": 19, "w": 232, "h": 82},
+        {"id": "vary-function", "type": "function", "z": "vary-tab", "g": "vary-group", "name": "correlate",
+         "func": "const ming = global.get('ming');\nreturn [msg, null];", "outputs": 2, "timeout": 0, "noerr": 0,
+         "initialize": "", "finalize": "", "libs": [{"var": "crypto", "module": "crypto"}], "x": 130.5, "y": 60,
+         "wires": [["vary-http"], []]},
+        {"id": "vary-http", "type": "http request", "z": "vary-tab", "method": "POST", "ret": "obj",
+         "paytoqs": "ignore", "url": "https://127.0.0.1:1/api/login", "tls": "vary-tls", "persist": False,
+         "proxy": "", "insecureHTTPParser": False, "authType": "basic", "senderr": False, "headers": [], "x": 330,
+         "y": 60, "wires": [["vary-catch"]]},
+        {"id": "vary-tls", "type": "tls-config", "name": "plant CA", "cert": "", "key": "", "ca": "/config/ca.crt",
+         "certname": "", "keyname": "", "caname": "", "servername": "", "verifyservercert": True, "alpnprotocol": ""},
+        {"id": "vary-catch", "type": "catch", "z": "vary-tab", "scope": None, "uncaught": False, "wires": [[]]},
+        {"id": "vary-comment", "type": "comment", "z": "vary-tab", "name": "long", "info": "x" * 100000,
+         "big": 12345678901234567890},
+        {"id": "vary-global", "type": "global-config", "env": [], "modules": {}},
+    ]
+    secret = {"vary-http": {"user": MQTT_USER, "password": PASSWORD}}
+    failed, result = run(flows=nodes, credentials=secret)
+    assert not failed and result["changed"] is True and result["warnings"] == [], result
+    sent.clear()
+    failed, result = run(flows=nodes, credentials=secret)
+    assert not failed and result["changed"] is False, result
+    assert posts(sent) == []
+    status, safe = node_red.request("GET", "/credentials/http-request/vary-http", token=node_red.token)
+    assert (status, safe) == (200, {"user": MQTT_USER, "has_password": True})
 
 
 def test_someone_deploying_in_between_is_retried_once(run, node_red, sent, monkeypatch):
