@@ -16,8 +16,8 @@ Mutations tried (each made the named test fail, then was restored):
   exists again and Node-RED tries npm).
 - nodered_server.minimal_settings_js: ``file`` store with ``cache: true`` -> test_file_context_survives_sigkill
   (the value lives in the cache until the 30 s flush; SIGKILL loses it).
-- images/nodered/nodered-health: ``>= 500`` changed to ``>= 600`` -> test_health_probe_exit_codes (the 500 case).
-- images/nodered/nodered-health: ``rejectUnauthorized: false`` -> test_health_probe_validates_tls.
+- images/nodered/nodered-health.js: ``>= 500`` changed to ``>= 600`` -> test_health_probe_exit_codes (the 500 case).
+- images/nodered/nodered-health.js: ``rejectUnauthorized: false`` -> test_health_probe_validates_tls.
 - nodered_server.require_docker: the ``docker info`` check removed -> test_no_docker_engine_fails_with_the_hint.
 - nodered_server.NodeRed.wait_ready: the exited-container check removed -> test_start_up_failure_reports_the_log
   (it then waited out the timeout and said "did not answer").
