@@ -22,6 +22,8 @@ Mutations tried (each made the named test fail, then was restored):
 - nodered_server.NodeRed.wait_ready: the exited-container check removed -> test_start_up_failure_reports_the_log
   (it then waited out the timeout and said "did not answer").
 - nodered_server.nodered_container: the container not removed on the way out -> test_start_up_failure_reports_the_log.
+- nodered_server.nodered_container: ``--publish port:port`` (all addresses) ->
+  test_bridge_network_publishes_the_port_on_loopback_only.
 """
 
 import contextlib
@@ -335,3 +337,17 @@ def test_admin_user_logs_in_with_its_password_only(tmp_path, token_pair):
         assert running.request("POST", "/auth/token", body={**login, "password": password + "x"})[0] == 403
         assert running.request("GET", "/settings", token=token)[0] == 200
         assert password not in (running.config_dir / "settings.js").read_text()
+
+
+def test_bridge_network_publishes_the_port_on_loopback_only(tmp_path, token_pair):
+    """network_host=False: the container on Docker's default bridge, its port published on 127.0.0.1 only."""
+    token, digest = token_pair
+    port = free_port()
+    settings = minimal_settings_js(port, digest, host="0.0.0.0")  # noqa: S104 - inside the container's own netns
+    with nodered_container(tmp_path, settings, network_host=False, name_hint="bridge") as running:
+        assert running.request("GET", "/settings", token=token)[0] == 200
+        inspected = json.loads(subprocess.run(["docker", "inspect", running.container], capture_output=True,
+                                              text=True, check=True).stdout)[0]
+        assert inspected["HostConfig"]["NetworkMode"] in ("default", "bridge")
+        published = [{"HostIp": "127.0.0.1", "HostPort": str(port)}]
+        assert inspected["HostConfig"]["PortBindings"] == {f"{port}/tcp": published}
