@@ -39,7 +39,8 @@ class NoderedRoleRun:
 
     def write_inventory(self, cameras):
         hosts = {name: dict(values, sensingcam_username="Service",
-                            sensingcam_password=self.secrets.get(f"camera:{name}", "")) for name, values in cameras.items()}
+                            sensingcam_password=self.secrets.get(f"camera:{name}", ""))
+                 for name, values in cameras.items()}
         inventory = {"all": {"children": {
             "ming_apps": {"hosts": {"localhost": {"ansible_connection": "local"}}},
             "sensingcams": {"hosts": hosts, "vars": {"ansible_connection": "local"}},
@@ -77,7 +78,7 @@ class NoderedRoleRun:
         return [name for name, value in self.secrets.items() if value and value in everything]
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def nodered_role_runner():
     """``nodered_role_runner(directory, variables, secrets, cameras=None)`` -> a NoderedRoleRun."""
     return NoderedRoleRun

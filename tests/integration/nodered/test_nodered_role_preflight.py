@@ -56,7 +56,8 @@ CASES = {
     "frigate_password_empty": ({"nodered_frigate_password": ""}, None, ["nodered_frigate_password"]),
     "frigate_version_unknown": ({"nodered_frigate_version": "0.15.2"}, None, ["nodered_frigate_version", "0.15.2"]),
     "mqtt_password_missing": ({"nodered_mqtt_password": ""}, None, ["nodered_mqtt_password", "mosquitto_clients"]),
-    "no_data_layer": ({"nodered_influxdb_data_layer": {}}, None, ["nodered_influxdb_data_layer", "influxdb_data_layer"]),
+    "no_data_layer": ({"nodered_influxdb_data_layer": {}}, None,
+                      ["nodered_influxdb_data_layer", "influxdb_data_layer"]),
     "influxdb_password_missing": ({"nodered_influxdb_password": ""}, None, ["nodered_influxdb_password"]),
     "station_without_camera": ({"nodered_stations": [{"line": "line9", "station": "st99", "camera": "cam-nope"}]},
                                None, ["nodered_stations", "without one: st99"]),
@@ -77,7 +78,8 @@ CASES = {
 # Valid: the run passes the preflight.
 PASSING = {
     "baseline": ({}, None),
-    "webhook_http_opted_in": ({"nodered_webhook_url": "http://mes.plant/hook", "nodered_webhook_allow_http": True}, None),
+    "webhook_http_opted_in": ({"nodered_webhook_url": "http://mes.plant/hook", "nodered_webhook_allow_http": True},
+                              None),
     "camera_without_station_is_left_out": ({}, dict(CAMERAS, **{"cam-spare": {"sensingcam_host": "127.0.0.1"}})),
 }
 
@@ -110,7 +112,8 @@ def outcome(tmp_path_factory):
     environment = dict(os.environ, ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json", ANSIBLE_NOCOLOR="1",
                        ANSIBLE_CONFIG=str(REPO / "ansible.cfg"))
     done = subprocess.run([str(venv_tool("ansible-playbook")), "-i", str(directory / "inventory.yml"),
-                           str(directory / "preflight.yml"), "-e", "ansible_python_interpreter=" + str(venv_tool("python"))],
+                           str(directory / "preflight.yml"),
+                           "-e", "ansible_python_interpreter=" + str(venv_tool("python"))],
                           cwd=REPO, env=environment, capture_output=True, text=True, timeout=300, check=False)
     report = json_report(done.stdout)
     messages = {}
