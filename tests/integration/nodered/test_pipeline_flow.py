@@ -112,7 +112,8 @@ def stack(tmp_path_factory):
                 },
                 "events": ["stop", "fault"],
                 "stations": [
-                    {"line": line, "station": "st10", "camera": camera} for line, camera in zip(LINES, cameras)
+                    {"line": line, "station": "st10", "camera": camera}
+                    for line, camera in zip(LINES, cameras, strict=True)
                 ],
                 "cameras": {
                     camera: {
@@ -124,7 +125,7 @@ def stack(tmp_path_factory):
                         "timeout_s": 5,
                         "retries": 2,
                     }
-                    for camera, sim_name in zip(cameras, sim_names)
+                    for camera, sim_name in zip(cameras, sim_names, strict=True)
                 },
                 "frigate": {
                     "url": frigate.url,
@@ -161,7 +162,7 @@ def stack(tmp_path_factory):
                 "influxdb_password": INFLUX_PASSWORD,
                 "frigate_password": FRIGATE_PASSWORD,
             }
-            for camera, sim_name in zip(cameras, sim_names):
+            for camera, sim_name in zip(cameras, sim_names, strict=True):
                 secrets[f"camera_password:{camera}"] = sim.camera(sim_name).config.password
             token, token_sha256 = service_token()
             port = free_port()
