@@ -626,12 +626,15 @@ class Pipeline {
     const frigate = this.config.frigate;
     const record = Object.assign(base, { joined, camera_clip: outcome.camera_clip || '' });
     if (outcome.frigate_event_id) {
+      record.frigate_event_id = outcome.frigate_event_id;
+      record.duration_seconds = outcome.duration_seconds;
+    }
+    if (outcome.frigate_event_id && outcome.clip_ready) {
+      // Only a record whose clip was found has clip_url: the hourly roll-up counts clips by that field (docs/data.md).
       const id = encodeURIComponent(outcome.frigate_event_id);
       const publicUrl = frigate.public_url.replace(/\/+$/, '');
-      record.frigate_event_id = outcome.frigate_event_id;
       record.clip_url = `${publicUrl}/api/events/${id}/clip.mp4`;
       record.snapshot_url = `${publicUrl}/api/events/${id}/snapshot.jpg`;
-      record.duration_seconds = outcome.duration_seconds;
     }
     const errors = [outcome.trigger_error, outcome.frigate_error, outcome.clip_error].filter(Boolean);
     record.error = errors.join('; ');
@@ -887,14 +890,23 @@ class Pipeline {
   }
 
   // --- 3. record -> outbox ------------------------------------------------------------------------------------------
+  // Empty text fields are left out (a field's presence is what count() sees); correlation, event_id and self_test
+  // are always written, duration_seconds with a Frigate event.
   pointOf(record) {
     const event = record.event;
-    const fields = {
+    const fields = { correlation: record.correlation, event_id: event.event_id, self_test: Boolean(event.self_test) };
+    const optional = {
       clip_url: record.clip_url, snapshot_url: record.snapshot_url, frigate_event_id: record.frigate_event_id,
-      camera_clip: record.camera_clip, duration_seconds: Number(record.duration_seconds) || 0,
-      correlation: record.correlation, error: String(record.error || '').slice(0, 1024), event_id: event.event_id,
-      self_test: Boolean(event.self_test),
+      camera_clip: record.camera_clip, error: String(record.error || '').slice(0, 1024),
     };
+    for (const [key, value] of Object.entries(optional)) {
+      if (value) {
+        fields[key] = value;
+      }
+    }
+    if (record.frigate_event_id) {
+      fields.duration_seconds = Number(record.duration_seconds) || 0;
+    }
     const tags = { line: event.line, station: event.station, camera: record.camera, event: event.event, severity: event.severity };
     return lineProtocol(this.config.influxdb.measurement, tags, fields, event.timestamp_ns);
   }

@@ -254,6 +254,7 @@ def test_journal_written_before_receive_returns_and_survives_sigkill(observed):
     assert lines[0].startswith("machine_events,camera=cam-a,event=stop,line=line1,severity=high,station=st10 ")
     assert 'correlation="matched"' in lines[0]
     assert 'correlation="trigger_failed"' in lines[1]
+    assert "camera_clip=" not in lines[1]  # an empty text field is left out: count() sees only real values
 
 
 def test_sick_login_matches_python(observed):
@@ -311,6 +312,7 @@ def test_outcomes_timeout_trigger_failed_none(observed):
     Against camera and Frigate stubs."""
     got = observed["outcomes"]
     assert got["timeout"]["correlation"] == "timeout"
+    assert got["timeout"]["frigate_event_id"] and got["timeout"]["clip_url"] == ""  # no clip, no clip_url
     assert "clip not ready" in got["timeout"]["error"]
     assert got["unreachable"]["correlation"] == "trigger_failed"
     assert "camera cam-b: unreachable after 2 attempts" in got["unreachable"]["error"]
