@@ -8,6 +8,7 @@ Mutations tried (roles/nodered/tasks/preflight.yml, each restored):
 - the station uniqueness condition removed -> two_cameras_on_one_station passed
 - the clip wait >= window condition removed -> clip_wait_below_window passed
 - the https check of the webhook removed (``when: false``) -> webhook_http failed to stop the run
+- the host network's one-address condition removed -> host_network_two_addresses passed
 - the Frigate version pattern widened to ``^0\\.[0-9]+\\.[0-9]+$`` -> frigate_version_unknown passed
 """
 
@@ -73,6 +74,8 @@ CASES = {
                      ["nodered_webhook_url", "nodered_webhook_allow_http"]),
     "ca_key_unencrypted_without_opt_in": ({"nodered_tls_managed_ca_allow_unencrypted_key": False}, None,
                                           ["nodered_tls_managed_ca_passphrase"]),
+    "host_network_two_addresses": ({"nodered_network_mode": "host", "nodered_listen_addresses": ["127.0.0.1", "::1"]},
+                                   None, ["nodered_listen_addresses", "nodered_network_mode"]),
     "pki_files_missing": ({"nodered_tls_source": "files"}, None, ["nodered_tls_ca_file"]),
 }
 # Valid: the run passes the preflight.
@@ -80,6 +83,7 @@ PASSING = {
     "baseline": ({}, None),
     "webhook_http_opted_in": ({"nodered_webhook_url": "http://mes.plant/hook", "nodered_webhook_allow_http": True},
                               None),
+    "host_network_one_address": ({"nodered_network_mode": "host", "nodered_listen_addresses": ["127.0.0.1"]}, None),
     "camera_without_station_is_left_out": ({}, dict(CAMERAS, **{"cam-spare": {"sensingcam_host": "127.0.0.1"}})),
 }
 
