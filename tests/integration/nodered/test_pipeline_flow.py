@@ -9,7 +9,8 @@ credentials the filter returns: the broker password reaches the broker node only
 
 Mutations tried (each made a test here fail, then was restored): the filter's broker password reference replaced
 by an empty string (no connection: the warm-up fails); dedup off in ming_pipeline.js (a second ack for the late
-copy); the dead-letter output of receive unwired.
+copy); the dead-letter output of receive unwired; resume() returning nothing and clean session on (the SIGKILL
+test loses the journaled events, resp. those published while Node-RED was down).
 """
 
 import json
