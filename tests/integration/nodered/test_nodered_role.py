@@ -13,15 +13,17 @@ inspect`` (environment, command) nor in settings.js -> a settings change restart
 with the same credential secret. Every run is ``--diff -vvv`` with ``ANSIBLE_INJECT_INVOCATION=1``; the whole output
 of every run is scanned for every secret.
 
-Mutations tried (roles/nodered, each restored):
-- the bcrypt filter always made a new salt (the ``checkpw`` branch removed) ->
+Mutations tried (roles/nodered and its bcrypt filter, each restored):
+- plugins/filter/nodered_bcrypt.py always made a new salt (the ``checkpw`` branch disabled) ->
   test_a_second_run_and_check_mode_change_nothing failed (auth.json changed, Node-RED restarted)
 - the credential secret task without ``force: false`` -> test_a_second_run_and_check_mode_change_nothing failed
-  (credential_secret rewritten with a new value)
+  (credential_secret rewritten with a new value, Node-RED restarted)
 - settings.js ``tokens`` resolving every token as the service user -> test_the_admin_api_wants_the_token failed
 - deploy.yml without __nodered_settings in restart_on -> test_a_settings_change_restarts_node_red failed (same
-  StartedAt, old log level)
-- the secrets task without ``no_log`` -> test_no_secret_in_any_output failed
+  StartedAt)
+- the MQTT password added to pipeline.json (mqtt.broker.password) -> test_no_secret_in_any_output failed (the
+  --diff of pipeline.json showed it). Removing ``no_log`` from the secrets.json task alone leaks nothing: copy's
+  ``content`` is no_log in the module itself, and the task also has ``diff: false``.
 """
 
 import hashlib
