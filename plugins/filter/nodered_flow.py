@@ -116,6 +116,10 @@ pipeline.drain().then((result) => {
 return null;
 '''
 
+INSTALL_HOOK = '''// Journal each QoS 1 message inside the MQTT client before it sends PUBACK (docs/pipeline.md).
+node.log("PUBACK after journal: " + global.get("ming").installPubackAfterJournal(%s));
+'''
+
 RESUME = '''const events = pipeline.resume();
 node.status({fill: "green", shape: "dot", text: "resumed " + events.length + " journaled event(s)"});
 return [events.map((e) => ({event: e, payload: e}))];
@@ -178,16 +182,21 @@ def nodered_correlation_flow(pipeline, config_path=DEFAULT_CONFIG_PATH):
         })
     flows.append(broker_node)
 
+    # receive comes before the mqtt in nodes: Node-RED creates nodes in this order, so its On Start code installs
+    # the PUBACK-after-journal hook before an mqtt in node makes the broker node connect.
+    receive = _function('receive', 'receive: normalise, dedup, journal', RECEIVE, 2,
+                        [[ids['correlate']], [ids['dead letter out']]], COLUMNS[1], ROW, tab, config_path)
+    receive['initialize'] = INSTALL_HOOK % json.dumps(config_path)
+    flows.append(receive)
     for index, topic in enumerate(subscriptions):
         flows.append({
             'id': node_id('mqtt in %s' % topic), 'type': 'mqtt in', 'z': tab, 'name': 'PLC events %s' % topic,
-            'topic': topic, 'qos': str(qos), 'datatype': 'utf8', 'broker': ids['broker'], 'nl': False, 'rap': True,
-            'rh': 0, 'inputs': 0, 'x': COLUMNS[0], 'y': ROW * (index + 1), 'wires': [[ids['receive']]],
+            # buffer: the exact bytes, so the hook's result is found again by its digest
+            'topic': topic, 'qos': str(qos), 'datatype': 'buffer', 'broker': ids['broker'], 'nl': False,
+            'rap': True, 'rh': 0, 'inputs': 0, 'x': COLUMNS[0], 'y': ROW * (index + 1), 'wires': [[ids['receive']]],
         })
     last_row = ROW * (len(subscriptions) + 1)
     flows.extend([
-        _function('receive', 'receive: normalise, dedup, journal', RECEIVE, 2,
-                  [[ids['correlate']], [ids['dead letter out']]], COLUMNS[1], ROW, tab, config_path),
         _function('correlate', 'correlate: trigger, Frigate event, clip', CORRELATE, 1,
                   [[ids['outbox']]], COLUMNS[2], ROW, tab, config_path),
         _function('outbox', 'record: durable outbox', OUTBOX, 1,

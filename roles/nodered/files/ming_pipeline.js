@@ -374,6 +374,7 @@ class Pipeline {
       unlinkQuiet(path.join(this.dirs.temp, stale));
     }
     this.inflight = new Set();
+    this.preReceived = new Map();
     this.windows = new Map();
     this.challenges = new Map();
     this.frigateToken = null;
@@ -392,7 +393,40 @@ class Pipeline {
 
   // --- 1. receive ---------------------------------------------------------------------------------------------
   // Returns {status: 'accepted', event} | {status: 'duplicate', event_id} | {status: 'dead_letter', reason, message}.
+  // A message the MQTT client hook (installPubackAfterJournal) already journaled returns that result.
   receive(topic, payload) {
+    const digest = packetDigest(topic, payload);
+    const early = this.preReceived.get(digest);
+    if (early && early.length) {
+      const result = early.shift();
+      if (!early.length) {
+        this.preReceived.delete(digest);
+      }
+      return result;
+    }
+    return this.accept(topic, payload);
+  }
+
+  // Called by the hook inside the MQTT client before it sends PUBACK: the event is journaled before the broker
+  // forgets the message. The flow's receive node then gets this result.
+  preReceive(topic, payload) {
+    const result = this.accept(topic, payload);
+    const digest = packetDigest(topic, payload);
+    if (!this.preReceived.has(digest)) {
+      this.preReceived.set(digest, []);
+    }
+    this.preReceived.get(digest).push(result);
+    if (this.preReceived.size > 100000) {
+      this.preReceived.delete(this.preReceived.keys().next().value); // never consumed: the journal keeps the event
+    }
+    return result;
+  }
+
+  subscribed(topic) {
+    return (this.config.mqtt.subscriptions || []).some((pattern) => topicPatternMatch(pattern, String(topic)).matched);
+  }
+
+  accept(topic, payload) {
     this.stats.received += 1;
     const receivedAt = new Date(this.now()).toISOString();
     const normalised = this.normalise(String(topic || ''), payload);
@@ -1154,6 +1188,59 @@ class Pipeline {
   }
 }
 
+function packetDigest(topic, payload) {
+  let bytes;
+  if (Buffer.isBuffer(payload)) {
+    bytes = payload;
+  } else if (typeof payload === 'string') {
+    bytes = Buffer.from(payload, 'utf8');
+  } else {
+    bytes = Buffer.from(JSON.stringify(payload === undefined ? null : payload), 'utf8');
+  }
+  return crypto.createHash('sha256').update(String(topic)).update(Buffer.from([0])).update(bytes).digest('hex');
+}
+
+// Node-RED's MQTT node acknowledges a QoS 1 message (PUBACK) as soon as it arrives, before the flow runs: a kill in
+// between would lose a message the broker already forgot. This hook journals every QoS >= 1 message on a pipeline
+// subscription inside MQTT.js's handleMessage, which MQTT.js calls before it sends PUBACK; a journal failure sends no
+// PUBACK (the broker delivers the message again). `mqttModule` defaults to the mqtt package Node-RED itself loads.
+// Returns what happened, for the log.
+function installPubackAfterJournal(configPath, mqttModule) {
+  let mqtt = mqttModule;
+  if (!mqtt) {
+    const paths = [require.main && require.main.filename ? path.dirname(require.main.filename) : null, process.cwd()]
+      .filter(Boolean);
+    try {
+      mqtt = require(require.resolve('mqtt', { paths })); // eslint-disable-line global-require
+    } catch (err) {
+      return `not installed: the mqtt package was not found from ${paths.join(', ')} (PUBACK comes before the journal)`;
+    }
+  }
+  const proto = mqtt && mqtt.MqttClient && mqtt.MqttClient.prototype;
+  if (!proto || typeof proto.handleMessage !== 'function') {
+    return 'not installed: this mqtt package has no MqttClient.handleMessage (PUBACK comes before the journal)';
+  }
+  if (proto.mingJournalHook) {
+    return 'installed';
+  }
+  const original = proto.handleMessage;
+  proto.handleMessage = function handleMessage(packet, callback) {
+    if (packet && packet.cmd === 'publish' && packet.qos > 0) {
+      try {
+        const pipeline = shared(configPath);
+        if (pipeline.subscribed(packet.topic)) {
+          pipeline.preReceive(packet.topic, packet.payload);
+        }
+      } catch (err) {
+        return callback(err);
+      }
+    }
+    return original.call(this, packet, callback);
+  };
+  Object.defineProperty(proto, 'mingJournalHook', { value: true });
+  return 'installed';
+}
+
 function load(configPath, options) {
   const file = configPath || DEFAULT_CONFIG_PATH;
   let config;
@@ -1177,6 +1264,6 @@ function shared(configPath, options) {
 }
 
 module.exports = {
-  load, shared, Pipeline, secretEnvName, sickHa1, sickResponse, lineProtocol, parseTimestamp, isoFromNs,
+  load, shared, Pipeline, installPubackAfterJournal, packetDigest, secretEnvName, sickHa1, sickResponse, lineProtocol, parseTimestamp, isoFromNs,
   topicPatternMatch, httpRequest, DEFAULT_CONFIG_PATH,
 };

@@ -246,6 +246,40 @@ const cases = {
     return out;
   },
 
+  // The MQTT client hook journals a QoS 1 message before MQTT.js's handleMessage callback (which sends PUBACK);
+  // the flow's receive() then gets that result (accepted, not a duplicate); QoS 0 and other topics are left alone.
+  async puback_after_journal() {
+    const cfg = config();
+    const cfgFile = path.join(workDir, `pipeline-hook-${dirCounter}.json`);
+    fs.writeFileSync(cfgFile, JSON.stringify(cfg));
+    ming.shared(cfgFile, { env: ENV });
+    class MqttClient {
+      handleMessage(packet, callback) {
+        callback();
+      }
+    }
+    const installed = ming.installPubackAfterJournal(cfgFile, { MqttClient });
+    const again = ming.installPubackAfterJournal(cfgFile, { MqttClient });
+    const journal = path.join(cfg.outbox.dir, 'journal');
+    const payload = Buffer.from(event('line1', 'st10', 'stop', NOW_S));
+    const journalAtPuback = await new Promise((resolve) => new MqttClient().handleMessage(
+      { cmd: 'publish', qos: 1, topic: 'factory/line/line1/event', payload }, () => resolve(listDir(journal).length)));
+    const qos0 = await new Promise((resolve) => new MqttClient().handleMessage(
+      { cmd: 'publish', qos: 0, topic: 'factory/line/line2/event', payload: Buffer.from(event('line2', 'st10', 'stop', NOW_S)) },
+      () => resolve(listDir(journal).length)));
+    const other = await new Promise((resolve) => new MqttClient().handleMessage(
+      { cmd: 'publish', qos: 1, topic: 'factory/line/line2/event/ack', payload: Buffer.from('{}') }, () => resolve(listDir(journal).length)));
+    const flowSees = ming.shared(cfgFile).receive('factory/line/line1/event', payload).status;
+    const second = ming.shared(cfgFile).receive('factory/line/line1/event', payload).status;
+    // A journal that cannot be written: no PUBACK (the callback gets the error).
+    fs.rmSync(journal, { recursive: true });
+    fs.writeFileSync(journal, 'not a directory');
+    const failed = await new Promise((resolve) => new MqttClient().handleMessage(
+      { cmd: 'publish', qos: 1, topic: 'factory/line/line3/event', payload: Buffer.from(event('line3', 'st10', 'stop', NOW_S)) },
+      (err) => resolve(err ? 'error, no puback' : 'puback')));
+    return { installed, again, journal_at_puback: journalAtPuback, qos0, other, flow_sees: flowSees, second, failed };
+  },
+
   async sick_login() {
     return params.sick_login.map(([user, realm, password, nonce, name, salt, emptySalt]) => ming.sickResponse(user, realm, password, nonce, name, salt, emptySalt));
   },

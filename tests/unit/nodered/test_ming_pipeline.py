@@ -12,6 +12,7 @@ Mutations tried (each made a test here fail, then was restored):
 - recording-window join off (every event opens a window): test_recording_window_joins_one_trigger_and_one_clip.
 - busy not retried (data.result 2 fails at once): test_busy_result_retried_then_ok.
 - 4xx record kept in the outbox instead of dead-lettered: test_refused_record_dead_lettered_others_stored.
+- the PUBACK hook calling the original handleMessage before journaling: test_puback_only_after_journal.
 """
 
 import hashlib
@@ -383,3 +384,17 @@ def test_refused_record_dead_lettered_others_stored(observed):
         "authorization": "Token influx-token",
     }
     assert got["request_count"] == 4
+
+
+def test_puback_only_after_journal(observed):
+    """The hook in MQTT.js's handleMessage journals a QoS 1 message before the callback that sends PUBACK; the flow's
+    receive node gets that result (accepted once, then a duplicate); QoS 0 and topics outside the subscriptions are
+    left alone; a journal that cannot be written sends no PUBACK. Against a stand-in MqttClient class with the same
+    handleMessage contract. Mutation tried: the hook calls the original handleMessage first."""
+    got = observed["puback_after_journal"]
+    assert (got["installed"], got["again"]) == ("installed", "installed")
+    assert got["journal_at_puback"] == 1
+    assert (got["qos0"], got["other"]) == (1, 1)
+    assert (got["flow_sees"], got["second"]) == ("accepted", "duplicate")
+    assert got["failed"] == "error, no puback"
+
