@@ -30,21 +30,27 @@ CAMERAS = {
 class NoderedRoleRun:
     """Runs nodered_rollout.yml against ``<directory>/inventory.yml`` with extra vars and remembers every output."""
 
-    def __init__(self, directory, variables, secrets, cameras=None):
+    def __init__(self, directory, variables, secrets, cameras=None, host_vars=None, host_groups=()):
         self.directory = Path(directory)
         self.variables = dict(variables)
         self.secrets = dict(secrets)
         self.cameras = CAMERAS if cameras is None else cameras
+        # Inventory variables of the app host (localhost), and more groups it belongs to (e.g. ming_brokers).
+        self.host_vars = dict(host_vars or {})
+        self.host_groups = tuple(host_groups)
         self.outputs = []
 
     def write_inventory(self, cameras):
         hosts = {name: dict(values, sensingcam_username="Service",
                             sensingcam_password=self.secrets.get(f"camera:{name}", ""))
                  for name, values in cameras.items()}
-        inventory = {"all": {"children": {
-            "ming_apps": {"hosts": {"localhost": {"ansible_connection": "local"}}},
+        children = {
+            "ming_apps": {"hosts": {"localhost": dict(self.host_vars, ansible_connection="local")}},
             "sensingcams": {"hosts": hosts, "vars": {"ansible_connection": "local"}},
-        }}}
+        }
+        for group in self.host_groups:
+            children[group] = {"hosts": {"localhost": {}}}
+        inventory = {"all": {"children": children}}
         path = self.directory / "inventory.yml"
         path.write_text(yaml.safe_dump(inventory))
         path.chmod(0o600)
