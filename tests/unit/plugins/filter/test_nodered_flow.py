@@ -144,3 +144,18 @@ def test_bad_pipeline_named(path, value, message):
 def test_not_a_dict():
     with pytest.raises(AnsibleFilterError, match="must be the pipeline configuration"):
         nodered_correlation_flow(["x"])
+
+
+def test_receive_installs_the_puback_hook_before_any_mqtt_in():
+    """Node-RED creates nodes in list order: receive (whose On Start installs the PUBACK-after-journal hook) must
+    come before every mqtt in node, which makes the broker node connect; payloads arrive as exact bytes.
+    Mutation tried: receive appended after the mqtt in nodes."""
+    flow = nodered_correlation_flow(PIPELINE)
+    order = [node["id"] for node in flow["flows"]]
+    receive = node_id("receive")
+    mqtt_in = [node for node in flow["flows"] if node["type"] == "mqtt in"]
+    assert all(order.index(receive) < order.index(node["id"]) for node in mqtt_in)
+    assert all(node["datatype"] == "buffer" for node in mqtt_in)
+    initialize = by_name(flow)["receive: normalise, dedup, journal"]["initialize"]
+    assert 'global.get("ming").installPubackAfterJournal("/config/pipeline.json")' in initialize
+
