@@ -172,7 +172,7 @@ def observed(tmp_path_factory):
         params = {
             "normalise": [
                 [topic, payload if isinstance(payload, str) else json.dumps(payload)]
-                for (topic, payload), _ in NORMALISE
+                for (topic, payload), _expect in NORMALISE
             ],
             "sick_login": [list(case) for case in SICK_LOGIN],
             "line_protocol": [list(case) for case in LINE_PROTOCOL],
@@ -195,7 +195,7 @@ def observed(tmp_path_factory):
 
 
 @pytest.mark.parametrize(
-    "index", range(len(NORMALISE)), ids=[f"{n}-{expect[0]}" for n, (_, expect) in enumerate(NORMALISE)]
+    "index", range(len(NORMALISE)), ids=[f"{n}-{expect[0]}" for n, (_given, expect) in enumerate(NORMALISE)]
 )
 def test_normalisation_table(observed, index):
     """Each plant shape normalises to the same event; each malformed payload is dead-lettered with its reason."""
