@@ -397,4 +397,3 @@ def test_puback_only_after_journal(observed):
     assert (got["qos0"], got["other"]) == (1, 1)
     assert (got["flow_sees"], got["second"]) == ("accepted", "duplicate")
     assert got["failed"] == "error, no puback"
-

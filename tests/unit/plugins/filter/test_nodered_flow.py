@@ -158,4 +158,3 @@ def test_receive_installs_the_puback_hook_before_any_mqtt_in():
     assert all(node["datatype"] == "buffer" for node in mqtt_in)
     initialize = by_name(flow)["receive: normalise, dedup, journal"]["initialize"]
     assert 'global.get("ming").installPubackAfterJournal("/config/pipeline.json")' in initialize
-
