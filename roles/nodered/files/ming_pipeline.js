@@ -584,7 +584,8 @@ class Pipeline {
 
   isDuplicate(key) {
     return this.inflight.has(key) || fs.existsSync(path.join(this.dirs.seen, key))
-      || fs.existsSync(path.join(this.dirs.journal, `${key}.json`));
+      || fs.existsSync(path.join(this.dirs.journal, `${key}.json`))
+      || fs.existsSync(path.join(this.dirs.outbox, `${key}.json`));
   }
 
   markSeen(key) {
