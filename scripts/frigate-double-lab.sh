@@ -35,7 +35,7 @@ running_pid() {
   local pid
   [ -f "$pid_file" ] || return 0
   pid=$(cat "$pid_file")
-  if [ -n "$pid" ] && [ -r "/proc/$pid/cmdline" ] && tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q 'frigate_double'; then
+  if [ -n "$pid" ] && [ -r "/proc/$pid/cmdline" ] && tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qE 'frigate[-_]double'; then
     echo "$pid"
   fi
 }
@@ -100,12 +100,13 @@ start() {
   ensure_lab_secret "$mqtt_password_file" 'ming_brokers[0]' mosquitto_clients
   printf '%s\n' "$wanted" >"$cameras_file"
   while read -r camera; do camera_args+=(--camera "$camera"); done <"$cameras_file"
-  (cd "$repo/tools" && nohup "$python" -m frigate_double --host 127.0.0.1 --port "$port" "${camera_args[@]}" \
+  PYTHONPATH="$repo/tools" nohup "$python" -m frigate_double --host 127.0.0.1 --port "$port" "${camera_args[@]}" \
     --password-file "$password_file" --tls-cert "$work_dir/server.crt" --tls-key "$work_dir/server.key" \
     --mqtt-host 127.0.0.1 --mqtt-port 8883 --mqtt-ca "$ca_dir/ca.crt" --mqtt-user frigate \
     --mqtt-password-file "$mqtt_password_file" \
     --control-port "$control_port" --control-token-file "$control_token_file" \
-    >"$log_file" 2>&1 </dev/null & echo $! >"$pid_file")
+    >"$log_file" 2>&1 </dev/null &
+  echo $! >"$pid_file"
   for _ in $(seq 1 100); do
     if grep -q "frigate_double ready" "$log_file" 2>/dev/null; then
       grep "frigate_double ready" "$log_file"

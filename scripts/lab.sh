@@ -20,6 +20,7 @@ case "${1:-}" in
     ;;
   stop)
     lab_claim
+    bash scripts/frigate-double-lab.sh stop
     bash scripts/camera-simulator-lab.sh stop
     if docker info >/dev/null 2>&1; then
       docker compose --project-name "$lab_project" down --remove-orphans
@@ -32,8 +33,11 @@ esac
 lab_claim
 bash scripts/bootstrap-venv.sh
 bash scripts/docker-engine.sh
-# The lab runs the broker image; the lab cameras are the simulator as a process (scripts/camera-simulator-lab.sh).
-bash scripts/build-lab-images.sh mosquitto influxdb
+# The lab runs the broker, InfluxDB and Node-RED images; the lab cameras are the simulator as a process
+# (scripts/camera-simulator-lab.sh), Frigate is the Frigate API double (scripts/frigate-double-lab.sh).
+bash scripts/build-lab-images.sh mosquitto influxdb nodered
 # The lab cameras (inventories/lab, group sensingcams) are the camera simulator on loopback.
 bash scripts/camera-simulator-lab.sh start
 .venv/bin/ansible-playbook site.yml "$@"
+# Frigate cannot run here: the Frigate API double stands in for it (HTTPS from the lab CA that site.yml made).
+bash scripts/frigate-double-lab.sh start

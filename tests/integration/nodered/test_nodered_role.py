@@ -38,6 +38,8 @@ import urllib.request
 import uuid
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
 from mosquitto_broker import free_port, remove_compose_project, require
 
 PROJECT = f"nrrole-{uuid.uuid4().hex[:6]}"
@@ -221,6 +223,12 @@ def test_the_files_and_the_pipeline_from_the_inventory(role):
     assert pipeline["events"] == ["stop", "fault"]
     assert pipeline["influxdb"]["url"] == "https://127.0.0.1:18086" and pipeline["influxdb"]["database"] == "ming"
     assert pipeline["frigate"]["version"] == "0.18.0" and pipeline["webhook"] is None
+    # The CA bundle the flow's TLS nodes read: PEM only, one line break per line (a literal backslash-n after the
+    # last certificate once made Node.js reject it, and the flow could not reach the broker). Here one CA: the plant's.
+    bundle = (role.config / "ca.crt").read_text()
+    assert "\\n" not in bundle and bundle.endswith("-----END CERTIFICATE-----\n"), bundle[-80:]
+    assert [cert.fingerprint(hashes.SHA256()) for cert in x509.load_pem_x509_certificates(bundle.encode())] == [
+        x509.load_pem_x509_certificate((role.base / "ca" / "ca.crt").read_bytes()).fingerprint(hashes.SHA256())]
     stored = json.loads((role.config / "secrets.json").read_text())
     assert stored == {"mqtt_password": SECRETS["mqtt"], "frigate_password": SECRETS["frigate"],
                       "influxdb_password": SECRETS["influxdb"],
