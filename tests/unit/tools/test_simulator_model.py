@@ -352,7 +352,7 @@ def test_free_port_block_skips_a_taken_port_and_stays_below_the_ephemeral_range(
     taken.bind(("127.0.0.1", 0))
     held = taken.getsockname()[1]
     free_base = testing.free_port_block(2)
-    assert 20000 <= free_base and free_base + 1 < 32768
+    assert free_base >= 20000 and free_base + 1 < 32768
     # the first candidate block has its second port taken; the second candidate was free a moment ago
     candidates = iter([held - 1, free_base])
     monkeypatch.setattr(testing.random, "SystemRandom", lambda: type("R", (), {
