@@ -41,3 +41,5 @@ bash scripts/camera-simulator-lab.sh start
 .venv/bin/ansible-playbook site.yml "$@"
 # Frigate cannot run here: the Frigate API double stands in for it (HTTPS from the lab CA that site.yml made).
 bash scripts/frigate-double-lab.sh start
+# Last: the self-test (one synthetic anomaly on the reserved self-test station, followed to its record).
+.venv/bin/ansible-playbook playbooks/verify.yml "$@"
