@@ -11,13 +11,17 @@ import shutil
 import sys
 from pathlib import Path
 
+import file_durations
 import pytest
-# Longest test files first and each file's time (tests/file_durations.py): its hooks act from here.
-from file_durations import pytest_collection_modifyitems, pytest_configure  # noqa: F401
 
 COLLECTIONS_ROOT = Path(__file__).resolve().parents[1] / ".collections"
 if str(COLLECTIONS_ROOT) not in sys.path:
     sys.path.insert(0, str(COLLECTIONS_ROOT))
+
+
+# Longest test files first and each file's time (tests/file_durations.py): its hooks act from here.
+pytest_collection_modifyitems = file_durations.pytest_collection_modifyitems
+pytest_configure = file_durations.pytest_configure
 
 
 def in_ci():

@@ -291,8 +291,13 @@ def test_start_up_failure_reports_the_log(tmp_path, token_pair):
     _token, digest = token_pair
     broken = minimal_settings_js(free_port(), digest, extra="    broken: ,")
     starting = nodered_container(tmp_path, broken, name_hint="broken", startup_timeout=30)
-    with pytest.raises(RuntimeError) as raised, starting:
-        pytest.fail("Node-RED started with a settings.js that does not parse")
+
+    def start():
+        with starting:
+            pytest.fail("Node-RED started with a settings.js that does not parse")
+
+    with pytest.raises(RuntimeError) as raised:
+        start()
     message = str(raised.value)
     assert "exited" in message and "Error loading settings file" in message, message
     name = message.split("container ", 1)[1].split(" ", 1)[0]

@@ -30,6 +30,8 @@ def test_passes():
 @pytest.fixture
 def suite(tmp_path):
     shutil.copy(CONFTEST, tmp_path / "conftest.py")
+    # The plugin the conftest loads its file-order hooks from (tests/file_durations.py).
+    shutil.copy(CONFTEST.with_name("file_durations.py"), tmp_path / "file_durations.py")
     (tmp_path / "test_sample.py").write_text(SKIPPING)
 
     def run(ci):

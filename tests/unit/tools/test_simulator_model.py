@@ -355,8 +355,13 @@ def test_free_port_block_skips_a_taken_port_and_stays_below_the_ephemeral_range(
     assert free_base >= 20000 and free_base + 1 < 32768
     # the first candidate block has its second port taken; the second candidate was free a moment ago
     candidates = iter([held - 1, free_base])
-    monkeypatch.setattr(testing.random, "SystemRandom", lambda: type("R", (), {
-        "randrange": staticmethod(lambda _a, _b: next(candidates))})())
+
+    class Candidates:
+        @staticmethod
+        def randrange(_start, _stop):
+            return next(candidates)
+
+    monkeypatch.setattr(testing.random, "SystemRandom", Candidates)
     try:
         try:
             base = testing.free_port_block(2)

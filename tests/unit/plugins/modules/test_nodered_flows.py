@@ -325,7 +325,7 @@ def test_conflict_once_reads_again_and_retries(run_module, nodered):
     result = deploy(run_module, password=NEW_PASSWORD)
     assert result["changed"] is True, result
     assert result["nodes_removed"] == ["editor-debug-4"] and result["nodes_changed"] == ["broker-plant"]
-    assert [method for method, *_ in nodered.requests[-5:]] == ["GET", "POST", "GET", "POST", "GET"]
+    assert [request[0] for request in nodered.requests[-5:]] == ["GET", "POST", "GET", "POST", "GET"]
     assert [post["rev"] for post in nodered.posts()[-2:]] == [first_rev, theirs], "the retry carries their rev"
     assert "editor-debug-4" not in [node["id"] for node in nodered.flows]
     assert nodered.credentials["broker-plant"]["password"] == NEW_PASSWORD
