@@ -7,7 +7,7 @@ VENV ?= .venv
 
 help:
 	@echo "make lab    - set up this machine (venv, Docker engine, lab images) and roll out the lab (site.yml)"
-	@echo "make test   - every test: lint, ansible-test sanity, build, molecule, benchmarks, pytest"
+	@echo "make test   - every test: lint, ansible-test sanity, build, benchmarks, then molecule alongside pytest"
 
 lab:
 	bash scripts/lab.sh
