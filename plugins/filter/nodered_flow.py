@@ -52,25 +52,24 @@ def _pipeline_call(config_path, body):
     return 'const pipeline = global.get("ming").shared(%s);\n%s' % (json.dumps(config_path), body)
 
 
-RECEIVE = '''let result;
-try {
-    result = pipeline.receive(msg.topic, msg.payload);
-} catch (err) {
+RECEIVE = '''// Resolves once the event's journal batch is on disk (group commit).
+pipeline.receive(msg.topic, msg.payload).then((result) => {
+    if (result.status === "accepted") {
+        const e = result.event;
+        node.status({fill: "green", shape: "dot", text: e.line + "/" + e.station + " " + e.event});
+        node.send([{topic: msg.topic, event: e, payload: e}, null]);
+    } else if (result.status === "duplicate") {
+        node.status({fill: "grey", shape: "ring", text: "duplicate dropped " + result.event_id.slice(0, 16)});
+    } else {
+        node.status({fill: "yellow", shape: "ring", text: "dead letter: " + result.reason.slice(0, 60)});
+        node.send([null, {topic: result.message.topic, payload: result.message.payload, qos: 1, retain: false}]);
+    }
+    node.done();
+}).catch((err) => {
     node.status({fill: "red", shape: "ring", text: "journal write failed"});
     node.error("receive: the event could not be journaled: " + err.message, msg);
-    return null;
-}
-if (result.status === "accepted") {
-    const e = result.event;
-    node.status({fill: "green", shape: "dot", text: e.line + "/" + e.station + " " + e.event});
-    return [{topic: msg.topic, event: e, payload: e}, null];
-}
-if (result.status === "duplicate") {
-    node.status({fill: "grey", shape: "ring", text: "duplicate dropped " + result.event_id.slice(0, 16)});
-    return null;
-}
-node.status({fill: "yellow", shape: "ring", text: "dead letter: " + result.reason.slice(0, 60)});
-return [null, {topic: result.message.topic, payload: result.message.payload, qos: 1, retain: false}];
+});
+return null;
 '''
 
 CORRELATE = '''const e = msg.event;
@@ -88,15 +87,17 @@ pipeline.correlate(e).then((record) => {
 return null;
 '''
 
-OUTBOX = '''try {
-    const entry = pipeline.record(msg.record);
+OUTBOX = '''// Resolves once the record's outbox batch is on disk (group commit); then a drain at once (the drain node runs at
+// most one drain, another right after when records arrived meanwhile; the 1 s timer is for retries and backoff).
+pipeline.record(msg.record).then((entry) => {
     node.status({fill: "green", shape: "dot", text: "queued " + entry.line + " " + entry.correlation});
-} catch (err) {
+    node.send({payload: "drain"});
+    node.done();
+}).catch((err) => {
     node.status({fill: "red", shape: "ring", text: "outbox write failed"});
     node.error("outbox: " + err.message + " (the event stays in the journal until the next start)", msg);
-    return null;
-}
-return {payload: "drain"};
+});
+return null;
 '''
 
 DRAIN = '''pipeline.log = (text) => node.warn(text);

@@ -18,6 +18,7 @@
 'use strict';
 
 const fs = require('fs');
+const fsp = fs.promises;
 const path = require('path');
 const crypto = require('crypto');
 const http = require('http');
@@ -299,6 +300,82 @@ function writeDurable(dir, tempDir, name, text) {
   fsyncDirectory(dir);
 }
 
+async function fsyncDirectoryAsync(dir) {
+  const handle = await fsp.open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+// writeDurable without blocking the event loop: messages keep arriving (and queue for the next batch) meanwhile.
+async function writeDurableAsync(dir, tempDir, name, text) {
+  tempCounter += 1;
+  const temp = path.join(tempDir, `${name}.${process.pid}.${tempCounter}.tmp`);
+  const handle = await fsp.open(temp, 'w', 0o600);
+  try {
+    await handle.writeFile(text);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  await fsp.rename(temp, path.join(dir, name));
+  await fsyncDirectoryAsync(dir);
+}
+
+// Group commit: items added while a flush runs are flushed together by the next one (one file, one fsync of it and
+// one of its directory per batch); each add() resolves only after the batch holding ITS item is durable.
+class GroupCommit {
+  constructor(flush) {
+    this.flush = flush;
+    this.queue = [];
+    this.running = false;
+    this.batches = 0;
+  }
+
+  add(item) {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ item, resolve, reject });
+      if (!this.running) {
+        this.running = true;
+        setImmediate(() => this.run());
+      }
+    });
+  }
+
+  async run() {
+    while (this.queue.length) {
+      const batch = this.queue.splice(0, this.queue.length);
+      this.batches += 1;
+      try {
+        await this.flush(batch.map((waiting) => waiting.item));
+        batch.forEach((waiting) => waiting.resolve());
+      } catch (err) {
+        batch.forEach((waiting) => waiting.reject(err));
+      }
+    }
+    this.running = false;
+  }
+}
+
+let batchCounter = 0;
+
+// Batch file names sort in write order: milliseconds, pid, counter.
+function batchName(nowMs, extension) {
+  batchCounter += 1;
+  return `${String(Math.floor(nowMs)).padStart(15, '0')}-${process.pid}-${String(batchCounter).padStart(9, '0')}${extension}`;
+}
+
+// A journal or outbox file: a batch (.jsonl, one JSON object a line) or a single entry of an older version (.json).
+function readEntries(file) {
+  const text = fs.readFileSync(file, 'utf8');
+  if (file.endsWith('.json')) {
+    return [JSON.parse(text)];
+  }
+  return text.split('\n').filter((line) => line.trim()).map((line) => JSON.parse(line));
+}
+
 function unlinkQuiet(file) {
   try {
     fs.unlinkSync(file);
@@ -384,6 +461,100 @@ class Pipeline {
     this.nextAttemptAt = 0;
     this.lastPrune = 0;
     this.stats = { received: 0, duplicates: 0, dead_letters: 0, triggers: 0, joined: 0, stored: 0, write_failures: 0 };
+    this.loadIndex();
+    this.journalCommit = new GroupCommit((events) => this.flushJournal(events));
+    this.outboxCommit = new GroupCommit((entries) => this.flushOutbox(entries));
+    this.seenCommit = new GroupCommit((keys) => this.flushSeen(keys));
+  }
+
+  // The on-disk state, indexed in memory once (this process is the only writer): journal batches (accepted, not
+  // yet in the outbox), outbox batches (not yet stored), seen batches (stored or dead-lettered, kept dedup.ttl_s).
+  loadIndex() {
+    this.journal = { files: new Map(), keys: new Map() };
+    this.outbox = { files: new Map(), keys: new Map() };
+    this.seen = { files: new Map(), keys: new Map() };
+    this.resumable = [];
+    for (const [kind, index] of [['journal', this.journal], ['outbox', this.outbox]]) {
+      for (const name of fs.readdirSync(this.dirs[kind]).filter((file) => /\.jsonl?$/.test(file)).sort()) {
+        const file = path.join(this.dirs[kind], name);
+        let entries;
+        try {
+          entries = readEntries(file);
+        } catch (err) {
+          this.log(`${kind} file ${name} is not readable: ${err.message}; it stays for inspection`);
+          continue;
+        }
+        const remaining = new Map(entries.filter((entry) => entry && entry.key).map((entry) => [entry.key, entry]));
+        index.files.set(file, remaining);
+        for (const key of remaining.keys()) {
+          index.keys.set(key, file);
+        }
+      }
+    }
+    for (const [key, file] of Array.from(this.journal.keys)) {
+      if (this.outbox.keys.has(key)) {
+        this.forget(this.journal, key, file); // the outbox holds it: the journal removal was all that was left
+      } else {
+        this.resumable.push(this.journal.files.get(file).get(key));
+      }
+    }
+    for (const name of fs.readdirSync(this.dirs.seen)) {
+      const file = path.join(this.dirs.seen, name);
+      // a batch (.txt, one key a line) or an empty marker file named by the key (an older version)
+      const keys = name.endsWith('.txt') ? fs.readFileSync(file, 'utf8').split('\n').filter(Boolean) : [name];
+      this.seen.files.set(file, new Set(keys));
+      for (const key of keys) {
+        this.seen.keys.set(key, file);
+      }
+    }
+  }
+
+  // Drops key from a journal or outbox batch; the batch file goes when nothing in it is left.
+  forget(index, key, file) {
+    const remaining = index.files.get(file);
+    index.keys.delete(key);
+    if (!remaining) {
+      return;
+    }
+    remaining.delete(key);
+    if (!remaining.size) {
+      index.files.delete(file);
+      unlinkQuiet(file);
+    }
+  }
+
+  async flushJournal(events) {
+    const name = batchName(this.now(), '.jsonl');
+    await writeDurableAsync(this.dirs.journal, this.dirs.temp, name, events.map((event) => JSON.stringify(event)).join('\n') + '\n');
+    const file = path.join(this.dirs.journal, name);
+    this.journal.files.set(file, new Map(events.map((event) => [event.key, event])));
+    const now = this.now();
+    for (const event of events) {
+      this.journal.keys.set(event.key, file);
+      event.hops.journaled = now;
+    }
+  }
+
+  async flushOutbox(entries) {
+    const name = batchName(this.now(), '.jsonl');
+    await writeDurableAsync(this.dirs.outbox, this.dirs.temp, name, entries.map((entry) => JSON.stringify(entry)).join('\n') + '\n');
+    const file = path.join(this.dirs.outbox, name);
+    this.outbox.files.set(file, new Map(entries.map((entry) => [entry.key, entry])));
+    const now = this.now();
+    for (const entry of entries) {
+      this.outbox.keys.set(entry.key, file);
+      entry.hops.outbox_written = now;
+    }
+  }
+
+  async flushSeen(keys) {
+    const name = batchName(this.now(), '.txt');
+    await writeDurableAsync(this.dirs.seen, this.dirs.temp, name, keys.join('\n') + '\n');
+    const file = path.join(this.dirs.seen, name);
+    this.seen.files.set(file, new Set(keys));
+    for (const key of keys) {
+      this.seen.keys.set(key, file);
+    }
   }
 
   secret(key) {
@@ -392,8 +563,9 @@ class Pipeline {
   }
 
   // --- 1. receive ---------------------------------------------------------------------------------------------
-  // Returns {status: 'accepted', event} | {status: 'duplicate', event_id} | {status: 'dead_letter', reason, message}.
-  // A message the MQTT client hook (installPubackAfterJournal) already journaled returns that result.
+  // Resolves {status: 'accepted', event} | {status: 'duplicate', event_id} | {status: 'dead_letter', reason, message},
+  // 'accepted' only once the event's journal batch is durable. A message the MQTT client hook
+  // (installPubackAfterJournal) already journaled resolves that result.
   receive(topic, payload) {
     const digest = packetDigest(topic, payload);
     const early = this.preReceived.get(digest);
@@ -432,22 +604,25 @@ class Pipeline {
     const normalised = this.normalise(String(topic || ''), payload);
     if (normalised.error) {
       this.stats.dead_letters += 1;
-      return {
+      return Promise.resolve({
         status: 'dead_letter', reason: normalised.error,
         message: this.deadLetterMessage(normalised.error, topic, payload, receivedAt),
-      };
+      });
     }
     const event = normalised.event;
     event.received_at = receivedAt;
+    event.hops = { received: this.now() };
     if (this.isDuplicate(event.key)) {
       this.stats.duplicates += 1;
-      return { status: 'duplicate', event_id: event.event_id, key: event.key };
+      return Promise.resolve({ status: 'duplicate', event_id: event.event_id, key: event.key });
     }
-    // The journal entry is on disk before this returns: from here on a SIGKILL loses nothing (resume()).
-    writeDurable(this.dirs.journal, this.dirs.temp, `${event.key}.json`, JSON.stringify(event));
-    this.markSeen(event.key);
+    // In flight from here (a redelivery meanwhile is a duplicate); the promise resolves once the journal batch
+    // holding the event is on disk: from then on a SIGKILL loses nothing (resume()).
     this.inflight.add(event.key);
-    return { status: 'accepted', event };
+    return this.journalCommit.add(event).then(() => ({ status: 'accepted', event }), (err) => {
+      this.inflight.delete(event.key);
+      throw err;
+    });
   }
 
   deadLetterMessage(reason, topic, payload, receivedAt) {
@@ -583,34 +758,32 @@ class Pipeline {
   }
 
   isDuplicate(key) {
-    return this.inflight.has(key) || fs.existsSync(path.join(this.dirs.seen, key))
-      || fs.existsSync(path.join(this.dirs.journal, `${key}.json`))
-      || fs.existsSync(path.join(this.dirs.outbox, `${key}.json`));
+    return this.inflight.has(key) || this.seen.keys.has(key) || this.journal.keys.has(key) || this.outbox.keys.has(key);
   }
 
-  markSeen(key) {
-    const file = path.join(this.dirs.seen, key);
-    const fd = fs.openSync(file, 'w', 0o600);
-    try {
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-  }
-
+  // Seen batches older than dedup.ttl_s go; returns how many keys went with them.
   pruneSeen() {
     const limit = this.now() - (this.config.dedup && this.config.dedup.ttl_s ? this.config.dedup.ttl_s : 86400) * 1000;
     let removed = 0;
-    for (const name of fs.readdirSync(this.dirs.seen)) {
-      const file = path.join(this.dirs.seen, name);
+    for (const [file, keys] of Array.from(this.seen.files)) {
+      let mtime;
       try {
-        if (fs.statSync(file).mtimeMs < limit) {
-          fs.unlinkSync(file);
-          removed += 1;
-        }
+        mtime = fs.statSync(file).mtimeMs;
       } catch (err) {
         if (err.code !== 'ENOENT') {
           throw err;
+        }
+        mtime = 0;
+      }
+      if (mtime >= limit) {
+        continue;
+      }
+      unlinkQuiet(file);
+      this.seen.files.delete(file);
+      for (const key of keys) {
+        if (this.seen.keys.get(key) === file) {
+          this.seen.keys.delete(key);
+          removed += 1;
         }
       }
     }
@@ -630,7 +803,7 @@ class Pipeline {
     const cameraName = this.cameraFor(event);
     const base = {
       event, camera: cameraName || '', correlation: 'none', frigate_event_id: '', clip_url: '', snapshot_url: '',
-      camera_clip: '', duration_seconds: 0, error: '', joined: false,
+      camera_clip: '', duration_seconds: 0, error: '', joined: false, hops: Object.assign({}, event.hops),
     };
     if (!this.triggerEvents.has(event.event)) {
       return base;
@@ -660,6 +833,7 @@ class Pipeline {
     const outcome = await window.capture;
     const frigate = this.config.frigate;
     const record = Object.assign(base, { joined, camera_clip: outcome.camera_clip || '' });
+    Object.assign(record.hops, outcome.hops);
     if (outcome.frigate_event_id) {
       record.frigate_event_id = outcome.frigate_event_id;
       record.duration_seconds = outcome.duration_seconds;
@@ -684,13 +858,20 @@ class Pipeline {
   // One capture per recording window: camera trigger and Frigate event at the same time, then the clip wait.
   async capture(cameraName, event) {
     const camera = (this.config.cameras || {})[cameraName];
-    const outcome = { camera_clip: '', clip_ready: false, duration_seconds: 0 };
+    const outcome = { camera_clip: '', clip_ready: false, duration_seconds: 0, hops: {} };
     const triggering = camera ? this.triggerCamera(cameraName, camera) : Promise.resolve({
       error: `camera ${cameraName} has no entry in pipeline.cameras`,
     });
     const creating = this.createFrigateEvent(camera && camera.frigate_camera ? camera.frigate_camera : cameraName, event);
+    const stamp = (hop) => (answer) => {
+      if (!answer.error) {
+        outcome.hops[hop] = this.now();
+      }
+      return answer;
+    };
     const [trigger, created] = await Promise.all([
-      triggering.catch((err) => ({ error: err.message })), creating.catch((err) => ({ error: err.message }))]);
+      triggering.catch((err) => ({ error: err.message })).then(stamp('camera_triggered')),
+      creating.catch((err) => ({ error: err.message })).then(stamp('frigate_event_created'))]);
     if (trigger.error) {
       outcome.trigger_error = `camera ${cameraName}: ${trigger.error}`;
     }
@@ -701,6 +882,9 @@ class Pipeline {
       outcome.duration_seconds = created.duration_seconds;
       const waited = await this.waitForClip(created.event_id).catch((err) => ({ error: err.message }));
       outcome.clip_ready = Boolean(waited.ready);
+      if (waited.ready) {
+        outcome.hops.clip_ready = this.now();
+      }
       if (!waited.ready) {
         outcome.clip_error = `frigate: clip not ready after ${this.config.frigate.clip_wait_s} s${waited.error ? ` (${waited.error})` : ''}`;
       }
@@ -899,21 +1083,23 @@ class Pipeline {
     return { error: lastError };
   }
 
-  // Frigate's clip can 404 for a while after the event ends: GET with Range 0-0 every clip_poll_s, clip_wait_s long.
+  // A clip is ready only when the event has ended at least clip_settle_s ago (Frigate serves a PARTIAL clip with
+  // 200 while the event runs or before its last recording segment lands) AND the clip answers 200/206 with a body
+  // (0.17+ answers 400 "No recordings found" before any recording, 0.16 an empty 200; 400 and 404 mean "not yet").
+  // Polled every clip_poll_s, clip_wait_s long.
   async waitForClip(eventId) {
     const frigate = this.config.frigate;
     const deadline = this.now() + (frigate.clip_wait_s || 0) * 1000;
     const pollMs = (frigate.clip_poll_s || 2) * 1000;
+    const settleMs = (frigate.clip_settle_s === undefined || frigate.clip_settle_s === null ? 10 : Number(frigate.clip_settle_s)) * 1000;
+    const id = encodeURIComponent(eventId);
     let lastError = null;
     for (;;) {
       try {
-        const answer = await this.frigateRequest(`/api/events/${encodeURIComponent(eventId)}/clip.mp4`, {
-          method: 'GET', headers: { Range: 'bytes=0-0' }, headersOnly: true,
-        });
-        if (answer.status === 200 || answer.status === 206) {
+        lastError = await this.clipState(id, settleMs);
+        if (lastError === true) {
           return { ready: true };
         }
-        lastError = answer.status === 404 ? null : `clip answered HTTP ${answer.status}`;
       } catch (err) {
         lastError = err.message;
       }
@@ -922,6 +1108,34 @@ class Pipeline {
       }
       await sleep(pollMs);
     }
+  }
+
+  // true when the clip is ready, else why not (null: simply not yet).
+  async clipState(id, settleMs) {
+    const event = await this.frigateRequest(`/api/events/${id}`, { method: 'GET' });
+    if (event.status === 404) {
+      return null; // Frigate writes a manual event to its database asynchronously
+    }
+    if (event.status !== 200) {
+      return `event answered HTTP ${event.status}`;
+    }
+    const parsed = parseJson(event.body) || {};
+    const endTime = Number(parsed.end_time);
+    if (parsed.end_time === null || parsed.end_time === undefined || !Number.isFinite(endTime)) {
+      return 'the event has not ended yet';
+    }
+    if (this.now() < endTime * 1000 + settleMs) {
+      return null;
+    }
+    const answer = await this.frigateRequest(`/api/events/${id}/clip.mp4`, {
+      method: 'GET', headers: { Range: 'bytes=0-0' }, headersOnly: true,
+    });
+    if (answer.status === 200 || answer.status === 206) {
+      const range = /\/(\d+)\s*$/.exec(String(answer.headers['content-range'] || ''));
+      const size = range ? Number(range[1]) : Number(answer.headers['content-length'] || 0);
+      return size > 0 ? true : `clip answered HTTP ${answer.status} with no bytes`;
+    }
+    return answer.status === 400 || answer.status === 404 ? null : `clip answered HTTP ${answer.status}`;
   }
 
   // --- 3. record -> outbox ------------------------------------------------------------------------------------------
@@ -946,12 +1160,14 @@ class Pipeline {
     return lineProtocol(this.config.influxdb.measurement, tags, fields, event.timestamp_ns);
   }
 
-  // The record goes into the outbox durably, then the journal entry goes: at every instant one of them holds it.
-  record(record) {
+  // The record goes into the outbox durably (group commit), then the journal entry goes: at every instant one of
+  // them holds it. Resolves the outbox entry once its batch is on disk.
+  async record(record) {
     const event = record.event;
     const entry = {
-      key: event.key, event_id: event.event_id, line: event.line, correlation: record.correlation,
-      self_test: Boolean(event.self_test), line_protocol: this.pointOf(record),
+      key: event.key, event_id: event.event_id, line: event.line, station: event.station, correlation: record.correlation,
+      self_test: Boolean(event.self_test), frigate_event_id: record.frigate_event_id || '', line_protocol: this.pointOf(record),
+      hops: Object.assign({}, event.hops, record.hops || {}),
       webhook: {
         event_id: event.event_id, line: event.line, station: event.station, event: event.event, severity: event.severity,
         timestamp: event.timestamp, camera: record.camera, correlation: record.correlation, clip_url: record.clip_url,
@@ -959,11 +1175,11 @@ class Pipeline {
         error: record.error, self_test: Boolean(event.self_test),
       },
     };
-    writeDurable(this.dirs.outbox, this.dirs.temp, `${event.key}.json`, JSON.stringify(entry));
-    if (!fs.existsSync(path.join(this.dirs.seen, event.key))) {
-      this.markSeen(event.key);
+    await this.outboxCommit.add(entry);
+    const journalFile = this.journal.keys.get(event.key);
+    if (journalFile) {
+      this.forget(this.journal, event.key, journalFile);
     }
-    unlinkQuiet(path.join(this.dirs.journal, `${event.key}.json`));
     this.inflight.delete(event.key);
     return entry;
   }
@@ -1008,46 +1224,50 @@ class Pipeline {
     this.log(`InfluxDB write failed (${reason}); next attempt in ${this.backoffMs / 1000} s, the records stay in the outbox`);
   }
 
-  readOutbox(names) {
-    const entries = [];
-    for (const name of names) {
-      const file = path.join(this.dirs.outbox, name);
-      let entry;
-      try {
-        entry = JSON.parse(fs.readFileSync(file, 'utf8'));
-      } catch (err) {
-        if (err.code === 'ENOENT') {
-          continue;
-        }
-        entry = { key: name.replace(/\.json$/, ''), unreadable: true };
-      }
-      entry.file = file;
-      entries.push(entry);
-    }
-    return entries;
-  }
-
-  deadLetterRecord(entry, reason, result) {
-    const name = path.basename(entry.file);
-    fs.renameSync(entry.file, path.join(this.dirs.deadLetter, name));
-    fsyncDirectory(this.dirs.deadLetter);
+  async deadLetterRecord(entry, reason, result) {
+    const { hops, ...kept } = entry; // eslint-disable-line no-unused-vars
+    writeDurable(this.dirs.deadLetter, this.dirs.temp, `${entry.key}.json`, JSON.stringify(kept));
+    await this.seenCommit.add(entry.key);
+    this.forget(this.outbox, entry.key, this.outbox.keys.get(entry.key));
     this.stats.dead_letters += 1;
-    result.dead_letters.push(this.deadLetterMessage(reason, null, entry.line_protocol || name, new Date(this.now()).toISOString()));
+    result.dead_letters.push(this.deadLetterMessage(reason, null, entry.line_protocol, new Date(this.now()).toISOString()));
   }
 
-  acknowledge(entries, result) {
+  // Stored: the keys go into the seen-set (durably, one batch), then out of the outbox; then the acks.
+  async acknowledge(entries, result) {
+    await Promise.all(entries.map((entry) => this.seenCommit.add(entry.key)));
+    const stored = this.now();
     for (const entry of entries) {
-      unlinkQuiet(entry.file);
+      this.forget(this.outbox, entry.key, this.outbox.keys.get(entry.key));
       this.stats.stored += 1;
-      result.acks.push({
-        topic: this.config.mqtt.ack_topic.replace('{line}', entry.line), qos: 1,
-        payload: { event_id: entry.event_id, stored: true, correlation: entry.correlation },
-      });
+      const hops = Object.assign({}, entry.hops, { stored });
+      const payload = {
+        event_id: entry.event_id, stored: true, correlation: entry.correlation, line: entry.line, station: entry.station,
+        self_test: Boolean(entry.self_test), hops,
+      };
+      if (entry.frigate_event_id) {
+        payload.frigate_event_id = entry.frigate_event_id;
+      }
+      result.acks.push({ topic: this.config.mqtt.ack_topic.replace('{line}', entry.line), qos: 1, payload });
       result.stored.push(entry);
     }
   }
 
+  pendingEntries(limit) {
+    const entries = [];
+    for (const remaining of this.outbox.files.values()) {
+      for (const entry of remaining.values()) {
+        if (entries.length >= limit) {
+          return entries;
+        }
+        entries.push(entry);
+      }
+    }
+    return entries;
+  }
+
   // Returns {acks, dead_letters, stored, pending}. Records stay in the outbox until InfluxDB answered 204 for them.
+  // At most one drain runs; a call meanwhile makes it go round once more (a record() kicks a drain at once).
   async drain() {
     const result = { acks: [], dead_letters: [], stored: [], pending: 0 };
     if (this.draining) {
@@ -1058,6 +1278,7 @@ class Pipeline {
       return result;
     }
     this.draining = true;
+    this.stats.drains = (this.stats.drains || 0) + 1;
     try {
       do {
         this.drainAgain = false;
@@ -1070,7 +1291,7 @@ class Pipeline {
     } finally {
       this.draining = false;
     }
-    result.pending = fs.readdirSync(this.dirs.outbox).length;
+    result.pending = this.outbox.keys.size;
     if (result.stored.length && this.config.webhook && this.config.webhook.url) {
       this.callWebhook(result.stored.map((entry) => entry.webhook)).catch((err) => this.log(`webhook: ${err.message}`));
     }
@@ -1080,19 +1301,9 @@ class Pipeline {
   async drainBatches(result) {
     const batch = this.config.outbox.batch || 500;
     for (let round = 0; round < 100; round += 1) {
-      const names = fs.readdirSync(this.dirs.outbox).filter((name) => name.endsWith('.json')).sort().slice(0, batch);
-      if (!names.length) {
-        return;
-      }
-      const entries = this.readOutbox(names).filter((entry) => {
-        if (entry.unreadable) {
-          this.deadLetterRecord(entry, 'outbox file is not readable JSON', result);
-          return false;
-        }
-        return true;
-      });
+      const entries = this.pendingEntries(batch);
       if (!entries.length) {
-        continue;
+        return;
       }
       const ok = await this.writeEntries(entries, result);
       if (!ok) {
@@ -1113,14 +1324,14 @@ class Pipeline {
     if (answer.status === 204) {
       this.backoffMs = 0;
       this.nextAttemptAt = 0;
-      this.acknowledge(entries, result);
+      await this.acknowledge(entries, result);
       return true;
     }
     // 400/422 name a bad record (parse error, field type conflict): find it one by one, dead-letter it, keep the rest.
     // Every other answer (auth, missing database, 5xx) is about the server: back off, lose nothing.
     if (answer.status === 400 || answer.status === 422) {
       if (entries.length === 1) {
-        this.deadLetterRecord(entries[0], `InfluxDB refused the record: HTTP ${answer.status} ${answer.text}`, result);
+        await this.deadLetterRecord(entries[0], `InfluxDB refused the record: HTTP ${answer.status} ${answer.text}`, result);
         return true;
       }
       for (const entry of entries) {
@@ -1165,24 +1376,16 @@ class Pipeline {
   // Journal entries of a previous process (accepted, not yet in the outbox): correlate them again.
   resume() {
     const events = [];
-    for (const name of fs.readdirSync(this.dirs.journal).filter((file) => file.endsWith('.json')).sort()) {
-      const key = name.replace(/\.json$/, '');
-      if (this.inflight.has(key)) {
-        continue;
-      }
-      let event;
-      try {
-        event = JSON.parse(fs.readFileSync(path.join(this.dirs.journal, name), 'utf8'));
-      } catch (err) {
-        this.log(`journal entry ${name} is not readable: ${err.message}; it stays for inspection`);
-        continue;
-      }
-      if (fs.existsSync(path.join(this.dirs.outbox, name))) {
-        unlinkQuiet(path.join(this.dirs.journal, name));
+    for (const event of this.resumable.splice(0, this.resumable.length)) {
+      if (this.inflight.has(event.key) || !this.journal.keys.has(event.key)) {
         continue;
       }
       event.resumed = true;
-      this.inflight.add(key);
+      event.hops = { received: event.hops && event.hops.received };
+      if (event.hops.received === undefined) {
+        delete event.hops.received;
+      }
+      this.inflight.add(event.key);
       events.push(event);
     }
     return events;
@@ -1205,6 +1408,13 @@ function packetDigest(topic, payload) {
 // between would lose a message the broker already forgot. This hook journals every QoS >= 1 message on a pipeline
 // subscription inside MQTT.js's handleMessage, which MQTT.js calls before it sends PUBACK; a journal failure sends no
 // PUBACK (the broker delivers the message again). `mqttModule` defaults to the mqtt package Node-RED itself loads.
+//
+// Group commit through MQTT.js: MQTT.js reads the next packet only after the PUBACK of the previous one was handed
+// to _sendPacket, so waiting inside handleMessage would journal one message per batch. Instead handleMessage returns
+// at once and the PUBACK is HELD in _sendPacket until the journal batch holding that message is on disk (MQTT.js
+// carries on with the next packets meanwhile, which join the next batch). PUBACKs keep the order of the PUBLISHes
+// (batches complete in order). A PUBACK held across a reconnect is dropped: the broker delivers the message again
+// and the journal/seen-set makes it a duplicate. Without _sendPacket the hook waits inside handleMessage.
 // Returns what happened, for the log.
 function installPubackAfterJournal(configPath, mqttModule) {
   let mqtt = mqttModule;
@@ -1225,19 +1435,50 @@ function installPubackAfterJournal(configPath, mqttModule) {
     return 'installed';
   }
   const original = proto.handleMessage;
+  const holdInSend = typeof proto._sendPacket === 'function'; // eslint-disable-line no-underscore-dangle
   proto.handleMessage = function handleMessage(packet, callback) {
     if (packet && packet.cmd === 'publish' && packet.qos > 0) {
+      let journaled;
       try {
         const pipeline = shared(configPath);
         if (pipeline.subscribed(packet.topic)) {
-          pipeline.preReceive(packet.topic, packet.payload);
+          journaled = pipeline.preReceive(packet.topic, packet.payload);
         }
       } catch (err) {
         return callback(err);
       }
+      if (journaled && holdInSend && packet.qos === 1 && packet.messageId !== undefined) {
+        if (!this.mingHeldAcks) {
+          Object.defineProperty(this, 'mingHeldAcks', { value: new Map() });
+        }
+        this.mingHeldAcks.set(packet.messageId, { journaled, stream: this.stream });
+        journaled.catch(() => undefined); // handled where the PUBACK is sent (or not)
+      } else if (journaled) {
+        // the original (and so PUBACK) only once the journal batch holding this message is on disk
+        return journaled.then(() => original.call(this, packet, callback), (err) => callback(err));
+      }
     }
     return original.call(this, packet, callback);
   };
+  if (holdInSend) {
+    const send = proto._sendPacket; // eslint-disable-line no-underscore-dangle
+    proto._sendPacket = function sendPacket(packet, cb, ...rest) { // eslint-disable-line no-underscore-dangle
+      const held = packet && packet.cmd === 'puback' && this.mingHeldAcks ? this.mingHeldAcks.get(packet.messageId) : undefined;
+      if (!held) {
+        return send.call(this, packet, cb, ...rest);
+      }
+      this.mingHeldAcks.delete(packet.messageId);
+      held.journaled.then(() => {
+        if (this.stream === held.stream && this.connected !== false) {
+          send.call(this, packet, () => undefined, ...rest);
+        }
+      }, () => undefined); // not journaled: no PUBACK, the broker delivers the message again
+      if (typeof cb === 'function') {
+        cb(); // MQTT.js reads the next packet now; its journal write joins the next batch
+      }
+      return undefined;
+    };
+  }
   Object.defineProperty(proto, 'mingJournalHook', { value: true });
   return 'installed';
 }

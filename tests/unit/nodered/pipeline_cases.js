@@ -58,7 +58,8 @@ async function cameraStub(results) {
   return stub;
 }
 
-// A Frigate stub: login cookie, create (counted per camera), clip 404 for `clipNotReady` polls then 200 (-1: never).
+// A Frigate stub: login cookie, create (counted per camera), the event (ended long ago), clip 404 for `clipNotReady`
+// polls then 206 (-1: never).
 async function frigateStub(clipNotReady) {
   const state = { logins: 0, creates: [], clipPolls: 0, unauthorised: 0 };
   const stub = await listen((request, body, response) => {
@@ -80,8 +81,12 @@ async function frigateStub(clipNotReady) {
       if (clipNotReady < 0 || state.clipPolls <= clipNotReady) {
         return reply(response, 404, { success: false });
       }
-      response.writeHead(206, { 'Content-Type': 'video/mp4' });
+      response.writeHead(206, { 'Content-Type': 'video/mp4', 'Content-Range': 'bytes 0-0/1000', 'Content-Length': '1' });
       return response.end('x');
+    }
+    const shown = /^\/api\/events\/([^/]+)$/.exec(request.url);
+    if (shown) {
+      return reply(response, 200, { id: decodeURIComponent(shown[1]), end_time: Date.now() / 1000 - 100 }); // ended long ago
     }
     return reply(response, 404, {});
   });
@@ -168,44 +173,53 @@ const cases = {
   // Each plant shape and each malformed reason, from the table the test passes in.
   async normalise() {
     const p = pipeline();
-    return params.normalise.map(([topic, payload]) => {
-      const result = p.receive(topic, payload);
+    const out = [];
+    for (const [topic, payload] of params.normalise) {
+      const result = await p.receive(topic, payload);
       if (result.status === 'accepted') {
         const e = result.event;
-        return { status: 'accepted', line: e.line, station: e.station, event: e.event, severity: e.severity, timestamp_ns: e.timestamp_ns, event_id: e.event_id, self_test: e.self_test };
+        out.push({ status: 'accepted', line: e.line, station: e.station, event: e.event, severity: e.severity, timestamp_ns: e.timestamp_ns, event_id: e.event_id, self_test: e.self_test });
+      } else {
+        out.push({ status: result.status, reason: result.reason || '', message: result.message || null });
       }
-      return { status: result.status, reason: result.reason || '', message: result.message || null };
-    });
+    }
+    return out;
   },
 
   async stable_id() {
     const payload = event('line1', 'st10', 'stop', NOW_S);
-    const first = pipeline().receive('factory/line/line1/event', payload).event;
-    const second = pipeline().receive('factory/line/line1/event', payload).event;
+    const first = (await pipeline().receive('factory/line/line1/event', payload)).event;
+    const second = (await pipeline().receive('factory/line/line1/event', payload)).event;
     return { first: first.event_id, second: second.event_id, timestamp_ns: first.timestamp_ns };
   },
 
-  // Duplicates are dropped in the same process, after a restart (new load on the same dir), after storage, and a
-  // new timestamp (a PLC that restarted its id counter) is a new event.
+  // Duplicates are dropped in the same process, after a restart (new load on the same dir), after storage (the
+  // seen-set), and a new timestamp (a PLC that restarted its id counter) is a new event.
   async dedup() {
-    const overrides = {};
-    const p = pipeline(overrides);
+    const influx = await influxStub([]);
+    const p = pipeline({ events: [], influxdb: { url: influx.url } });
     const dir = p.config.outbox.dir;
+    const sameDir = (extra) => new ming.Pipeline(Object.assign(config({ events: [], influxdb: { url: influx.url } }), {
+      outbox: Object.assign(config().outbox, { dir }),
+    }), Object.assign({ env: ENV }, extra || {}));
     const payload = event('line1', 'st10', 'stop', NOW_S, { id: 'plc-7' });
-    const out = { first: p.receive('factory/line/line1/event', payload).status };
-    out.again = p.receive('factory/line/line1/event', payload).status;
-    const restarted = new ming.Pipeline(Object.assign(config(), { outbox: Object.assign(config().outbox, { dir }) }), { env: ENV });
-    out.after_restart = restarted.receive('factory/line/line1/event', payload).status;
-    out.same_id_new_time = restarted.receive('factory/line/line1/event', event('line1', 'st10', 'stop', NOW_S + 1, { id: 'plc-7' })).status;
-    // Pruned after dedup.ttl_s: a clock two days ahead prunes the markers.
-    const later = new ming.Pipeline(Object.assign(config(), { outbox: Object.assign(config().outbox, { dir }) }), {
-      env: ENV, now: () => Date.now() + 2 * 86400 * 1000,
-    });
-    for (const name of listDir(path.join(dir, 'journal'))) {
-      fs.unlinkSync(path.join(dir, 'journal', name));
+    const out = { first: (await p.receive('factory/line/line1/event', payload)).status };
+    out.again = (await p.receive('factory/line/line1/event', payload)).status;
+    const restarted = sameDir();
+    out.after_restart = (await restarted.receive('factory/line/line1/event', payload)).status;
+    const fresh = await restarted.receive('factory/line/line1/event', event('line1', 'st10', 'stop', NOW_S + 1, { id: 'plc-7' }));
+    out.same_id_new_time = fresh.status;
+    for (const e of restarted.resume().concat([fresh.event])) {
+      await restarted.record(await restarted.correlate(e));
     }
+    out.stored = (await restarted.drain()).acks.length;
+    out.after_storage = (await restarted.receive('factory/line/line1/event', payload)).status;
+    out.after_storage_restart = (await sameDir().receive('factory/line/line1/event', payload)).status;
+    // Pruned after dedup.ttl_s: a clock two days ahead prunes the seen-set.
+    const later = sameDir({ now: () => Date.now() + 2 * 86400 * 1000 });
     out.pruned = later.pruneSeen();
-    out.after_ttl = later.receive('factory/line/line1/event', payload).status;
+    out.after_ttl = (await later.receive('factory/line/line1/event', payload)).status;
+    influx.server.close();
     return out;
   },
 
@@ -219,13 +233,13 @@ const cases = {
     const cfgFile = path.join(workDir, `pipeline-${dirCounter}.json`);
     fs.writeFileSync(cfgFile, JSON.stringify(cfg));
     const p = new ming.Pipeline(cfg, { env: ENV });
-    const result = p.receive('factory/line/line1/event', event('line1', 'st10', 'stop', NOW_S));
+    const result = (await p.receive('factory/line/line1/event', event('line1', 'st10', 'stop', NOW_S)));
     const out = { journal_after_receive: listDir(path.join(cfg.outbox.dir, 'journal')), key: result.event.key };
     // A child process receives one event and SIGKILLs itself at once.
     const script = `const m=require(${JSON.stringify(path.resolve(libraryPath))});` +
       `const p=m.load(${JSON.stringify(cfgFile)},{env:${JSON.stringify(ENV)}});` +
-      `p.receive('factory/line/line2/event',${JSON.stringify(event('line2', 'st10', 'fault', NOW_S))});` +
-      'process.kill(process.pid,"SIGKILL");';
+      `p.receive('factory/line/line2/event',${JSON.stringify(event('line2', 'st10', 'fault', NOW_S))})` +
+      '.then(()=>process.kill(process.pid,"SIGKILL"));';
     const child = childProcess.spawnSync(process.execPath, ['-e', script]);
     out.child_signal = child.signal;
     out.journal_after_kill = listDir(path.join(cfg.outbox.dir, 'journal')).length;
@@ -233,7 +247,7 @@ const cases = {
     const events = resumed.resume();
     out.resumed = events.map((e) => `${e.line}/${e.station}/${e.event}`).sort();
     for (const e of events) {
-      resumed.record(await resumed.correlate(e));
+      await resumed.record(await resumed.correlate(e));
     }
     out.journal_after_record = listDir(path.join(cfg.outbox.dir, 'journal')).length;
     out.outbox_after_record = listDir(path.join(cfg.outbox.dir, 'outbox')).length;
@@ -241,7 +255,7 @@ const cases = {
     out.acks = drained.acks;
     out.outbox_after_drain = listDir(path.join(cfg.outbox.dir, 'outbox')).length;
     out.written = influx.state.requests.map((r) => r.body);
-    out.redelivered = resumed.receive('factory/line/line2/event', event('line2', 'st10', 'fault', NOW_S)).status;
+    out.redelivered = (await resumed.receive('factory/line/line2/event', event('line2', 'st10', 'fault', NOW_S))).status;
     influx.server.close(); frigate.server.close(); camera.server.close();
     return out;
   },
@@ -253,14 +267,48 @@ const cases = {
     const cfgFile = path.join(workDir, `pipeline-hook-${dirCounter}.json`);
     fs.writeFileSync(cfgFile, JSON.stringify(cfg));
     ming.shared(cfgFile, { env: ENV });
+    // Without _sendPacket (an older MQTT.js shape): the hook waits inside handleMessage.
     class MqttClient {
       handleMessage(packet, callback) {
         callback();
       }
     }
+    // MQTT.js 5's shape (handlers/publish.js, client.js): 'message' first, then handleMessage, whose callback hands
+    // PUBACK to _sendPacket with `done`; the next packet is read only when done is called.
+    class MqttClient5 {
+      constructor() {
+        this.sent = [];
+        this.connected = true;
+        this.stream = {};
+      }
+
+      handleMessage(packet, callback) {
+        callback();
+      }
+
+      _sendPacket(packet, cb) {
+        this.sent.push({ messageId: packet.messageId, on_disk: journalStations().includes(`st${packet.messageId}`) });
+        cb();
+      }
+
+      handlePublish(packet, done) {
+        this.handleMessage(packet, (err) => (err ? done(err) : this._sendPacket({ cmd: 'puback', messageId: packet.messageId }, done)));
+      }
+
+      // reads the packets one after another, as MQTT.js's work()/nextTickWork do
+      work(packets) {
+        return new Promise((resolve) => {
+          const next = () => (packets.length ? this.handlePublish(packets.shift(), () => process.nextTick(next)) : resolve());
+          next();
+        });
+      }
+    }
+    const journal = path.join(cfg.outbox.dir, 'journal');
+    const journalStations = () => (fs.existsSync(journal) && fs.statSync(journal).isDirectory() ? listDir(journal) : [])
+      .flatMap((name) => fs.readFileSync(path.join(journal, name), 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line).station));
     const installed = ming.installPubackAfterJournal(cfgFile, { MqttClient });
     const again = ming.installPubackAfterJournal(cfgFile, { MqttClient });
-    const journal = path.join(cfg.outbox.dir, 'journal');
+    const installed5 = ming.installPubackAfterJournal(cfgFile, { MqttClient: MqttClient5 });
     const payload = Buffer.from(event('line1', 'st10', 'stop', NOW_S));
     const journalAtPuback = await new Promise((resolve) => new MqttClient().handleMessage(
       { cmd: 'publish', qos: 1, topic: 'factory/line/line1/event', payload }, () => resolve(listDir(journal).length)));
@@ -269,15 +317,98 @@ const cases = {
       () => resolve(listDir(journal).length)));
     const other = await new Promise((resolve) => new MqttClient().handleMessage(
       { cmd: 'publish', qos: 1, topic: 'factory/line/line2/event/ack', payload: Buffer.from('{}') }, () => resolve(listDir(journal).length)));
-    const flowSees = ming.shared(cfgFile).receive('factory/line/line1/event', payload).status;
-    const second = ming.shared(cfgFile).receive('factory/line/line1/event', payload).status;
-    // A journal that cannot be written: no PUBACK (the callback gets the error).
+    const flowSees = (await ming.shared(cfgFile).receive('factory/line/line1/event', payload)).status;
+    const second = (await ming.shared(cfgFile).receive('factory/line/line1/event', payload)).status;
+    // A burst of 40 through the MQTT.js 5 shape: every PUBACK after its message is on disk, in order, and the
+    // messages read while a batch was being written went into a later batch together (fewer batches than messages).
+    const client = new MqttClient5();
+    const batchesBefore = ming.shared(cfgFile).journalCommit.batches;
+    const burst = Array.from({ length: 40 }, (_, i) => ({
+      cmd: 'publish', qos: 1, messageId: 100 + i, topic: 'factory/line/line1/event', payload: Buffer.from(event('line1', `st${100 + i}`, 'stop', NOW_S)),
+    }));
+    await client.work(burst);
+    const readAllBefore = client.sent.length;
+    for (let i = 0; i < 200 && client.sent.length < 40; i += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    const burstResult = {
+      pubacks: client.sent.length, all_on_disk: client.sent.every((sent) => sent.on_disk),
+      in_order: client.sent.map((sent) => sent.messageId).join(',') === Array.from({ length: 40 }, (_, i) => 100 + i).join(','),
+      read_all_before_all_pubacks: readAllBefore < 40,
+      batches: ming.shared(cfgFile).journalCommit.batches - batchesBefore,
+    };
+    // A journal that cannot be written: no PUBACK (the callback gets the error; the MQTT.js 5 shape sends none).
     fs.rmSync(journal, { recursive: true });
     fs.writeFileSync(journal, 'not a directory');
     const failed = await new Promise((resolve) => new MqttClient().handleMessage(
       { cmd: 'publish', qos: 1, topic: 'factory/line/line3/event', payload: Buffer.from(event('line3', 'st10', 'stop', NOW_S)) },
       (err) => resolve(err ? 'error, no puback' : 'puback')));
-    return { installed, again, journal_at_puback: journalAtPuback, qos0, other, flow_sees: flowSees, second, failed };
+    const failing = new MqttClient5();
+    await failing.work([{ cmd: 'publish', qos: 1, messageId: 7, topic: 'factory/line/line3/event', payload: Buffer.from(event('line3', 'st11', 'stop', NOW_S)) }]);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    return {
+      installed, again, installed5, journal_at_puback: journalAtPuback, qos0, other, flow_sees: flowSees, second, failed,
+      burst: burstResult, failed5_pubacks: failing.sent.length,
+    };
+  },
+
+  // Clip readiness against the Frigate API double (params.frigate: one double per version, python keeps their
+  // clip_downloads): 0.18 matched only after the event ended + clip_settle_s; 0.17 answers 400 (no recordings) first
+  // and is polled until matched; 0.16 with recordings that never land answers an empty 200: not accepted (timeout).
+  async frigate_clip() {
+    const camera = await cameraStub([]);
+    const cameras = { 'cam-a': { url: camera.url, user: 'Service', frigate_camera: 'cam-line1-st10', timeout_s: 2, retries: 0 } };
+    const run = async (double, frigate) => {
+      const env = Object.assign({}, ENV, { MING_SECRET_FRIGATE_PASSWORD: double.password });
+      const p = new ming.Pipeline(config({
+        cameras, recording_window_s: 0,
+        frigate: Object.assign({ url: double.url, duration_s: 1, clip_settle_s: 0.3, clip_poll_s: 0.1, clip_wait_s: 8, version: double.version }, frigate || {}),
+      }), { env });
+      const accepted = await p.receive('factory/line/line1/event', event('line1', 'st10', 'stop', NOW_S));
+      const record = await p.correlate(accepted.event);
+      return {
+        correlation: record.correlation, error: record.error, frigate_event_id: record.frigate_event_id, clip_url: record.clip_url,
+        hops: record.hops,
+      };
+    };
+    // clip_settle_s covers the double's recording delay (0.5 s), as the default 10 s covers Frigate's segment; 0.17's
+    // recordings lag 2.5 s: the poll at 2 s finds none (400), the one at 4 s a complete clip.
+    const out = {
+      v18: await run(params.frigate.v18, { clip_settle_s: 1 }),
+      v17: await run(params.frigate.v17, { clip_settle_s: 0.3, clip_poll_s: 2 }),
+      v16: await run(params.frigate.v16, { clip_wait_s: 2 }),
+    };
+    camera.server.close();
+    return out;
+  },
+
+  // A self-test event with pipeline.self_test.camera set: the camera is triggered and a Frigate event created like a
+  // real one, the record and the ack carry self_test true; a plant event beside it for comparison. Then the ack
+  // payload after storage (the hops of docs/pipeline.md). Camera and InfluxDB stubs, the Frigate API double.
+  async self_test_camera() {
+    const camera = await cameraStub([]);
+    const influx = await influxStub([]);
+    const double = params.frigate.v18;
+    const env = Object.assign({}, ENV, { MING_SECRET_FRIGATE_PASSWORD: double.password });
+    const p = new ming.Pipeline(config({
+      cameras: { 'cam-a': { url: camera.url, user: 'Service', frigate_camera: 'cam-line1-st10', timeout_s: 2, retries: 0 } },
+      recording_window_s: 0, influxdb: { url: influx.url },
+      frigate: { url: double.url, duration_s: 1, clip_settle_s: 1, clip_poll_s: 0.1, clip_wait_s: 8 },
+      self_test: { line: 'ming-selftest', station: 'ming-selftest', camera: 'cam-a' },
+    }), { env });
+    const selfTest = await p.receive('factory/line/ming-selftest/event', event('ming-selftest', 'ming-selftest', 'stop', NOW_S));
+    const plant = await p.receive('factory/line/line1/event', event('line1', 'st10', 'start', NOW_S));
+    const records = await Promise.all([p.correlate(selfTest.event), p.correlate(plant.event)]);
+    for (const record of records) {
+      await p.record(record);
+    }
+    const drained = await p.drain();
+    camera.server.close(); influx.server.close();
+    return {
+      triggers: camera.state.triggers,
+      records: records.map((r) => ({ self_test: r.event.self_test, correlation: r.correlation, camera: r.camera, frigate_event_id: r.frigate_event_id, error: r.error })),
+      acks: drained.acks, written: influx.state.requests.map((r) => r.body),
+    };
   },
 
   async sick_login() {
@@ -289,7 +420,7 @@ const cases = {
     const camera = await cameraStub([2, 2, 0]);
     const frigate = await frigateStub(0);
     const p = pipeline({ frigate: { url: frigate.url }, cameras: { 'cam-a': { url: camera.url, user: 'Service', frigate_camera: 'cam-a', timeout_s: 2, retries: 1, busy_retry_s: 0.01 } } });
-    const accepted = p.receive('factory/line/line1/event', event('line1', 'st10', 'stop', NOW_S));
+    const accepted = (await p.receive('factory/line/line1/event', event('line1', 'st10', 'stop', NOW_S)));
     const record = await p.correlate(accepted.event);
     camera.server.close(); frigate.server.close();
     return { attempts: camera.state.attempts, triggers: camera.state.triggers, correlation: record.correlation, error: record.error, camera_clip: record.camera_clip };
@@ -300,7 +431,7 @@ const cases = {
     const camera = await cameraStub([2, 2, 2, 2]);
     const frigate = await frigateStub(0);
     const p = pipeline({ frigate: { url: frigate.url }, cameras: { 'cam-a': { url: camera.url, user: 'Service', frigate_camera: 'cam-a', timeout_s: 2, retries: 1, busy_retries: 2, busy_retry_s: 0.01 } } });
-    const record = await p.correlate(p.receive('factory/line/line1/event', event('line1', 'st10', 'stop', NOW_S)).event);
+    const record = await p.correlate((await p.receive('factory/line/line1/event', event('line1', 'st10', 'stop', NOW_S))).event);
     camera.server.close(); frigate.server.close();
     return { attempts: camera.state.attempts, correlation: record.correlation, error: record.error, frigate_event_id: record.frigate_event_id };
   },
@@ -316,10 +447,10 @@ const cases = {
     };
     const p = pipeline({ frigate: { url: frigate.url }, cameras, recording_window_s: 0.5 });
     const inputs = [['line1', 'st10', 'stop', NOW_S], ['line1', 'st20', 'fault', NOW_S + 0.1], ['line1', 'st10', 'fault', NOW_S + 0.2], ['line2', 'st10', 'stop', NOW_S]];
-    const events = inputs.map(([line, station, name, ts]) => p.receive(`factory/line/${line}/event`, event(line, station, name, ts)).event);
+    const events = (await Promise.all(inputs.map(([line, station, name, ts]) => p.receive(`factory/line/${line}/event`, event(line, station, name, ts))))).map((r) => r.event);
     const records = await Promise.all(events.map((e) => p.correlate(e)));
     await new Promise((resolve) => setTimeout(resolve, 600));
-    const late = await p.correlate(p.receive('factory/line/line1/event', event('line1', 'st10', 'stop', NOW_S + 5)).event);
+    const late = await p.correlate((await p.receive('factory/line/line1/event', event('line1', 'st10', 'stop', NOW_S + 5))).event);
     cameraA.server.close(); cameraB.server.close(); frigate.server.close();
     return {
       triggers_a: cameraA.state.triggers, triggers_b: cameraB.state.triggers,
@@ -340,7 +471,7 @@ const cases = {
     };
     const p = pipeline({ frigate: { url: frigate.url, clip_wait_s: 0.2 }, cameras });
     const run = async (line, station, name) => {
-      const r = await p.correlate(p.receive(`factory/line/${line}/event`, event(line, station, name, NOW_S)).event);
+      const r = await p.correlate((await p.receive(`factory/line/${line}/event`, event(line, station, name, NOW_S))).event);
       return { correlation: r.correlation, error: r.error, frigate_event_id: r.frigate_event_id, camera: r.camera, clip_url: r.clip_url };
     };
     const out = {
@@ -361,7 +492,7 @@ const cases = {
     const sim = params.simulator;
     const env = Object.assign({}, ENV, { MING_SECRET_CAMERA_PASSWORD_CAM_A: sim.password });
     const p = new ming.Pipeline(config({ frigate: { url: frigate.url }, cameras: { 'cam-a': { url: sim.url, user: sim.user, frigate_camera: 'cam-a', timeout_s: 5, retries: 1 } } }), { env });
-    const record = await p.correlate(p.receive('factory/line/line1/event', event('line1', 'st10', 'stop', NOW_S)).event);
+    const record = await p.correlate((await p.receive('factory/line/line1/event', event('line1', 'st10', 'stop', NOW_S))).event);
     frigate.server.close();
     return { correlation: record.correlation, error: record.error, camera_clip: record.camera_clip, creates: frigate.state.creates, logins: frigate.state.logins };
   },
@@ -376,8 +507,8 @@ const cases = {
     const p = pipeline({ influxdb: { url: influx.url } });
     const records = [];
     for (const line of ['line1', 'line2', 'line3']) {
-      const accepted = p.receive(`factory/line/${line}/event`, event(line, 'st10', 'start', NOW_S));
-      records.push(p.record(await p.correlate(accepted.event)));
+      const accepted = (await p.receive(`factory/line/${line}/event`, event(line, 'st10', 'start', NOW_S)));
+      records.push(await p.record(await p.correlate(accepted.event)));
     }
     const outboxDir = path.join(p.config.outbox.dir, 'outbox');
     const first = await p.drain();
@@ -404,10 +535,10 @@ const cases = {
     const influx = await influxStub([]);
     const p = pipeline({ influxdb: { url: influx.url, api_version: 2, org: 'plant', bucket: 'ming' } });
     for (const [line, severity] of [['line1', 'high'], ['line2', 'BAD'], ['line3', 'low']]) {
-      const accepted = p.receive(`factory/line/${line}/event`, JSON.stringify({ event: 'start', line, station: 'st10', severity: 'x', timestamp: NOW_S }));
+      const accepted = (await p.receive(`factory/line/${line}/event`, JSON.stringify({ event: 'start', line, station: 'st10', severity: 'x', timestamp: NOW_S })));
       const record = await p.correlate(accepted.event);
       record.error = severity;
-      p.record(record);
+      await p.record(record);
     }
     const drained = await p.drain();
     const again = await p.drain();

@@ -34,7 +34,11 @@ LAB_IMAGE = "ming/nodered:lab"
 NOW_S = 1733380000
 
 sys.path.insert(0, str(REPO / "tools" / "camera_simulator" / "src"))
+sys.path.insert(0, str(REPO / "tools"))
+from frigate_double import FrigateDouble  # noqa: E402
 from sensingcam_simulator.testing import running_simulator  # noqa: E402
+
+FRIGATE_CAMERA = "cam-line1-st10"
 
 # (topic, payload) -> ("accepted", line, station, event, severity, timestamp_ns) or ("dead_letter", reason part)
 NORMALISE = [
@@ -164,9 +168,36 @@ def node_command(work: Path) -> list[str]:
     return [node]
 
 
+def start_frigate_doubles():
+    """Frigate API doubles (not a real Frigate) for the clip-readiness cases: 0.18 (recordings 0.5 s behind), 0.17
+    (pre-capture 0 and recordings 2.5 s behind, so the first clip request after the event ended finds none: 400),
+    0.16 with recordings that never land (an empty 200)."""
+    doubles = {
+        "v18": FrigateDouble("127.0.0.1", 0, "0.18.0", [FRIGATE_CAMERA], 0.5, "ming-nodered", "pw-18-" + os.urandom(6).hex()),
+        "v17": FrigateDouble(
+            "127.0.0.1", 0, "0.17.2", [FRIGATE_CAMERA], 2.5, "ming-nodered", "pw-17-" + os.urandom(6).hex(), pre_capture_s=0
+        ),
+        "v16": FrigateDouble("127.0.0.1", 0, "0.16.4", [FRIGATE_CAMERA], 0.5, "ming-nodered", "pw-16-" + os.urandom(6).hex()),
+    }
+    for double in doubles.values():
+        double.start()
+    doubles["v16"].set_fault("clip_never_ready")
+    return doubles
+
+
 @pytest.fixture(scope="module")
 def observed(tmp_path_factory):
     work = tmp_path_factory.mktemp("pipeline")
+    doubles = start_frigate_doubles()
+    try:
+        results = run_cases(work, doubles)
+    finally:
+        for double in doubles.values():
+            double.stop()
+    return results
+
+
+def run_cases(work, doubles):
     with running_simulator(1, time_scale=0.01) as sim:
         camera = sim.camera("cam001")
         params = {
@@ -177,6 +208,10 @@ def observed(tmp_path_factory):
             "sick_login": [list(case) for case in SICK_LOGIN],
             "line_protocol": [list(case) for case in LINE_PROTOCOL],
             "simulator": {"url": sim.url("cam001"), "user": camera.config.user, "password": camera.config.password},
+            "frigate": {
+                name: {"url": double.url, "password": double.password, "version": double.version}
+                for name, double in doubles.items()
+            },
         }
         (work / "params.json").write_text(json.dumps(params))
         done = subprocess.run(
@@ -189,6 +224,10 @@ def observed(tmp_path_factory):
         assert done.returncode == 0, done.stderr
         results = json.loads(done.stdout)
         results["simulator_counters"] = dict(camera.counters)
+        results["frigate_doubles"] = {
+            name: {"clip_downloads": list(double.clip_downloads), "events": dict(double.events)}
+            for name, double in doubles.items()
+        }
     for name, value in results.items():
         assert not (isinstance(value, dict) and "crashed" in value), f"{name}: {value.get('crashed')}"
     return results
@@ -222,24 +261,30 @@ def test_stable_event_id(observed):
 
 
 def test_duplicates_dropped_also_after_restart(observed):
-    """QoS 1 redelivery is dropped in the same process and after a restart; a PLC that reuses an id at a new time
-    is a new event; the seen-set is pruned after dedup.ttl_s. Mutation tried: dedup off."""
+    """QoS 1 redelivery is dropped in the same process, after a restart (journal), after storage (the seen-set, also
+    after a restart); a PLC that reuses an id at a new time is a new event; the seen-set is pruned after
+    dedup.ttl_s. Mutations tried: dedup off; acknowledge() not adding stored keys to the seen-set (after_storage
+    accepted)."""
     assert observed["dedup"] == {
         "first": "accepted",
         "again": "duplicate",
         "after_restart": "duplicate",
         "same_id_new_time": "accepted",
+        "stored": 2,
+        "after_storage": "duplicate",
+        "after_storage_restart": "duplicate",
         "pruned": 2,
         "after_ttl": "accepted",
     }
 
 
 def test_journal_written_before_receive_returns_and_survives_sigkill(observed):
-    """receive() returns with the event journaled; a process SIGKILLed right after receive() loses nothing: the next
-    process resumes both events, records and drains them (acks after the 204), and a redelivery is a duplicate.
-    Mutation tried: journal written in record() instead of receive()."""
+    """receive() resolves with the event journaled (one batch file); a process SIGKILLed right after receive()
+    resolved loses nothing: the next process resumes both events, records and drains them (acks after the 204), and
+    a redelivery is a duplicate. Mutations tried: journal written in record() instead of receive(); receive()
+    resolving before the journal batch is written (GroupCommit resolving before flush: journal_after_kill 1)."""
     got = observed["journal_and_resume"]
-    assert got["journal_after_receive"] == [got["key"] + ".json"]
+    assert len(got["journal_after_receive"]) == 1 and got["journal_after_receive"][0].endswith(".jsonl")
     assert got["child_signal"] == "SIGKILL"
     assert got["journal_after_kill"] == 2
     assert got["resumed"] == ["line1/st10/stop", "line2/st10/fault"]
@@ -362,8 +407,7 @@ def test_drain_acks_only_after_204_and_backs_off(observed):
     assert sorted(ack["topic"] for ack in got["fourth_acks"]) == [f"factory/line/line{n}/event/ack" for n in (1, 2, 3)]
     assert got["after_fourth"] == 0
     assert all(
-        ack["payload"] == {"event_id": ack["payload"]["event_id"], "stored": True, "correlation": "none"}
-        for ack in got["fourth_acks"]
+        (ack["payload"]["stored"], ack["payload"]["correlation"]) == (True, "none") for ack in got["fourth_acks"]
     )
     assert [request["lines"] for request in got["requests"]] == [3, 3, 3]
     assert got["requests"][0]["url"] == "/write?db=ming&precision=ns"
@@ -392,8 +436,103 @@ def test_puback_only_after_journal(observed):
     left alone; a journal that cannot be written sends no PUBACK. Against a stand-in MqttClient class with the same
     handleMessage contract. Mutation tried: the hook calls the original handleMessage first."""
     got = observed["puback_after_journal"]
-    assert (got["installed"], got["again"]) == ("installed", "installed")
+    assert (got["installed"], got["again"], got["installed5"]) == ("installed", "installed", "installed")
     assert got["journal_at_puback"] == 1
     assert (got["qos0"], got["other"]) == (1, 1)
     assert (got["flow_sees"], got["second"]) == ("accepted", "duplicate")
     assert got["failed"] == "error, no puback"
+    assert got["failed5_pubacks"] == 0
+
+
+def test_puback_held_until_batch_durable_group_commit(observed):
+    """Through MQTT.js 5's packet loop (a stand-in with its handlePublish/_sendPacket contract: the next packet is read
+    only once PUBACK was handed to _sendPacket), a burst of 40 QoS 1 messages: every PUBACK leaves only after its
+    message is on disk, in the order of the PUBLISHes, and the messages read meanwhile share one journal batch
+    (group commit: one file and two fsyncs for the burst). Mutations tried: _sendPacket not holding the PUBACK
+    (sent before the journal: all_on_disk false); handleMessage waiting for the journal (40 batches)."""
+    got = observed["puback_after_journal"]["burst"]
+    assert got == {
+        "pubacks": 40,
+        "all_on_disk": True,
+        "in_order": True,
+        "read_all_before_all_pubacks": True,
+        "batches": 1,
+    }
+
+
+def test_clip_ready_only_after_complete_018(observed):
+    """Against the Frigate API double (0.18), not a real Frigate: Frigate serves a partial clip with 200 while the
+    event runs; the record is matched only after the event ended and clip_settle_s passed, so the clip the pipeline
+    accepted was complete. Mutation tried: accept the first 200 of clip.mp4 (the accepted download incomplete)."""
+    got = observed["frigate_clip"]["v18"]
+    assert got["correlation"] == "matched", got["error"]
+    downloads = [d for d in observed["frigate_doubles"]["v18"]["clip_downloads"] if d["event_id"] == got["frigate_event_id"]]
+    assert downloads and downloads[-1]["complete"] is True
+    event = observed["frigate_doubles"]["v18"]["events"][got["frigate_event_id"]]
+    assert got["hops"]["clip_ready"] >= (event["end_time"] + 1) * 1000  # clip_settle_s 1
+    assert got["clip_url"].endswith(f"/api/events/{got['frigate_event_id']}/clip.mp4")
+
+
+def test_clip_400_polled_then_matched_017(observed):
+    """Against the Frigate API double (0.17), not a real Frigate: the first clip request after the event ended finds
+    no recordings (400 "No recordings found"), which means "not yet": polled until a complete clip, then matched.
+    Mutation tried: 400 treated as a failure (timeout)."""
+    got = observed["frigate_clip"]["v17"]
+    assert got["correlation"] == "matched", got["error"]
+    statuses = [d["status"] for d in observed["frigate_doubles"]["v17"]["clip_downloads"] if d["event_id"] == got["frigate_event_id"]]
+    assert statuses[0] == "no_recordings" and statuses[-1] == "served", statuses
+    downloads = observed["frigate_doubles"]["v17"]["clip_downloads"]
+    assert [d for d in downloads if d["event_id"] == got["frigate_event_id"]][-1]["complete"] is True
+
+
+def test_empty_200_not_a_clip_016(observed):
+    """Against the Frigate API double (0.16), not a real Frigate: with no recordings 0.16 answers 200 video/mp4 with
+    no bytes; that is not a clip: timeout, no clip_url, the reason in the error. Mutation tried: any 200 accepted
+    (matched)."""
+    got = observed["frigate_clip"]["v16"]
+    assert got["correlation"] == "timeout"
+    assert got["clip_url"] == ""
+    assert "with no bytes" in got["error"]
+    assert "clip_ready" not in got["hops"]
+    assert observed["frigate_doubles"]["v16"]["clip_downloads"], "the clip was never requested"
+
+
+def test_self_test_camera_triggers_like_a_real_event(observed):
+    """pipeline.self_test.camera names a camera: a self-test event triggers it (camera stub) and creates a Frigate
+    event (Frigate API double) like a plant event; its record, line and ack carry self_test true, the plant event's
+    false. Mutation tried: cameraFor ignoring self_test.camera (no trigger, correlation none)."""
+    got = observed["self_test_camera"]
+    selftest, plant = got["records"]
+    assert selftest["self_test"] is True and selftest["camera"] == "cam-a"
+    assert selftest["correlation"] == "matched", selftest["error"]
+    assert selftest["frigate_event_id"] in observed["frigate_doubles"]["v18"]["events"]
+    assert got["triggers"] == 1
+    assert plant["self_test"] is False and plant["correlation"] == "none"
+    acks = {ack["payload"]["line"]: ack["payload"] for ack in got["acks"]}
+    assert acks["ming-selftest"]["self_test"] is True and acks["line1"]["self_test"] is False
+    lines = sorted(got["written"][0].split("\n"))
+    assert "line=ming-selftest" in lines[1] and "self_test=true" in lines[1]
+
+
+def test_ack_payload_after_storage(observed):
+    """The ack published after storage (docs/pipeline.md, read by playbooks/verify.yml): event_id, stored, correlation,
+    line, station, self_test, frigate_event_id when there is one, and hops in epoch milliseconds, in order; a hop
+    that did not happen is absent. Mutation tried: hops left out of the ack (KeyError)."""
+    got = observed["self_test_camera"]
+    acks = {ack["payload"]["line"]: ack for ack in got["acks"]}
+    selftest = acks["ming-selftest"]
+    assert selftest["topic"] == "factory/line/ming-selftest/event/ack"
+    payload = selftest["payload"]
+    assert set(payload) == {"event_id", "stored", "correlation", "line", "station", "self_test", "frigate_event_id", "hops"}
+    assert payload["stored"] is True and payload["station"] == "ming-selftest"
+    hops = payload["hops"]
+    assert set(hops) == {
+        "received", "journaled", "camera_triggered", "frigate_event_created", "clip_ready", "outbox_written", "stored",
+    }
+    assert hops["received"] <= hops["journaled"] <= min(hops["camera_triggered"], hops["frigate_event_created"])
+    assert max(hops["camera_triggered"], hops["frigate_event_created"]) <= hops["clip_ready"]
+    assert hops["clip_ready"] <= hops["outbox_written"] <= hops["stored"]
+    assert all(isinstance(value, int) and value > 1.7e12 for value in hops.values())
+    plant = acks["line1"]["payload"]
+    assert "frigate_event_id" not in plant
+    assert set(plant["hops"]) == {"received", "journaled", "outbox_written", "stored"}
