@@ -1,11 +1,14 @@
 """`make lab` itself: scripts/lab.sh (what `make lab` runs) in a throwaway copy of this checkout, twice.
 
 Real parts: scripts/lab.sh and every script it calls (venv check, Docker engine, lab image build, camera simulator
-script), the real Docker engine with the lab's Mosquitto image and a real Compose project, ansible-playbook site.yml
-on the copy's inventories/lab. The lab cameras are the camera simulator (tools/camera_simulator), not real cameras.
+script, Frigate double script), the real Docker engine with the lab's Mosquitto, InfluxDB and Node-RED images and a
+real Compose project, ansible-playbook site.yml and then playbooks/verify.yml (the self-test) on the copy's
+inventories/lab. The lab cameras are the camera simulator (tools/camera_simulator), not real cameras; Frigate is the
+Frigate API double (tools/frigate_double), not Frigate.
 
 The copy runs beside a lab that `make lab` may have left running here: its inventory moves every port (broker
-plain, TLS and health listeners, the three cameras, the simulator's control API), the Compose project
+plain, TLS and health listeners, InfluxDB, Node-RED, the three cameras, the simulator's control API, the Frigate
+double's HTTPS and control ports: MING_LAB_FRIGATE_PORT / _CONTROL_PORT and nodered_frigate_url), the Compose project
 (ming_compose_project, and MING_LAB_PROJECT for lab.sh's own `docker compose down`), ming_base_dir, the state
 directory (MING_DEV_DIR) and, being a copy, its .secrets/lab. The venv is the running one, linked and marked up to
 date for the copy (link_running_venv), so bootstrap-venv.sh does not rebuild it. Cleaned up with
@@ -64,14 +67,23 @@ def edit_yaml(path, change):
     path.write_text("---\n" + yaml.safe_dump(data, sort_keys=False))
 
 
+def split_self_test(stdout):
+    """(site.yml's output, verify.yml's output): lab.sh runs the self-test last."""
+    rollout, marker, self_test = stdout.rpartition("PLAY [Pipeline self-test]")
+    assert marker, f"`make lab` did not run playbooks/verify.yml:\n{stdout[-4000:]}"
+    return rollout, self_test
+
+
 def test_make_lab_twice_in_a_copy_of_the_checkout(tmp_path):
-    """scripts/lab.sh: the first run succeeds and the broker listens on the copy's ports; the second run reports
-    changed=0 for every host of the lab (localhost and the three cameras); `scripts/lab.sh stop` stops the simulator
+    """scripts/lab.sh: the first run succeeds, the broker listens on the copy's ports and the self-test
+    (playbooks/verify.yml, run last) passes; the second run reports changed=0 for every host of the lab (localhost
+    and the three cameras) and for the self-test; `scripts/lab.sh stop` stops the simulator and the Frigate double
     and removes the copy's Compose project."""
     docker = shutil.which("docker")
     if docker is None:
         pytest.fail("docker CLI not found: `make lab` needs the Docker engine (scripts/docker-engine.sh)")
-    plain, tls, health, control, *camera_ports = free_ports(4 + len(LAB_CAMERAS))
+    plain, tls, health, control, influxdb, nodered, frigate, frigate_control, *camera_ports = free_ports(
+        8 + len(LAB_CAMERAS))
     project = f"mingtest{os.getpid()}"
     root = checkout_copy(tmp_path / "checkout")
     inventory = root / "inventories" / "lab"
@@ -88,9 +100,14 @@ def test_make_lab_twice_in_a_copy_of_the_checkout(tmp_path):
     edit_yaml(inventory / "group_vars" / "ming_brokers.yml",
               lambda data: data.update(mosquitto_plain_port=plain, mosquitto_tls_port=tls,
                                        mosquitto_health_port=health))
+    edit_yaml(inventory / "group_vars" / "ming_data.yml", lambda data: data.update(influxdb_port=influxdb))
+    edit_yaml(inventory / "group_vars" / "ming_apps.yml",
+              lambda data: data.update(nodered_port=nodered, nodered_frigate_url=f"https://127.0.0.1:{frigate}",
+                                       nodered_frigate_public_url=f"https://127.0.0.1:{frigate}"))
     state_dir = tmp_path / "state"
     env = {key: value for key, value in os.environ.items() if not key.startswith("ANSIBLE_")}
     env.update(MING_DEV_DIR=str(state_dir), MING_LAB_PROJECT=project, MING_LAB_SIMULATOR_CONTROL_PORT=str(control),
+               MING_LAB_FRIGATE_PORT=str(frigate), MING_LAB_FRIGATE_CONTROL_PORT=str(frigate_control),
                PWD=str(root), ANSIBLE_NOCOLOR="1")
     lab = [str(root / "scripts" / "lab.sh")]
 
@@ -102,7 +119,10 @@ def test_make_lab_twice_in_a_copy_of_the_checkout(tmp_path):
     try:
         first = run()
         assert first.returncode == 0, first.stdout[-6000:] + first.stderr[-3000:]
-        recap_of(first.stdout, expected_hosts)
+        rollout, self_test = split_self_test(first.stdout)
+        recap_of(rollout, expected_hosts)
+        assert "Self-test passed" in self_test, self_test[-6000:]
+        assert recap_of(self_test, ["localhost"])["localhost"]["failed"] == 0
         assert not ports_free(plain, tls), "the copy's broker listens on its own ports"
         containers = subprocess.run([docker, "ps", "--filter", f"label=com.docker.compose.project={project}",
                                      "--format", "{{.Names}}"], capture_output=True, text=True, check=True).stdout
@@ -112,16 +132,20 @@ def test_make_lab_twice_in_a_copy_of_the_checkout(tmp_path):
 
         second = run()
         assert second.returncode == 0, second.stdout[-6000:] + second.stderr[-3000:]
-        counts = recap_of(second.stdout, expected_hosts)
+        rollout, self_test = split_self_test(second.stdout)
+        counts = recap_of(rollout, expected_hosts)
         changed = {host: count["changed"] for host, count in counts.items() if count["changed"]}
-        assert not changed, f"second `make lab` changed {changed}:\n{second.stdout[-6000:]}"
-        assert all(count["failed"] == 0 and count["ok"] > 0 for count in counts.values()), second.stdout[-6000:]
+        assert not changed, f"second `make lab` changed {changed}:\n{rollout[-6000:]}"
+        assert all(count["failed"] == 0 and count["ok"] > 0 for count in counts.values()), rollout[-6000:]
+        assert "Self-test passed" in self_test, self_test[-6000:]
+        assert recap_of(self_test, ["localhost"])["localhost"]["changed"] == 0, self_test[-3000:]
     finally:
         stopped = run("stop")
         stop_leftover_simulator(state_dir)
     assert stopped.returncode == 0, stopped.stdout + stopped.stderr
     assert "stopped" in stopped.stdout
+    assert "Frigate API double for the lab stopped" in stopped.stdout, stopped.stdout
     left = subprocess.run([docker, "ps", "-a", "--filter", f"label=com.docker.compose.project={project}",
                            "--format", "{{.Names}}"], capture_output=True, text=True, check=True).stdout
     assert left.strip() == "", f"containers of {project} left: {left}"
-    assert ports_free(plain, tls, *camera_ports)
+    assert ports_free(plain, tls, influxdb, nodered, frigate, frigate_control, *camera_ports)
