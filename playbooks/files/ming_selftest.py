@@ -82,7 +82,8 @@ class Exchange:
 
     def on_connect(self, client, userdata, flags, reason_code, properties=None):
         if reason_code != 0:
-            self.connect_error = f"the broker refused the connection: {reason_code}"
+            self.connect_error = (f"the broker refused the connection: {reason_code} (the client must be in the "
+                                  "broker's mosquitto_clients with this password: add it and run site.yml)")
             self.connected.set()
             return
         client.subscribe(self.settings["ack_topic"], qos=1)
