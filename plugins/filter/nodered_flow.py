@@ -87,8 +87,9 @@ pipeline.correlate(e).then((record) => {
 return null;
 '''
 
-OUTBOX = '''// Resolves once the record's outbox batch is on disk (group commit); then a drain at once (the drain node runs at
-// most one drain, another right after when records arrived meanwhile; the 1 s timer is for retries and backoff).
+OUTBOX = '''// Resolves once the record's outbox batch is on disk (group commit); then a drain at once (the drain
+// node runs at most one drain, another right after when records arrived meanwhile; the 1 s timer is for retries
+// and backoff).
 pipeline.record(msg.record).then((entry) => {
     node.status({fill: "green", shape: "dot", text: "queued " + entry.line + " " + entry.correlation});
     node.send({payload: "drain"});

@@ -10,6 +10,8 @@ Mutations tried (roles/nodered/tasks/preflight.yml, each restored):
 - the https check of the webhook removed (``when: false``) -> webhook_http failed to stop the run
 - the host network's one-address condition removed -> host_network_two_addresses passed
 - the Frigate version pattern widened to ``^0\\.[0-9]+\\.[0-9]+$`` -> frigate_version_unknown passed
+- the clip settle range check removed -> clip_settle_too_long and clip_settle_negative passed
+- the self-test camera check removed (``that: [true]``) -> self_test_camera_unknown passed
 """
 
 import json
@@ -70,6 +72,10 @@ CASES = {
     "window_too_long": ({"nodered_recording_window_s": 601, "nodered_clip_wait_s": 900}, None,
                         ["nodered_recording_window_s (601)"]),
     "clip_wait_below_window": ({"nodered_clip_wait_s": 10}, None, ["nodered_clip_wait_s (10)"]),
+    "clip_settle_too_long": ({"nodered_clip_settle_s": 121}, None, ["nodered_clip_settle_s (121)"]),
+    "clip_settle_negative": ({"nodered_clip_settle_s": -1}, None, ["nodered_clip_settle_s (-1)"]),
+    "self_test_camera_unknown": ({"nodered_self_test_camera": "cam-nope"}, None,
+                                 ["nodered_self_test_camera 'cam-nope'", "bound to a station"]),
     "webhook_http": ({"nodered_webhook_url": "http://mes.plant/hook"}, None,
                      ["nodered_webhook_url", "nodered_webhook_allow_http"]),
     "ca_key_unencrypted_without_opt_in": ({"nodered_tls_managed_ca_allow_unencrypted_key": False}, None,
@@ -85,6 +91,8 @@ PASSING = {
                               None),
     "host_network_one_address": ({"nodered_network_mode": "host", "nodered_listen_addresses": ["127.0.0.1"]}, None),
     "camera_without_station_is_left_out": ({}, dict(CAMERAS, **{"cam-spare": {"sensingcam_host": "127.0.0.1"}})),
+    # inventory camera names are prefixed with the case name (play())
+    "self_test_camera_of_the_pipeline": ({"nodered_self_test_camera": "self_test_camera_of_the_pipeline-cam-a"}, None),
 }
 
 

@@ -249,7 +249,9 @@ def acks_for(stack, event_id):
 
 def journal_entries(journal):
     """Events in the journal: batch files (.jsonl) hold one event a line (docs/pipeline.md)."""
-    return sum(len([line for line in path.read_text().splitlines() if line.strip()]) for path in journal.glob("*.jsonl"))
+    return sum(
+        len([line for line in path.read_text().splitlines() if line.strip()]) for path in journal.glob("*.jsonl")
+    )
 
 
 def rows(stack, where):

@@ -172,12 +172,15 @@ def start_frigate_doubles():
     """Frigate API doubles (not a real Frigate) for the clip-readiness cases: 0.18 (recordings 0.5 s behind), 0.17
     (pre-capture 0 and recordings 2.5 s behind, so the first clip request after the event ended finds none: 400),
     0.16 with recordings that never land (an empty 200)."""
+    def double(version, clip_delay_s, **options):
+        password = "pw-" + os.urandom(6).hex()
+        return FrigateDouble("127.0.0.1", 0, version, [FRIGATE_CAMERA], clip_delay_s, "ming-nodered", password,
+                             **options)
+
     doubles = {
-        "v18": FrigateDouble("127.0.0.1", 0, "0.18.0", [FRIGATE_CAMERA], 0.5, "ming-nodered", "pw-18-" + os.urandom(6).hex()),
-        "v17": FrigateDouble(
-            "127.0.0.1", 0, "0.17.2", [FRIGATE_CAMERA], 2.5, "ming-nodered", "pw-17-" + os.urandom(6).hex(), pre_capture_s=0
-        ),
-        "v16": FrigateDouble("127.0.0.1", 0, "0.16.4", [FRIGATE_CAMERA], 0.5, "ming-nodered", "pw-16-" + os.urandom(6).hex()),
+        "v18": double("0.18.0", 0.5),
+        "v17": double("0.17.2", 2.5, pre_capture_s=0),
+        "v16": double("0.16.4", 0.5),
     }
     for double in doubles.values():
         double.start()
@@ -466,7 +469,9 @@ def test_clip_ready_only_after_complete_018(observed):
     accepted was complete. Mutation tried: accept the first 200 of clip.mp4 (the accepted download incomplete)."""
     got = observed["frigate_clip"]["v18"]
     assert got["correlation"] == "matched", got["error"]
-    downloads = [d for d in observed["frigate_doubles"]["v18"]["clip_downloads"] if d["event_id"] == got["frigate_event_id"]]
+    downloads = [
+        d for d in observed["frigate_doubles"]["v18"]["clip_downloads"] if d["event_id"] == got["frigate_event_id"]
+    ]
     assert downloads and downloads[-1]["complete"] is True
     event = observed["frigate_doubles"]["v18"]["events"][got["frigate_event_id"]]
     assert got["hops"]["clip_ready"] >= (event["end_time"] + 1) * 1000  # clip_settle_s 1
@@ -479,10 +484,12 @@ def test_clip_400_polled_then_matched_017(observed):
     Mutation tried: 400 treated as a failure (timeout)."""
     got = observed["frigate_clip"]["v17"]
     assert got["correlation"] == "matched", got["error"]
-    statuses = [d["status"] for d in observed["frigate_doubles"]["v17"]["clip_downloads"] if d["event_id"] == got["frigate_event_id"]]
+    downloads = [
+        d for d in observed["frigate_doubles"]["v17"]["clip_downloads"] if d["event_id"] == got["frigate_event_id"]
+    ]
+    statuses = [d["status"] for d in downloads]
     assert statuses[0] == "no_recordings" and statuses[-1] == "served", statuses
-    downloads = observed["frigate_doubles"]["v17"]["clip_downloads"]
-    assert [d for d in downloads if d["event_id"] == got["frigate_event_id"]][-1]["complete"] is True
+    assert downloads[-1]["complete"] is True
 
 
 def test_empty_200_not_a_clip_016(observed):
@@ -523,7 +530,9 @@ def test_ack_payload_after_storage(observed):
     selftest = acks["ming-selftest"]
     assert selftest["topic"] == "factory/line/ming-selftest/event/ack"
     payload = selftest["payload"]
-    assert set(payload) == {"event_id", "stored", "correlation", "line", "station", "self_test", "frigate_event_id", "hops"}
+    assert set(payload) == {
+        "event_id", "stored", "correlation", "line", "station", "self_test", "frigate_event_id", "hops",
+    }
     assert payload["stored"] is True and payload["station"] == "ming-selftest"
     hops = payload["hops"]
     assert set(hops) == {

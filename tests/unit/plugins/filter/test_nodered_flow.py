@@ -158,3 +158,19 @@ def test_receive_installs_the_puback_hook_before_any_mqtt_in():
     assert all(node["datatype"] == "buffer" for node in mqtt_in)
     initialize = by_name(flow)["receive: normalise, dedup, journal"]["initialize"]
     assert 'global.get("ming").installPubackAfterJournal("/config/pipeline.json")' in initialize
+
+
+def test_record_kicks_the_drain_without_the_timer():
+    """The outbox node sends to the drain node once pipeline.record() resolved (the record's batch on disk), so a
+    record is drained at once, not on the next tick of the 1 s timer (kept for retries and backoff); receive and
+    record wait for their promises. The same is shown in real Node-RED with the timer at once an hour
+    (tests/integration/nodered/test_pipeline_flow.py). Mutation tried: the outbox node returning nothing (no wire
+    used)."""
+    nodes = by_name(nodered_correlation_flow(copy.deepcopy(PIPELINE)))
+    outbox, drain = nodes["record: durable outbox"], nodes["drain: InfluxDB, then ack"]
+    timer = nodes["drain every second"]
+    assert outbox["wires"] == [[drain["id"]]]
+    assert "pipeline.record(msg.record).then(" in outbox["func"]
+    assert 'node.send({payload: "drain"})' in outbox["func"]
+    assert timer["wires"] == [[drain["id"]]] and timer["repeat"] == "1"
+    assert "pipeline.receive(msg.topic, msg.payload).then(" in nodes["receive: normalise, dedup, journal"]["func"]
