@@ -262,7 +262,8 @@ def test_three_lines_one_correlated_record_each(stack):
     """PLC events on three lines: the mapped simulator camera is triggered once each, one Frigate event each, one
     record each in InfluxDB 1.6.7 at the PLC timestamp with the tags and clip fields, acked after storage with the
     ack payload of docs/pipeline.md (hops in order). The drain timer runs once an hour here, so the acks prove that a
-    record kicks a drain at once. Mutation tried: the outbox node not sending to the drain node (no ack within 30 s).
+    record kicks a drain at once. Mutation tried: the outbox node not sending to the drain node (no ack: the
+    warm-up fails).
     """
     base_s = int(time.time()) - 60
     events = [
