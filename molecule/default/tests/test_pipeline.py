@@ -214,7 +214,17 @@ def stack(tmp_path_factory):
         # Node-RED was deployed by converge; the first event proves it is subscribed before the tests start.
         body, _ns = plc_event("line1", "st10", "start")
         result.plc["line1"].publish("factory/line/line1/event", body)
-        wait_until(lambda: result.plc["line1"].acked([body["event_id"]]), 60, "Node-RED's first ack")
+        deadline = time.monotonic() + 60
+        while not result.plc["line1"].acked([body["event_id"]]):
+            if time.monotonic() > deadline:
+                try:
+                    stored = rows_for([body["event_id"]])
+                except (OSError, AssertionError) as error:
+                    stored = f"(query failed: {error})"
+                logs = docker("logs", "--tail", "80", NODERED, check=False)
+                pytest.fail(f"Node-RED never acknowledged the first event within 60 s; its record: {stored}; "
+                            f"Node-RED's log:\n{logs.stdout[-6000:]}{logs.stderr[-6000:]}")
+            time.sleep(0.25)
         yield result
     finally:
         for client in clients:
