@@ -387,16 +387,30 @@ class Bench:
                                 f"time <= {last_ms}ms", ADMIN_AUTH, database="ming")
         return len(rows), {row["event_id"] for row in rows}
 
+    def pipeline_files(self, name):
+        """Names in the pipeline's directory ``name`` (journal, outbox, ...) under Node-RED's /data."""
+        directory = self.node_red.data_dir / "ming" / name
+        return os.listdir(directory) if directory.is_dir() else []
+
+    def broker_drops(self):
+        """Mosquitto's log lines saying it dropped messages for a client (its queue was over max_queued_messages)."""
+        return [line for line in self.broker.log().splitlines() if "being dropped" in line]
+
     def progress(self, ids, first_ms):
         """Where the events of a phase are: acks, records, dead letters, files in the pipeline's directories."""
         count, _stored_ids = self.records(first_ms, first_ms + len(ids) - 1)
         state = self.node_red.data_dir / "ming"
         files = ", ".join(f"{path.name} {len(list(path.iterdir()))}" for path in sorted(state.iterdir())
                           if path.is_dir()) if state.is_dir() else "no state directory"
-        dropped = [line for line in self.broker.log().splitlines() if "dropped" in line.lower()]
+        dropped = self.broker_drops()
         return (f"broker: {dropped[-1] if dropped else 'no drop logged'}; "
                 f"{self.acked(ids)} of {len(ids)} acked, {count} records in InfluxDB, {len(self.dead_letters)} dead "
                 f"letters, {len(self.ack_receiver.snapshot())} messages on the ack topics; files: {files}")
+
+    def record_count(self, first_ms, last_ms):
+        rows = self.influx.rows(f"SELECT count(event_id) FROM machine_events WHERE time >= {first_ms}ms AND "
+                                f"time <= {last_ms}ms", ADMIN_AUTH, database="ming")
+        return rows[0]["count"] if rows else 0
 
     def check_zero_loss(self, name, ids, first_ms, last_ms):
         """Every event acked as stored, one record each in InfluxDB. Returns the correlation tally of the acks."""
@@ -411,6 +425,9 @@ class Bench:
             problems.append(f"{len(not_stored)} acks do not say stored: true")
         if count != len(ids) or stored_ids != set(ids):
             problems.append(f"InfluxDB holds {count} records ({len(stored_ids & set(ids))} of the {len(ids)} events)")
+        if problems and self.broker_drops():
+            problems.append(f"Mosquitto dropped messages ({self.broker_drops()[0].split(': ', 1)[-1]}) with "
+                            f"max_queued_messages {self.max_queued}")
         if self.dead_letters:
             problems.append(f"{len(self.dead_letters)} dead letters, first: {self.dead_letters[0][:300]}")
         if problems:
@@ -530,7 +547,22 @@ class Bench:
         frigate_before = len(self.frigate.events)
         started = time.time()
         publish_seconds = publisher.publish_all(messages, BURST_WAIT_S)
-        wait_for(lambda: self.acked(ids) == len(ids), BURST_WAIT_S - publish_seconds,
+        progress = {"state": None, "since": time.monotonic()}
+
+        def done():
+            """All acked; or Mosquitto dropped messages for Node-RED, nothing is in its journal or outbox, every record
+            stored is acked and nothing changed for 3 s: the rest will never come."""
+            acked = self.acked(ids)
+            if acked == len(ids):
+                return True
+            if not self.broker_drops() or self.pipeline_files("journal") or self.pipeline_files("outbox"):
+                return False
+            state = (acked, self.record_count(base_ms, base_ms + len(ids) - 1))
+            if state != progress["state"]:
+                progress.update(state=state, since=time.monotonic())
+            return state[0] == state[1] and time.monotonic() - progress["since"] > 3
+
+        wait_for(done, BURST_WAIT_S - publish_seconds,
                  lambda: f"the acks of {BURST_EVENTS} burst events ({self.progress(ids, base_ms)})", self.node_red)
         tally, count = self.check_zero_loss("burst", ids, base_ms, base_ms + BURST_EVENTS - 1)
         last_ack = max(self.acks[event_id][0][0] for event_id in ids)
