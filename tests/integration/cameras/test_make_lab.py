@@ -16,6 +16,7 @@ date for the copy (link_running_venv), so bootstrap-venv.sh does not rebuild it.
 """
 
 import hashlib
+import itertools
 import os
 import shutil
 import subprocess
@@ -71,7 +72,11 @@ def split_self_test(stdout):
     """(site.yml's output, verify.yml's output): lab.sh runs the self-test last."""
     rollout, marker, self_test = stdout.rpartition("PLAY [Pipeline self-test]")
     assert marker, f"`make lab` did not run playbooks/verify.yml:\n{stdout[-4000:]}"
-    return rollout, self_test
+    # site.yml's output ends with its recap block; what lab.sh prints after it (the Frigate double) is left out.
+    head, recap_marker, tail = rollout.rpartition("PLAY RECAP")
+    lines = tail.splitlines()
+    kept = lines[:1] + list(itertools.takewhile(str.strip, lines[1:]))
+    return head + recap_marker + "\n".join(kept) + "\n", self_test
 
 
 def test_make_lab_twice_in_a_copy_of_the_checkout(tmp_path):
