@@ -277,16 +277,22 @@ class ApiClient:
         url = self.base_url + path if path is not None else self.base_url
         return self.error_class(scrub(message, *self.secrets), kind, status_code, url=url)
 
-    def api_message(self, response):
-        """The API's own explanation from a JSON error body (``message`` or ``error``), shortened; or ''."""
+    def error_body(self, response):
+        """(code, message) of a JSON error body ``{"code": ..., "message" or "error": ...}``, the message shortened;
+        ('', '') for anything else."""
         try:
             body = json.loads(to_text(response.content))
         except (TypeError, ValueError):
-            return ''
+            return '', ''
         if not isinstance(body, dict):
-            return ''
+            return '', ''
+        code = body.get('code') if isinstance(body.get('code'), str) else ''
         text = body.get('message') or body.get('error') or ''
-        return text[:API_MESSAGE_LIMIT] if isinstance(text, str) else ''
+        return code, (text[:API_MESSAGE_LIMIT] if isinstance(text, str) else '')
+
+    def api_message(self, response):
+        """The API's own explanation from a JSON error body (``message`` or ``error``), shortened; or ''."""
+        return self.error_body(response)[1]
 
     def status_error(self, response, what, path, context=None):
         """The ApiError for an HTTP status >= 400. ``context`` is whatever the caller passed to ``request``."""
@@ -443,6 +449,32 @@ class ApiClient:
 # --------------------------------------------------------------------------------------------------------------
 # Ansible side
 # --------------------------------------------------------------------------------------------------------------
+
+class TokenApiClient(ApiClient):
+    """An ``ApiClient`` that authenticates with a token in ``Authorization: <authorization_scheme> <token>``.
+
+    Class attributes: ``authorization_scheme`` (``Bearer``; InfluxDB's is ``Token``), ``default_port`` and
+    ``fixed_headers`` (sent with every request, e.g. an API version). The token is one of the client's secrets
+    (scrubbed from every message); ``token_option`` is the option name messages tell the user to check, ``has_token``
+    whether one was given.
+    """
+
+    authorization_scheme = 'Bearer'
+    default_port = None
+    fixed_headers = {}
+
+    def __init__(self, host, token=None, token_option='token', secrets=(), default_port=None, headers=None,  # noqa: S107
+                 **kwargs):
+        headers = dict(headers or {})
+        headers.update(self.fixed_headers)
+        if token:
+            headers['Authorization'] = '%s %s' % (self.authorization_scheme, token)
+        secrets = list(secrets or ()) + ([token] if token else [])
+        super(TokenApiClient, self).__init__(host, headers=headers, secrets=secrets,
+                                             default_port=default_port or self.default_port, **kwargs)
+        self.token_option = token_option
+        self.has_token = bool(token)
+
 
 def connection_argument_spec():
     """host, port, use_tls, validate_certs, ca_path, timeout, retries: what every ApiClient needs."""

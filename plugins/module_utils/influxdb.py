@@ -24,15 +24,10 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import json
-
-from ansible.module_utils.common.text.converters import to_text
-
 from ansible_collections.sensingcam.ming.plugins.module_utils._api import (
-    API_MESSAGE_LIMIT,
-    ApiClient,
     ApiError,
     ApiModule,
+    TokenApiClient,
     connection_argument_spec,
 )
 from ansible_collections.sensingcam.ming.plugins.module_utils.influxdb_duration import (
@@ -69,36 +64,13 @@ def quoted(kind, name):
     return "%s '%s'" % (kind, name) if name is not None else kind
 
 
-class InfluxDBClient(ApiClient):
+class InfluxDBClient(TokenApiClient):
     """One InfluxDB 2.x server. ``token_option`` is the module option the token came from (401 messages name it)."""
 
     service = 'InfluxDB'
     error_class = InfluxDBError
-
-    def __init__(self, host, port=None, use_tls=False, validate_certs=True, ca_path=None, timeout=10, retries=2,
-                 token=None, token_option='token', secrets=(), default_port=DEFAULT_PORT, **kwargs):  # noqa: S107 (an option name)
-        headers = dict(kwargs.pop('headers', None) or {})
-        if token:
-            headers['Authorization'] = 'Token %s' % token
-        secrets = list(secrets or ()) + ([token] if token else [])
-        super(InfluxDBClient, self).__init__(
-            host, port=port, use_tls=use_tls, validate_certs=validate_certs, ca_path=ca_path, timeout=timeout,
-            retries=retries, headers=headers, secrets=secrets, default_port=default_port or DEFAULT_PORT, **kwargs)
-        self.token_option = token_option
-        self.has_token = bool(token)
-
-    # -- errors -----------------------------------------------------------------------------------------------
-    def error_body(self, response):
-        """(code, message) of InfluxDB's Error body; ('', '') when there is none."""
-        try:
-            body = json.loads(to_text(response.content))
-        except (TypeError, ValueError):
-            return '', ''
-        if not isinstance(body, dict):
-            return '', ''
-        code = body.get('code') if isinstance(body.get('code'), str) else ''
-        message = body.get('message') or body.get('error') or ''
-        return code, (message[:API_MESSAGE_LIMIT] if isinstance(message, str) else '')
+    authorization_scheme = 'Token'
+    default_port = DEFAULT_PORT
 
     def status_error(self, response, what, path, context=None):
         """``context`` names the object (``bucket 'x'``); the message names it, the status and InfluxDB's words."""

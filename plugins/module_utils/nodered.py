@@ -27,15 +27,10 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import json
-
-from ansible.module_utils.common.text.converters import to_text
-
 from ansible_collections.sensingcam.ming.plugins.module_utils._api import (
-    API_MESSAGE_LIMIT,
-    ApiClient,
     ApiError,
     ApiModule,
+    TokenApiClient,
     connection_argument_spec,
 )
 
@@ -50,37 +45,14 @@ class NodeRedError(ApiError):
     nodered_code = None
 
 
-class NodeRedClient(ApiClient):
+class NodeRedClient(TokenApiClient):
     """One Node-RED runtime's admin API. ``token_option`` is the module option the token came from."""
 
     service = 'Node-RED admin API'
     error_class = NodeRedError
-
-    def __init__(self, host, port=None, use_tls=False, validate_certs=True, ca_path=None, timeout=10, retries=2,
-                 token=None, token_option='token', secrets=(), default_port=DEFAULT_PORT, **kwargs):  # noqa: S107 (an option name)
-        headers = dict(kwargs.pop('headers', None) or {})
-        headers['Node-RED-API-Version'] = API_VERSION
-        if token:
-            headers['Authorization'] = 'Bearer %s' % token
-        secrets = list(secrets or ()) + ([token] if token else [])
-        super(NodeRedClient, self).__init__(
-            host, port=port, use_tls=use_tls, validate_certs=validate_certs, ca_path=ca_path, timeout=timeout,
-            retries=retries, headers=headers, secrets=secrets, default_port=default_port or DEFAULT_PORT, **kwargs)
-        self.token_option = token_option
-        self.has_token = bool(token)
-
-    # -- errors -----------------------------------------------------------------------------------------------
-    def error_body(self, response):
-        """(code, message) of Node-RED's error body; ('', '') when there is none."""
-        try:
-            body = json.loads(to_text(response.content))
-        except (TypeError, ValueError):
-            return '', ''
-        if not isinstance(body, dict):
-            return '', ''
-        code = body.get('code') if isinstance(body.get('code'), str) else ''
-        message = body.get('message') or body.get('error') or ''
-        return code, (message[:API_MESSAGE_LIMIT] if isinstance(message, str) else '')
+    authorization_scheme = 'Bearer'
+    default_port = DEFAULT_PORT
+    fixed_headers = {'Node-RED-API-Version': API_VERSION}
 
     def status_error(self, response, what, path, context=None):
         code = response.status_code
