@@ -22,16 +22,11 @@ control_port=${MING_LAB_SIMULATOR_CONTROL_PORT:-17999}
 python="$repo/.venv/bin/python"
 # shellcheck source=scripts/lab-owner.sh
 . "$repo/scripts/lab-owner.sh"
+# shellcheck source=scripts/lab-process.sh
+. "$repo/scripts/lab-process.sh"
 
-running_pid() {
-  # The pid of our simulator, or nothing (a stale pid file or a reused pid is not ours).
-  local pid
-  [ -f "$pid_file" ] || return 0
-  pid=$(cat "$pid_file")
-  if [ -n "$pid" ] && [ -r "/proc/$pid/cmdline" ] && tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qE 'sensingcam[-_]simulator'; then
-    echo "$pid"
-  fi
-}
+# The pid of our simulator, or nothing (a stale pid file or a reused pid is not ours).
+running_pid() { lab_process_pid "$pid_file" 'sensingcam[-_]simulator'; }
 
 write_config() {
   # Cameras of the lab inventory -> simulator config (no password in it: --password-file).
@@ -126,25 +121,7 @@ start() {
   exit 1
 }
 
-stop() {
-  local pid
-  pid=$(running_pid)
-  if [ -z "$pid" ]; then
-    rm -f "$pid_file"
-    echo "camera simulator for the lab is not running"
-    return 0
-  fi
-  kill -TERM "$pid"
-  for _ in $(seq 1 50); do
-    [ -d "/proc/$pid" ] || break
-    sleep 0.2
-  done
-  if [ -d "/proc/$pid" ]; then
-    kill -KILL "$pid"
-  fi
-  rm -f "$pid_file"
-  echo "camera simulator for the lab stopped (pid $pid)"
-}
+stop() { lab_process_stop "$pid_file" 'sensingcam[-_]simulator' "camera simulator for the lab"; }
 
 status() {
   local pid

@@ -28,17 +28,12 @@ control_port=${MING_LAB_FRIGATE_CONTROL_PORT:-17998}
 python="$repo/.venv/bin/python"
 # shellcheck source=scripts/lab-owner.sh
 . "$repo/scripts/lab-owner.sh"
+# shellcheck source=scripts/lab-process.sh
+. "$repo/scripts/lab-process.sh"
 
 die() { echo "ERROR: $*" >&2; exit 1; }
 
-running_pid() {
-  local pid
-  [ -f "$pid_file" ] || return 0
-  pid=$(cat "$pid_file")
-  if [ -n "$pid" ] && [ -r "/proc/$pid/cmdline" ] && tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qE 'frigate[-_]double'; then
-    echo "$pid"
-  fi
-}
+running_pid() { lab_process_pid "$pid_file" 'frigate[-_]double'; }
 
 lab_cameras() {
   # The lab inventory's cameras, one name per line: Frigate's camera names are the inventory names.
@@ -124,23 +119,7 @@ start() {
   die "the Frigate API double did not get ready within 20 s; see $log_file"
 }
 
-stop() {
-  local pid
-  pid=$(running_pid)
-  if [ -z "$pid" ]; then
-    rm -f "$pid_file"
-    echo "Frigate API double for the lab is not running"
-    return 0
-  fi
-  kill -TERM "$pid"
-  for _ in $(seq 1 50); do
-    [ -d "/proc/$pid" ] || break
-    sleep 0.2
-  done
-  [ ! -d "/proc/$pid" ] || kill -KILL "$pid"
-  rm -f "$pid_file"
-  echo "Frigate API double for the lab stopped (pid $pid)"
-}
+stop() { lab_process_stop "$pid_file" 'frigate[-_]double' "Frigate API double for the lab"; }
 
 status() {
   local pid
