@@ -35,6 +35,15 @@ die() { echo "ERROR: $*" >&2; exit 1; }
 
 running_pid() { lab_process_pid "$pid_file" 'frigate[-_]double'; }
 
+mqtt_tls_port() {
+  # The lab broker's TLS port: the inventory's mosquitto_tls_port on the first broker host, or the role's 8883.
+  "$repo/.venv/bin/ansible-inventory" -i inventories/lab/hosts.yml --host "$(
+    "$repo/.venv/bin/ansible-inventory" -i inventories/lab/hosts.yml --list 2>/dev/null | "$python" -c '
+import json, sys
+print((json.load(sys.stdin).get("ming_brokers", {}).get("hosts") or ["localhost"])[0])')" 2>/dev/null \
+    | "$python" -c 'import json, sys; print(json.load(sys.stdin).get("mosquitto_tls_port") or 8883)'
+}
+
 lab_cameras() {
   # The lab inventory's cameras, one name per line: Frigate's camera names are the inventory names.
   "$repo/.venv/bin/ansible-inventory" -i inventories/lab/hosts.yml --list --export 2>/dev/null | "$python" -c '
@@ -97,7 +106,7 @@ start() {
   while read -r camera; do camera_args+=(--camera "$camera"); done <"$cameras_file"
   PYTHONPATH="$repo/tools" nohup "$python" -m frigate_double --host 127.0.0.1 --port "$port" "${camera_args[@]}" \
     --password-file "$password_file" --tls-cert "$work_dir/server.crt" --tls-key "$work_dir/server.key" \
-    --mqtt-host 127.0.0.1 --mqtt-port 8883 --mqtt-ca "$ca_dir/ca.crt" --mqtt-user frigate \
+    --mqtt-host 127.0.0.1 --mqtt-port "$(mqtt_tls_port)" --mqtt-ca "$ca_dir/ca.crt" --mqtt-user frigate \
     --mqtt-password-file "$mqtt_password_file" \
     --control-port "$control_port" --control-token-file "$control_token_file" \
     >"$log_file" 2>&1 </dev/null &
