@@ -184,8 +184,9 @@ def stack(tmp_path_factory):
                 flow = nodered_correlation_flow(pipeline)
                 # The drain timer once an hour instead of every second (it still fires once at start): every ack in
                 # these tests comes from the drain a record kicks at once (docs/pipeline.md).
-                timer = next(node for node in flow["flows"] if node.get("name") == "drain every second")
-                timer["repeat"] = "3600"
+                timers = [node for node in flow["flows"] if node.get("name") == "drain every second"]
+                assert len(timers) == 1, "the flow's drain timer is named 'drain every second'"
+                timers[0]["repeat"] = "3600"
                 status, body = node_red.request(
                     "POST",
                     "/flows",
