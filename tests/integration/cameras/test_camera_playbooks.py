@@ -192,7 +192,7 @@ def lab_layout(root, ports):
     ``<root>/.secrets/lab``, never to the real lab's.
     """
     (root / "scripts").mkdir(parents=True)
-    for script in ("camera-simulator-lab.sh", "lab-owner.sh"):
+    for script in ("camera-simulator-lab.sh", "lab-owner.sh", "lab-process.sh"):
         (root / "scripts" / script).symlink_to(REPO / "scripts" / script)
     (root / ".venv").symlink_to(Path(sys.executable).parent.parent)
     (root / "profiles").symlink_to(REPO / "profiles")
