@@ -6,6 +6,7 @@
   installed by the repository's own scripts, so a skip there means a missing install step, not a reason to pass.
 """
 
+import contextlib
 import os
 import shutil
 import sys
@@ -73,6 +74,24 @@ if str(TOOLS_ROOT) not in sys.path:
     sys.path.insert(0, str(TOOLS_ROOT))
 
 
+@contextlib.contextmanager
+def started_doubles(make):
+    """Yields ``start(...)``, which builds a service double with ``make(...)`` and starts it; every double started is
+    stopped on the way out (the factory fixtures below)."""
+    started = []
+
+    def start(*args, **kwargs):
+        double = make(*args, **kwargs).start()
+        started.append(double)
+        return double
+
+    try:
+        yield start
+    finally:
+        for double in started:
+            double.stop()
+
+
 @pytest.fixture
 def influxdb2_double_factory():
     """Starts InfluxDB 2 API doubles (fresh, not onboarded, 127.0.0.1, a free port); stops them after the test.
@@ -82,16 +101,11 @@ def influxdb2_double_factory():
     """
     from influxdb2_double import InfluxDB2Double
 
-    started = []
+    def make(version="2.9.1", ssl_context=None):
+        return InfluxDB2Double("127.0.0.1", 0, version, ssl_context)
 
-    def start(version="2.9.1", ssl_context=None):
-        double = InfluxDB2Double("127.0.0.1", 0, version, ssl_context).start()
-        started.append(double)
-        return double
-
-    yield start
-    for double in started:
-        double.stop()
+    with started_doubles(make) as start:
+        yield start
 
 
 @pytest.fixture
@@ -116,19 +130,13 @@ def frigate_double_factory():
 
     from frigate_double import FrigateDouble
 
-    started = []
+    def make(version="0.18.0", cameras=("cam-line1-st10",), clip_delay_s=0.2, user="ming-nodered", password=None,
+             mqtt=None, ssl_context=None, **options):
+        return FrigateDouble("127.0.0.1", 0, version, list(cameras), clip_delay_s, user,
+                             password or secrets.token_urlsafe(18), mqtt=mqtt, ssl_context=ssl_context, **options)
 
-    def start(version="0.18.0", cameras=("cam-line1-st10",), clip_delay_s=0.2, user="ming-nodered", password=None,
-              mqtt=None, ssl_context=None, **options):
-        double = FrigateDouble("127.0.0.1", 0, version, list(cameras), clip_delay_s, user,
-                               password or secrets.token_urlsafe(18), mqtt=mqtt, ssl_context=ssl_context,
-                               **options).start()
-        started.append(double)
-        return double
-
-    yield start
-    for double in started:
-        double.stop()
+    with started_doubles(make) as start:
+        yield start
 
 
 @pytest.fixture
