@@ -104,21 +104,8 @@ start() {
     --profile "$repo/profiles/sensingcam/sec100-fw2.yml" \
     >"$log_file" 2>&1 </dev/null &
   echo $! >"$pid_file"
-  for _ in $(seq 1 100); do
-    if grep -q "sensingcam-simulator ready" "$log_file" 2>/dev/null; then
-      echo "camera simulator for the lab started (pid $(cat "$pid_file"), control API http://127.0.0.1:$control_port with the token in $control_token_file, log $log_file)"
-      return 0
-    fi
-    if [ -z "$(running_pid)" ]; then
-      echo "ERROR: the camera simulator exited; its log $log_file says:" >&2
-      tail -n 20 "$log_file" >&2
-      rm -f "$pid_file"
-      exit 1
-    fi
-    sleep 0.2
-  done
-  echo "ERROR: the camera simulator did not get ready within 20 s; see $log_file" >&2
-  exit 1
+  lab_process_wait_ready "$pid_file" "$log_file" "sensingcam-simulator ready" "camera simulator"
+  echo "camera simulator for the lab started (pid $(cat "$pid_file"), control API http://127.0.0.1:$control_port with the token in $control_token_file, log $log_file)"
 }
 
 stop() { lab_process_stop "$pid_file" 'sensingcam[-_]simulator' "camera simulator for the lab"; }

@@ -111,21 +111,9 @@ start() {
     --control-port "$control_port" --control-token-file "$control_token_file" \
     >"$log_file" 2>&1 </dev/null &
   echo $! >"$pid_file"
-  for _ in $(seq 1 100); do
-    if grep -q "frigate_double ready" "$log_file" 2>/dev/null; then
-      grep "frigate_double ready" "$log_file"
-      echo "  (pid $(cat "$pid_file"), log $log_file, control API token in $control_token_file)"
-      return 0
-    fi
-    if [ -z "$(running_pid)" ]; then
-      echo "ERROR: the Frigate API double exited; its log $log_file says:" >&2
-      tail -n 20 "$log_file" >&2
-      rm -f "$pid_file"
-      exit 1
-    fi
-    sleep 0.2
-  done
-  die "the Frigate API double did not get ready within 20 s; see $log_file"
+  lab_process_wait_ready "$pid_file" "$log_file" "frigate_double ready" "Frigate API double"
+  grep "frigate_double ready" "$log_file"
+  echo "  (pid $(cat "$pid_file"), log $log_file, control API token in $control_token_file)"
 }
 
 stop() { lab_process_stop "$pid_file" 'frigate[-_]double' "Frigate API double for the lab"; }

@@ -31,3 +31,23 @@ lab_process_stop() {
   rm -f "$1"
   echo "$3 stopped (pid $pid)"
 }
+
+# Wait up to 20 s for the process just started (pid in $1) to write $3 into its log $2. Returns 0 when it did; exits 1
+# with the log's tail when the process ended or never got ready. $4 names it in the messages. Alive is checked with
+# the pid alone: right after the fork its command line is still the starting script's.
+lab_process_wait_ready() {
+  local pid
+  pid=$(cat "$1")
+  for _ in $(seq 1 100); do
+    grep -q "$3" "$2" 2>/dev/null && return 0
+    if ! kill -0 "$pid" 2>/dev/null; then
+      echo "ERROR: the $4 exited; its log $2 says:" >&2
+      tail -n 20 "$2" >&2
+      rm -f "$1"
+      exit 1
+    fi
+    sleep 0.2
+  done
+  echo "ERROR: the $4 did not get ready within 20 s; see $2" >&2
+  exit 1
+}
