@@ -15,16 +15,10 @@ import pytest
 import yaml
 from mosquitto_broker import venv_tool
 from playbook_report import PlaybookResult, json_report
+from role_settings import CAMERAS
 
 REPO = Path(__file__).resolve().parents[3]
 ROLLOUT = Path(__file__).resolve().parent / "nodered_rollout.yml"
-
-CAMERAS = {
-    "cam-l1-s10": {"sensingcam_host": "127.0.0.1", "sensingcam_port": 18901, "sensingcam_line": "line1",
-                   "sensingcam_station": "st10"},
-    "cam-l2-s10": {"sensingcam_host": "127.0.0.1", "sensingcam_port": 18902, "sensingcam_line": "line2",
-                   "sensingcam_station": "st10", "sensingcam_use_tls": True},
-}
 
 
 class NoderedRoleRun:

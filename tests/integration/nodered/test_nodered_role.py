@@ -40,47 +40,28 @@ import uuid
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
-from mosquitto_broker import free_port, remove_compose_project, require
+from mosquitto_broker import free_port, remove_compose_project
+from role_settings import role_secrets, role_variables
 
 PROJECT = f"nrrole-{uuid.uuid4().hex[:6]}"
 CONTAINER = f"{PROJECT}-nodered"
-IMAGE = "ming/nodered:lab"
-SECRETS = {
-    "token": f"tok-{uuid.uuid4().hex}{uuid.uuid4().hex}",
-    "admin": f"adm-{uuid.uuid4().hex}",
-    "viewer": f"vw-{uuid.uuid4().hex}",
-    "http_node": f"http-{uuid.uuid4().hex}",
-    "frigate": f"fr-{uuid.uuid4().hex}",
-    "mqtt": f"mq-{uuid.uuid4().hex}",
-    "influxdb": f"ifx-{uuid.uuid4().hex}",
-    "camera:cam-l1-s10": f"cam1-{uuid.uuid4().hex}",
-    "camera:cam-l2-s10": f"cam2-{uuid.uuid4().hex}",
-}
+SECRETS = role_secrets("viewer")
 
 
 @pytest.fixture(scope="module")
 def role(tmp_path_factory, nodered_role_runner):
-    ready = subprocess.run(["docker", "image", "inspect", IMAGE], capture_output=True, check=False).returncode == 0
-    require(ready, f"needs the Docker engine (scripts/docker-engine.sh) and {IMAGE} "
-                   "(scripts/build-lab-images.sh nodered)")
     directory = tmp_path_factory.mktemp("nodered-role")
     port = free_port()
-    variables = {
-        "ming_base_dir": str(directory / "base"), "ming_compose_project": PROJECT,
-        "nodered_image": IMAGE, "nodered_port": port, "nodered_listen_addresses": ["127.0.0.1"],
-        "nodered_api_host": "127.0.0.1",
-        "nodered_tls_managed_ca_dir": str(directory / "ca"), "nodered_tls_managed_ca_allow_unencrypted_key": True,
+    variables = role_variables(directory, PROJECT, port, SECRETS)
+    variables.update({
         "nodered_tls_san": ["localhost", "127.0.0.1"],
-        "nodered_service_token": SECRETS["token"],
         "nodered_admin_users": [{"username": "admin", "password": SECRETS["admin"], "permissions": "*"},
                                 {"username": "viewer", "password": SECRETS["viewer"], "permissions": "read"}],
-        "nodered_http_node_auth_password": SECRETS["http_node"],
-        "nodered_frigate_password": SECRETS["frigate"],
         "nodered_mqtt_host": "127.0.0.1", "nodered_mqtt_port": 18883, "nodered_mqtt_password": SECRETS["mqtt"],
         "nodered_influxdb_data_layer": {"api_version": 1, "url": "https://127.0.0.1:18086", "database": "ming",
                                         "measurement": "machine_events", "ca_file": ""},
         "nodered_influxdb_password": SECRETS["influxdb"],
-    }
+    })
     subject = nodered_role_runner(directory, variables, SECRETS)
     subject.port = port
     subject.base = directory

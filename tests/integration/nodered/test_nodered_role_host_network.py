@@ -25,41 +25,23 @@ import urllib.request
 import uuid
 
 import pytest
-from mosquitto_broker import free_port, remove_compose_project, require
+from mosquitto_broker import free_port, remove_compose_project
+from role_settings import role_secrets, role_variables
 
 PROJECT = f"nrhost-{uuid.uuid4().hex[:6]}"
 CONTAINER = f"{PROJECT}-nodered"
-IMAGE = "ming/nodered:lab"
-SECRETS = {
-    "token": f"tok-{uuid.uuid4().hex}{uuid.uuid4().hex}",
-    "admin": f"adm-{uuid.uuid4().hex}",
-    "http_node": f"http-{uuid.uuid4().hex}",
-    "frigate": f"fr-{uuid.uuid4().hex}",
-    "mqtt": f"mq-{uuid.uuid4().hex}",
-    "influxdb": f"ifx-{uuid.uuid4().hex}",
-    "camera:cam-l1-s10": f"cam1-{uuid.uuid4().hex}",
-    "camera:cam-l2-s10": f"cam2-{uuid.uuid4().hex}",
-}
+SECRETS = role_secrets()
 
 
 @pytest.fixture(scope="module")
 def role(tmp_path_factory, nodered_role_runner):
-    ready = subprocess.run(["docker", "image", "inspect", IMAGE], capture_output=True, check=False).returncode == 0
-    require(ready, f"needs the Docker engine (scripts/docker-engine.sh) and {IMAGE} "
-                   "(scripts/build-lab-images.sh nodered)")
     directory = tmp_path_factory.mktemp("nodered-host")
     port = free_port()
-    variables = {
-        "ming_base_dir": str(directory / "base"), "ming_compose_project": PROJECT,
-        "nodered_image": IMAGE, "nodered_port": port, "nodered_listen_addresses": ["127.0.0.1"],
-        "nodered_network_mode": "host", "nodered_api_host": "127.0.0.1",
-        "nodered_tls_managed_ca_dir": str(directory / "ca"), "nodered_tls_managed_ca_allow_unencrypted_key": True,
-        "nodered_tls_san": ["localhost"],
-        "nodered_service_token": SECRETS["token"],
+    variables = role_variables(directory, PROJECT, port, SECRETS)
+    variables.update({
+        "nodered_network_mode": "host", "nodered_tls_san": ["localhost"],
         "nodered_admin_users": [{"username": "admin", "password": SECRETS["admin"]}],
-        "nodered_http_node_auth_password": SECRETS["http_node"],
-        "nodered_frigate_password": SECRETS["frigate"],
-    }
+    })
     nodered_credential = {"kind": "user", "access": "write", "user": "nodered",
                           "password_variable": "influxdb_clients (nodered).password"}
     host_vars = {
