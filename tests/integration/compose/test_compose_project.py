@@ -68,9 +68,10 @@ def project(tmp_path):
     playbook = tmp_path / "deploy.yml"
     playbook.write_text(PLAYBOOK)
 
-    def run(services, *extra, render_only=()):
+    def run(services, *extra, render_only=(), render_only_when_image_missing=()):
         variables = {"services": services, "ming_base_dir": str(base_dir), "ming_compose_project": name,
-                     "ming_render_only_services": list(render_only)}
+                     "ming_render_only_services": list(render_only),
+                     "ming_render_only_when_image_missing": list(render_only_when_image_missing)}
         env = dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), ANSIBLE_NOCOLOR="1")
         return subprocess.run(
             [str(venv_tool("ansible-playbook")), "-i", "localhost,", "-c", "local",
@@ -128,19 +129,31 @@ def test_check_then_deploy_then_nothing_to_change(project):
 
 
 def test_render_only_service_is_validated_but_not_started(project):
-    """A service listed in ming_render_only_services (no image on this host) gets its fragment rendered and
-    validated, is not started, and the run says so in one line."""
+    """A service listed in ming_render_only_services is rendered and validated but not started, even when its image
+    is on the host; one listed in ming_render_only_when_image_missing is rendered only while its image is missing
+    (grafana: never pulled) and started when the image is there (probe); the run says which and why, in one line.
+
+    Mutations tried: render_mode ignoring the image probe (probe was not started); the explicit list no longer
+    winning over a present image (frigate started)."""
     grafana = service("grafana")
     grafana["definition"]["image"] = "grafana/grafana:12.0.0"  # not on this machine, and never pulled
-    run = project([service("probe"), grafana], render_only=["grafana"])
+    frigate = service("frigate")  # its image (the lab base) is present, but the explicit list wins
+    run = project([service("probe"), grafana, frigate], render_only=["frigate"],
+                  render_only_when_image_missing=["grafana", "probe"])
     assert run.returncode == 0, run.stdout
-    assert "grafana: configuration rendered and validated; not started on this host" in run.stdout
-    assert (project.base_dir / "compose.d" / "grafana.yml").exists()
+    said = " ".join(run.stdout.split())  # the callback wraps long messages
+    assert ("grafana: configuration rendered and validated; not started on this host (its image "
+            "grafana/grafana:12.0.0 is not on this host: compose_project_render_only_when_image_missing)") in said
+    assert ("frigate: configuration rendered and validated; not started on this host (listed in "
+            "compose_project_render_only_services)") in said
+    assert "probe: configuration rendered" not in said
+    for name in ("grafana", "frigate"):
+        assert (project.base_dir / "compose.d" / f"{name}.yml").exists()
+        assert container_state(f"{project.name}-{name}") is None
     fragment = yaml.safe_load((project.base_dir / "compose.d" / "grafana.yml").read_text())
     assert fragment["services"]["grafana"]["image"] == "grafana/grafana:12.0.0"
     assert subprocess.run(["docker", "image", "inspect", "grafana/grafana:12.0.0"], capture_output=True,
                           check=False).returncode != 0, "the render-only image was pulled"
-    assert container_state(f"{project.name}-grafana") is None
     assert container_state(f"{project.name}-probe")["Running"]
 
 
