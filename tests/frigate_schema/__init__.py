@@ -193,7 +193,10 @@ def check(config, version, project_rules=True, environment=None):
         if isinstance(value, str) and "{" in value or isinstance(value, str) and "}" in value:
             strings.append((path, value, spec.env))
 
+    crashed = {line.split(": ", 1)[0] for line in errors}
     model.validate(config, "", errors, visit)
+    errors = [line for index, line in enumerate(errors)
+              if index < len(crashed) or line.split(": ", 1)[0] not in crashed]
     if not errors:
         _camera_post_validation(config, errors)
     if project_rules:
