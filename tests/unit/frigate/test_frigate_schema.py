@@ -14,12 +14,13 @@ Mutations tried (each made the named tests fail, then was undone):
 - ``record.retain`` added to the 0.17/0.18 RecordConfig
   -> test_record_retention_is_not_portable_between_016_and_017, test_rendered_016_config_is_refused_by_newer_releases
 - ``sync_recordings`` kept in 0.18 -> test_keys_018_removed[sync_recordings]
-- string masks accepted by 0.18 (mask = str|list) -> test_keys_018_removed[motion mask], [object mask], [filter mask]
+- string masks accepted by 0.18 (mask = str|list) -> test_keys_018_removed[motion mask], [object mask], [filter mask],
+  test_018_masks_are_dicts_and_017_refuses_them
 - ``le=60`` removed from pre_capture -> test_wrong_enum_or_range_fails[pre_capture 61]
 - ``ge=0`` on retention days applied to 0.16 too -> test_negative_days_only_refused_since_017
-- single-input role forcing removed -> test_single_input_roles_are_forced
-- the detect-role validator removed -> test_multi_input_roles_are_validated[no detect]
-- 0.17 detector types used for 0.16 -> test_detector_types_per_release[0.16.4-zmq]
+- single-input role forcing removed -> test_single_input_roles_are_forced, test_required_fields
+- the detect-role validator removed -> test_multi_input_roles_are_validated[no detect-*]
+- 0.17 detector types used for every release -> test_detector_types_per_release[0.16.4], [0.18.0]
 - mqtt.host as EnvString in 0.16 too -> test_frigate_placeholders_only_where_the_release_substitutes
 """
 
