@@ -83,7 +83,8 @@ def stream_proxy_vars():
 def evaluate(expression_name, variables):
     """Evaluate one of the block's vars, as Ansible would, with ``variables`` and the block's other vars."""
     block_vars = stream_proxy_vars()
-    context = {name: trust_as_template(value) if isinstance(value, str) else value for name, value in block_vars.items()}
+    context = {name: trust_as_template(value) if isinstance(value, str) else value
+               for name, value in block_vars.items()}
     context.update(variables)
     return Templar(loader=DataLoader(), variables=context).template(trust_as_template(block_vars[expression_name]))
 
@@ -147,7 +148,8 @@ def test_tls_1_2_or_newer_only_and_no_plain_listener():
     assert [line for line in lines if line.startswith("listen ")] == ["listen 8443 ssl default_server;"]
     assert "ssl_protocols TLSv1.2 TLSv1.3;" in lines
     ciphers = next(line for line in lines if line.startswith("ssl_ciphers ")).split()[1].rstrip(";").split(":")
-    assert ciphers and all(cipher.startswith("ECDHE-") and ("GCM" in cipher or "CHACHA20" in cipher) for cipher in ciphers)
+    assert ciphers
+    assert all(cipher.startswith("ECDHE-") and ("GCM" in cipher or "CHACHA20" in cipher) for cipher in ciphers)
     assert "ssl_certificate /config/tls/server.crt;" in lines
     assert "ssl_certificate_key /config/tls/server.key;" in lines
     assert "ssl_session_tickets off;" in lines
@@ -203,6 +205,7 @@ def test_a_stream_name_outside_the_safe_characters_fails_the_check():
 
 def test_validation_runs_nginx_t_of_the_image_without_network_or_capabilities():
     command = " ".join(stream_proxy_vars()["__frigate_stream_proxy_validate_command"].split())
-    assert command.startswith("docker run --rm --network none --cap-drop ALL --cap-add DAC_READ_SEARCH ")
+    assert command.startswith("docker run --rm --network none --cap-drop ALL --cap-add DAC_READ_SEARCH --cap-add CHOWN "
+                              "--security-opt no-new-privileges:true --read-only ")
     assert "--volume %s:/config/nginx.conf:ro" in command
     assert command.endswith("{{ frigate_stream_proxy_image }} /usr/sbin/nginx -t -q -e stderr -c /config/nginx.conf")
