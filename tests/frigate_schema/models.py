@@ -89,8 +89,7 @@ def build(version):
         "enabled": Bool(), "reset_admin_password": Bool(), "cookie_name": Str(pattern=r"^[a-z_]+$"),
         "cookie_secure": Bool(), "session_length": Int(ge=60), "refresh_time": Int(ge=30),
         "failed_login_rate_limit": OPT_STR, "trusted_proxies": List(Str()), "hash_iterations": Int(),
-        "admin_first_time_login": OPT_BOOL,
-        **({"roles": Dict(List(Str()))} if v17 else {}),
+        **({"roles": Dict(List(Str())), "admin_first_time_login": OPT_BOOL} if v17 else {}),
     }, name="AuthConfig")
     tls = Model({"enabled": Bool()}, name="TlsConfig")
     date_style = Enum("full", "long", "medium", "short")
@@ -109,7 +108,8 @@ def build(version):
                             name="ListenConfig")} if v18 else {}),
     }, name="NetworkingConfig")
     proxy = Model({
-        "header_map": Model({"user": OPT_STR, "role": OPT_STR, "role_map": Nullable(Dict(List(Str())))},
+        "header_map": Model({"user": OPT_STR, "role": OPT_STR,
+                             **({"role_map": Nullable(Dict(List(Str())))} if v17 else {})},
                             name="HeaderMappingConfig"),
         "logout_url": OPT_STR, "auth_secret": OPT_ENV, "default_role": OPT_STR, "separator": OPT_STR,
     }, name="ProxyConfig")
@@ -260,13 +260,13 @@ def build(version):
     birdseye_camera = Model({"enabled": Bool(), "mode": birdseye_modes, "order": Int()}, extra="ignore",
                             name="BirdseyeCameraConfig")
     zone = Model({
-        "friendly_name": OPT_STR, "filters": Dict(object_filter), "coordinates": STR_OR_LIST,
+        **({"friendly_name": OPT_STR} if v17 else {}), "filters": Dict(object_filter), "coordinates": STR_OR_LIST,
         "distances": Nullable(STR_OR_LIST), "inertia": Int(gt=0), "loitering_time": Int(ge=0),
         "speed_threshold": Nullable(Float(ge=0.1)), "objects": STR_OR_LIST,
         **({"enabled": Bool(), "enabled_in_config": OPT_BOOL} if v18 else {}),
     }, required=("coordinates",), extra="ignore", name="ZoneConfig")
     notifications = Model({"enabled": Bool(), "email": OPT_STR, "enabled_in_config": OPT_BOOL,
-                           **({"cooldown": Int(ge=0)} if v17 else {})}, name="NotificationConfig")
+                           "cooldown": Int(ge=0) if v17 else Nullable(Int(ge=0))}, name="NotificationConfig")
     timestamp_style = Model({
         "position": Enum("tl", "tr", "bl", "br"), "format": Str(),
         "color": Model({key: Int(ge=0, le=255) for key in ("red", "green", "blue")}, name="ColorConfig"),
@@ -285,8 +285,8 @@ def build(version):
     camera_fields = {
         "name": Nullable(Str(pattern=CAMERA_NAME_PATTERN)), "enabled": Bool(), "audio": audio,
         "birdseye": birdseye_camera, "detect": detect, "face_recognition": ANY_DICT, "ffmpeg": camera_ffmpeg,
-        "live": live, "lpr": ANY_DICT, "motion": Nullable(motion), "objects": objects, "record": record,
-        "review": review, "snapshots": snapshots, "timestamp_style": timestamp_style,
+        "live": live, "lpr": ANY_DICT, "motion": motion if v17 else Nullable(motion), "objects": objects,
+        "record": record, "review": review, "snapshots": snapshots, "timestamp_style": timestamp_style,
         "best_image_timeout": Int(), "mqtt": camera_mqtt, "notifications": notifications, "onvif": onvif,
         "type": Enum("generic", "lpr"), "ui": camera_ui, "webui_url": OPT_STR, "zones": Dict(zone),
         "enabled_in_config": OPT_BOOL,
