@@ -30,7 +30,7 @@ import pytest
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.sensingcam.ming.plugins.filter.frigate_config import frigate_config, frigate_secrets
-from frigate_schema import CURRENT_CONFIG_VERSION, DETECTOR_TYPES, VERSIONS, check
+from frigate_schema import CURRENT_CONFIG_VERSION, DETECTOR_TYPES, VERSIONS, check, placeholders
 
 INPUT = {"path": "rtsp://127.0.0.1:8554/cam1", "input_args": "preset-rtsp-restream", "roles": ["record", "detect"]}
 ALERTS = {"pre_capture": 5, "post_capture": 5, "retain": {"days": 30, "mode": "motion"}}
@@ -380,6 +380,15 @@ def rendered(version, detector=None, cameras=None, **settings):
 def test_rendered_config_passes_its_own_release(version, detector):
     config, environment = rendered(version, detector)
     assert check(config, version, environment=environment) == []
+    assert used_placeholders(config) == environment  # every secret file is used, every placeholder has one
+
+
+def used_placeholders(node):
+    if isinstance(node, dict):
+        return set().union(*(used_placeholders(value) for value in node.values()))
+    if isinstance(node, list):
+        return set().union(*(used_placeholders(value) for value in node))
+    return set(placeholders(node)) if isinstance(node, str) else set()
 
 
 def test_rendered_016_config_is_refused_by_newer_releases():
