@@ -364,7 +364,8 @@ class _Queries(object):
                 % (_iql_ident('event_id'), self._from(self.raw),
                    self._iql_where('"self_test" = false', self._iql_line(line), 'time > now() - 1h')))
 
-    # Alert rule queries: the window is the rule's relativeTimeRange, written out (no $ in provisioned rules).
+    # Alert rule queries: the window is the rule's relativeTimeRange, written out. No $ anywhere in provisioned rules:
+    # Grafana interpolates environment variables in some of their fields (labels; not annotations or the model).
     def self_tests(self, seconds):
         if self.flux:
             return '\n'.join(self._flux_records(['event_id', 'self_test'], 'r.self_test == true') + [
