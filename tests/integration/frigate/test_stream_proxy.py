@@ -260,7 +260,7 @@ def proxy(tmp_path_factory):
         # The role's service definition, as compose_project would run it (ports: loopback, a free port).
         run = ["run", "-d", "--name", nginx, "--network", network, "--user", definition["user"],
                "--publish", "127.0.0.1::8443"]
-        run += ["--read-only"] if definition["read_only"] else []
+        run += ["--read-only"] if definition.get("read_only") else []
         run += [f"--cap-drop={cap}" for cap in definition["cap_drop"]]
         run += [f"--security-opt={option}" for option in definition["security_opt"]]
         run += [f"--tmpfs={mount}" for mount in definition["tmpfs"]]

@@ -1,0 +1,205 @@
+"""The frigate role rolled out on this machine, rendered only: the Frigate image is not on this host (no registry),
+so compose_project's render_mode (``compose_project_render_only_when_image_missing: [frigate]``) keeps it from
+starting and Frigate's own ``--validate-config`` cannot run; the run says so. What is checked here is what the role
+writes: config.yml for the pinned release, the Compose fragment (checked by ``docker compose config`` in
+compose_project), the secret files, and that no secret shows in any output (``--diff -vvv``, module invocations
+on). Every run is a real ansible-playbook run against the real role and the real Docker engine; no double.
+
+Mutations tried (each restored, each made the named test fail):
+- the ``:ro`` of the config.yml mount removed in vars/main.yml -> test_the_config_is_mounted_read_only
+- ``mode: "0400"`` of the secret files changed to 0644 -> test_secrets_are_files_0400_and_not_in_the_config
+- ``no_log: true`` removed from "Write the {FRIGATE_*} secret files" -> test_no_secret_in_any_output
+- port 5000 added to __frigate_ports -> test_5000_and_1984_are_not_published
+- the secret-file loop sorted by value instead of name (order changes each run) -> none; kept the name sort
+"""
+
+import json
+import math
+import os
+import stat
+import subprocess
+import uuid
+from pathlib import Path
+
+import pytest
+import yaml
+from mosquitto_broker import containers_of, remove_compose_project, venv_tool
+from playbook_report import PlaybookResult, json_report
+
+REPO = Path(__file__).resolve().parents[3]
+PLAYBOOK = Path(__file__).resolve().parent / "frigate_rollout.yml"
+PROJECT = f"frigate-t-{uuid.uuid4().hex[:6]}"
+CAMERA_PASSWORD = f"$@foo%/{uuid.uuid4().hex[:8]}"
+MQTT_PASSWORD = f"mqtt-{uuid.uuid4().hex}"
+RESTREAM_PASSWORD = f"rs-{uuid.uuid4().hex}"
+SECRETS = {"camera": CAMERA_PASSWORD, "camera (encoded)": "%24%40foo%25%2F" + CAMERA_PASSWORD[7:],
+           "mqtt": MQTT_PASSWORD, "restream": RESTREAM_PASSWORD}
+
+
+def inventory(directory, version="0.18.0", **nvr_vars):
+    ca = directory / "broker-ca.crt"
+    ca.write_text("-----BEGIN CERTIFICATE-----\nnot a real CA, only copied\n-----END CERTIFICATE-----\n")
+    nvr = {
+        "ansible_connection": "local",
+        "ming_base_dir": str(directory / "base"), "ming_compose_project": PROJECT,
+        "compose_project_render_only_when_image_missing": ["frigate"],
+        "frigate_version": version, "frigate_image": f"ghcr.io/blakeblackshear/frigate:{version}",
+        "frigate_listen_addresses": ["127.0.0.1"], "frigate_port": 18971 + int(uuid.uuid4().int % 1000),
+        "frigate_tls_managed_ca_dir": str(directory / "ca"), "frigate_tls_managed_ca_allow_unencrypted_key": True,
+        "frigate_tls_san": ["localhost"],
+        "frigate_restream_password": RESTREAM_PASSWORD,
+        "frigate_stream_proxy_enabled": False,
+    }
+    nvr.update(nvr_vars)
+    camera = {"sensingcam_line": "line1", "sensingcam_username": "Service", "sensingcam_password": CAMERA_PASSWORD,
+              "sensingcam_rtsp_paths": {"video0": "/live/0", "video1": "/live/1"}}
+    data = {"all": {"children": {
+        "ming_nvr": {"hosts": {"localhost": nvr}},
+        "ming_brokers": {"hosts": {"broker-t": {
+            "ansible_host": "mqtt.test.example", "mosquitto_tls_port": 8883,
+            "mosquitto_tls_source": "files", "mosquitto_tls_ca_file": str(ca),
+            "mosquitto_clients": [{"name": "frigate", "role": "frigate", "password": MQTT_PASSWORD}]}}},
+        "sensingcams": {"hosts": {
+            "cam-line1-st10": dict(camera, sensingcam_host="10.20.1.10", sensingcam_station="st10",
+                                   sensingcam_ingest="rtsp",
+                                   sensingcam_stream_roles={"archive": "video0", "detect": "video1"},
+                                   sensingcam_streams={"video1": {"resolution": "640x360"}}),
+            "cam-line1-st20": dict(camera, sensingcam_host="10.20.1.20", sensingcam_station="st20",
+                                   sensingcam_rtsp_port=8554),
+            "cam-line2-st10": dict(camera, sensingcam_host="10.20.2.10", sensingcam_line="line2",
+                                   sensingcam_station="st10", sensingcam_ingest="websocket")}},
+    }}}
+    path = directory / "hosts.yml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+class Rollout:
+    """ansible-playbook runs of frigate_rollout.yml, every output kept for the secret check."""
+
+    def __init__(self, directory, hosts):
+        self.directory = directory
+        self.hosts = hosts
+        self.base = directory / "base"
+        self.outputs = []
+
+    def run(self, check=False, expect_failure=False):
+        command = [str(venv_tool("ansible-playbook")), "-i", str(self.hosts), str(PLAYBOOK), "--diff", "-vvv"]
+        if check:
+            command.append("--check")
+        environment = dict(os.environ, ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json", ANSIBLE_NOCOLOR="1",
+                           ANSIBLE_INJECT_INVOCATION="1", ANSIBLE_CONFIG=str(REPO / "ansible.cfg"))
+        done = subprocess.run(command, cwd=REPO, env=environment, capture_output=True, text=True, timeout=600,
+                              check=False)
+        self.outputs.append(done.stdout + done.stderr)
+        if expect_failure:
+            assert done.returncode != 0, done.stdout[-6000:]
+            return done.stdout + done.stderr
+        assert done.returncode == 0, done.stdout[-8000:] + done.stderr[-3000:]
+        return PlaybookResult(json_report(done.stdout))
+
+
+@pytest.fixture(scope="module")
+def rollout(tmp_path_factory):
+    directory = tmp_path_factory.mktemp("frigate-role")
+    subject = Rollout(directory, inventory(directory))
+    subject.first = subject.run()
+    yield subject
+    remove_compose_project(PROJECT, services=("frigate",))
+
+
+def config_of(rollout):
+    return yaml.safe_load((rollout.base / "frigate" / "config" / "config.yml").read_text())
+
+
+def fragment_of(rollout):
+    return yaml.safe_load((rollout.base / "compose.d" / "frigate.yml").read_text())["services"]["frigate"]
+
+
+def test_rendered_only_and_said_so(rollout):
+    assert rollout.first.changed > 0
+    assert containers_of(PROJECT) == []
+    report = rollout.first.task_result("Report how the config was checked")["msg"]
+    assert "rendered only, not checked by Frigate" in report and "is not on this host" in report
+
+
+def test_the_config_is_for_the_pinned_release(rollout):
+    config = config_of(rollout)
+    assert config["version"] == "0.18-0"
+    assert set(config["cameras"]) == {"cam-line1-st10", "cam-line1-st20"}, "the websocket camera is left out"
+    assert "retain" not in config["record"] and config["record"]["motion"] == {"days": 7}
+    assert config["mqtt"]["host"] == "mqtt.test.example" and config["mqtt"]["tls_insecure"] is False
+    assert config["review"]["alerts"]["enabled"] is True and "plc_event" in config["review"]["alerts"]["labels"]
+    streams = config["go2rtc"]["streams"]
+    assert streams["cam-line1-st10"] == [
+        "rtsp://{FRIGATE_CAM_CAM_LINE1_ST10_USER}:{FRIGATE_CAM_CAM_LINE1_ST10_PASSWORD}@10.20.1.10:554/live/0"]
+    assert streams["cam-line1-st20"] == [
+        "rtsp://{FRIGATE_CAM_CAM_LINE1_ST20_USER}:{FRIGATE_CAM_CAM_LINE1_ST20_PASSWORD}@10.20.1.20:8554/live/0"]
+    assert config["cameras"]["cam-line1-st10"]["detect"]["width"] == 640
+    left_out = rollout.first.task_result("Report cameras left out of Frigate")["msg"]
+    assert "cam-line2-st10" in left_out
+
+
+def test_the_config_is_mounted_read_only(rollout):
+    volumes = fragment_of(rollout)["volumes"]
+    config_mounts = [v for v in volumes if (v if isinstance(v, str) else v.get("target", "")).find(
+        "/config/config.yml") >= 0]
+    assert len(config_mounts) == 1, volumes
+    mount = config_mounts[0]
+    if isinstance(mount, str):
+        assert mount.endswith("/config/config.yml:ro"), mount
+    else:
+        assert mount["read_only"] is True, mount
+    secrets = [v for v in volumes if isinstance(v, str) and ":/run/secrets" in v]
+    assert secrets and all(v.endswith(":ro") for v in secrets), volumes
+
+
+def test_secrets_are_files_0400_and_not_in_the_config(rollout):
+    directory = rollout.base / "frigate" / "config" / "secrets"
+    names = sorted(path.name for path in directory.iterdir())
+    assert names == sorted(["FRIGATE_CAM_CAM_LINE1_ST10_USER", "FRIGATE_CAM_CAM_LINE1_ST10_PASSWORD",
+                            "FRIGATE_CAM_CAM_LINE1_ST20_USER", "FRIGATE_CAM_CAM_LINE1_ST20_PASSWORD",
+                            "FRIGATE_MQTT_USER", "FRIGATE_MQTT_PASSWORD",
+                            "FRIGATE_RTSP_RESTREAM_USER", "FRIGATE_RTSP_RESTREAM_PASSWORD"])
+    for path in directory.iterdir():
+        assert stat.S_IMODE(path.stat().st_mode) == 0o400, path
+    assert stat.S_IMODE(directory.stat().st_mode) == 0o500
+    encoded = (directory / "FRIGATE_CAM_CAM_LINE1_ST10_PASSWORD").read_text().strip()
+    assert encoded == SECRETS["camera (encoded)"], "go2rtc takes the value verbatim: it must be URL-encoded"
+    assert (directory / "FRIGATE_MQTT_PASSWORD").read_text().strip() == MQTT_PASSWORD
+    text = (rollout.base / "frigate" / "config" / "config.yml").read_text()
+    fragment = (rollout.base / "compose.d" / "frigate.yml").read_text()
+    for value in SECRETS.values():
+        assert value not in text and value not in fragment
+    service = fragment_of(rollout)
+    assert not any(name.startswith("FRIGATE_") for name in service.get("environment", {}) or {})
+
+
+def test_5000_and_1984_are_not_published(rollout):
+    service = fragment_of(rollout)
+    targets = {int(port["target"]) for port in service["ports"]}
+    assert targets == {8971}
+    assert all(port["host_ip"] == "127.0.0.1" for port in service["ports"])
+    assert service.get("privileged") is not True and "devices" not in service or service["devices"] == []
+    frames = (640 * 360 + 1280 * 720) * 1.5 * 20 + 2 * 270480
+    assert service["shm_size"] == "%dm" % math.ceil(frames / 1048576 + 40)
+    assert any(str(t).startswith("/tmp/cache") for t in service["tmpfs"])
+    assert json.loads(service["labels"]["sensingcam.ming.baseline.relaxed"].split(" because ")[0])["user"] == "0:0"
+
+
+def test_a_second_run_changes_nothing(rollout):
+    again = rollout.run()
+    assert again.changed == 0, again.changed_tasks()
+
+
+def test_check_mode_changes_nothing_and_predicts_nothing(rollout):
+    config = rollout.base / "frigate" / "config" / "config.yml"
+    before = config.stat().st_mtime_ns
+    checked = rollout.run(check=True)
+    assert checked.changed == 0, checked.changed_tasks()
+    assert config.stat().st_mtime_ns == before
+
+
+def test_no_secret_in_any_output(rollout):
+    everything = "\n".join(rollout.outputs)
+    assert [name for name, value in SECRETS.items() if value in everything] == []
