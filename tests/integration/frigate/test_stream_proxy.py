@@ -9,14 +9,15 @@ That log proves what reached "go2rtc" and what did not.
 Mutations tried (each made the named test fail, then was restored):
 - template: the map entry without the trailing $ (``src=<stream>&src=other`` passes) ->
   test_refused_requests_never_reach_go2rtc[double-src] and [extra-parameter].
+- template: the map entry without the leading ^ -> test_refused_requests_never_reach_go2rtc[leading-parameter].
 - template: every src admitted (``default $arg_src``) -> test_refused_requests_never_reach_go2rtc[unknown-src].
 - template: the method check removed -> test_refused_requests_never_reach_go2rtc[POST] (and PUT, DELETE).
 - template: ``location /api/ { proxy_pass http://upstream; }`` added ->
   test_refused_requests_never_reach_go2rtc[api-config] (and exit, restart, streams).
 - template: proxy_buffering on -> test_allowed_stream_is_served_over_tls_as_multipart_mjpeg (the first frame only
   arrives after go2rtc has sent the second).
-- template: proxy_pass_request_headers on and the Authorization/Cookie lines removed ->
-  test_allowed_stream_is_served_over_tls_as_multipart_mjpeg (the double logs the client's credentials).
+- template: proxy_pass_request_headers off removed -> test_allowed_stream_is_served_over_tls_as_multipart_mjpeg
+  (the double sees the client's headers, Authorization and Cookie included).
 - template: error_page line removed -> test_go2rtc_error_bodies_are_not_passed_on.
 - template: limit_conn removed -> test_per_client_connection_limit.
 - tasks: ``read_only: true`` removed from the service definition ->
@@ -357,6 +358,7 @@ REFUSED = [
     ("upper-case-src", "GET", "/api/stream.mjpeg?src=CAM-LINE1-ST10_DASHBOARD", 404),
     ("encoded-src", "GET", "/api/stream.mjpeg?src=cam%2Dline1%2Dst10_dashboard", 404),
     ("url-src", "GET", "/api/stream.mjpeg?src=rtsp://10.0.0.1/live/0", 404),
+    ("leading-parameter", "GET", "/api/stream.mjpeg?x=1&src=cam-line1-st10_dashboard", 404),
     ("double-src", "GET", "/api/stream.mjpeg?src=cam-line1-st10_dashboard&src=other", 404),
     ("extra-parameter", "GET", "/api/frame.jpeg?src=cam-line1-st10_dashboard&width=8000", 404),
     ("dot-dot", "GET", "/api/stream.mjpeg/../config", 404),

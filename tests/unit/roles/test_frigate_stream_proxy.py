@@ -182,6 +182,7 @@ CAMERAS = {
     "cam-line1-st10": {"inventory_hostname": "cam-line1-st10", "sensingcam_line": "1", "sensingcam_station": "10"},
     "cam-line2-st20": {"inventory_hostname": "cam-line2-st20", "sensingcam_line": "2", "sensingcam_station": "20"},
     "cam-spare": {"inventory_hostname": "cam-spare"},
+    "cam-line3-new": {"inventory_hostname": "cam-line3-new", "sensingcam_line": "3"},
 }
 
 
