@@ -35,7 +35,7 @@ bash scripts/bootstrap-venv.sh
 bash scripts/docker-engine.sh
 # The lab runs the broker, InfluxDB and Node-RED images; the lab cameras are the simulator as a process
 # (scripts/camera-simulator-lab.sh), Frigate is the Frigate API double (scripts/frigate-double-lab.sh).
-bash scripts/build-lab-images.sh mosquitto influxdb nodered
+bash scripts/build-lab-images.sh mosquitto influxdb nodered stream-proxy
 # The lab cameras (inventories/lab, group sensingcams) are the camera simulator on loopback.
 bash scripts/camera-simulator-lab.sh start
 .venv/bin/ansible-playbook site.yml "$@"
