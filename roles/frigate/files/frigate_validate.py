@@ -17,8 +17,6 @@ validation-error banner, on safe mode, on a traceback or KeyError, on a non-zero
 line is missing. Exit 0 only for a valid config; otherwise exit 1 with the reason and the relevant output lines.
 """
 
-from __future__ import absolute_import, division, print_function
-
 import argparse
 import subprocess
 import sys
@@ -41,7 +39,7 @@ def verdict(output, returncode):
         if marker in text:
             return False, reason
     if returncode != 0:
-        return False, 'frigate --validate-config exited with %s' % returncode
+        return False, f'frigate --validate-config exited with {returncode}'
     if VALID_MARKER not in text:
         return False, 'Frigate did not say "Your config file is valid."'
     return True, 'Frigate validated the config'
@@ -61,9 +59,9 @@ def command(image, secrets_dir, candidate):
     return [
         'docker', 'run', '--rm', '--network', 'none', '--cap-drop', 'ALL', '--security-opt', 'no-new-privileges:true',
         '--entrypoint', 'python3', '--workdir', '/opt/frigate',
-        '--volume', '%s:/config/config.yml:ro' % candidate,
-        '--volume', '%s:/run/secrets:ro' % secrets_dir,
-        '--tmpfs', '/tmp/cache', '--shm-size', '256m',
+        '--volume', f'{candidate}:/config/config.yml:ro',
+        '--volume', f'{secrets_dir}:/run/secrets:ro',
+        '--tmpfs', '/tmp/cache', '--shm-size', '256m',  # noqa: S108 - a path inside the container
         image, '-u', '-m', 'frigate', '--validate-config',
     ]
 
@@ -76,10 +74,11 @@ def main(argv=None):
     parser.add_argument('candidate')
     args = parser.parse_args(argv)
     try:
-        proc = subprocess.run(command(args.image, args.secrets_dir, args.candidate), stdout=subprocess.PIPE,
-                              stderr=subprocess.STDOUT, timeout=args.timeout, check=False)
+        argv_run = command(args.image, args.secrets_dir, args.candidate)
+        pipe, merged = subprocess.PIPE, subprocess.STDOUT
+        proc = subprocess.run(argv_run, stdout=pipe, stderr=merged, timeout=args.timeout, check=False)  # noqa: S603
     except subprocess.TimeoutExpired:
-        print('frigate --validate-config did not finish within %d s (frigate_validate_timeout)' % args.timeout)
+        print(f'frigate --validate-config did not finish within {args.timeout} s (frigate_validate_timeout)')
         return 1
     output = proc.stdout.decode('utf-8', 'replace')
     ok, reason = verdict(output, proc.returncode)

@@ -182,7 +182,7 @@ def test_5000_and_1984_are_not_published(rollout):
     assert all(port["host_ip"] == "127.0.0.1" for port in service["ports"])
     assert service.get("privileged") is not True and "devices" not in service or service["devices"] == []
     frames = (640 * 360 + 1280 * 720) * 1.5 * 20 + 2 * 270480
-    assert service["shm_size"] == "%dm" % math.ceil(frames / 1048576 + 40)
+    assert service["shm_size"] == f"{math.ceil(frames / 1048576 + 40)}m"
     assert any(str(t).startswith("/tmp/cache") for t in service["tmpfs"])
     assert json.loads(service["labels"]["sensingcam.ming.baseline.relaxed"].split(" because ")[0])["user"] == "0:0"
 
