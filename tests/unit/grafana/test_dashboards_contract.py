@@ -14,7 +14,8 @@ filter removed from the timeline, the correlation != none filter removed from th
 query without the self-test line filter, the snapshot link on frigate_event_id pointing to /snapshot.png, an
 iframe instead of the img, the stream name without _dashboard, a rule condition naming a missing refId, a
 reduce expression naming a missing refId, the expression datasource uid changed, the service-down rule with
-noDataState NoData, a $ in an alert annotation.
+noDataState NoData, a $ in an alert annotation, a misspelt Flux function (aggregatewindow), an unclosed Flux
+parenthesis.
 """
 
 import html.parser
@@ -266,3 +267,26 @@ def test_alert_rules_reference_their_own_steps(version):
             assert rule["labels"]["severity"] in ("critical", "warning")
     down = document["groups"][0]["rules"][0]
     assert (down["noDataState"], down["execErrState"]) == ("Alerting", "Alerting")
+
+
+FLUX_FUNCTIONS = {"from", "range", "filter", "pivot", "map", "group", "sort", "aggregateWindow", "fill", "last",
+                  "keep", "reduce", "count", "limit", "float", "int"}
+
+
+def test_flux_is_well_formed_and_uses_known_functions_only():
+    """Static only (no Flux engine here): delimiters balance outside strings, every call is a known Flux function,
+    and every pipe stage starts a line with |>."""
+    for where, query in all_queries(2):
+        stripped = re.sub(r'"(?:[^"\\]|\\.)*"', '""', query)
+        stack = []
+        for char in stripped:
+            if char in "([{":
+                stack.append(char)
+            elif char in ")]}":
+                assert stack and "([{"[")]}".index(char)] == stack.pop(), where
+        assert not stack, where
+        calls = set(re.findall(r"\b([A-Za-z_]\w*)\(", stripped))
+        assert calls <= FLUX_FUNCTIONS, (where, calls - FLUX_FUNCTIONS)
+        assert stripped.startswith('from(bucket: ""')
+        for line in stripped.splitlines()[1:]:
+            assert line.startswith("  |> ") or line.startswith("      "), (where, line)
