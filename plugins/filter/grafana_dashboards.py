@@ -27,11 +27,7 @@ __metaclass__ = type
 import html
 import re
 
-try:
-    from urllib.parse import quote, urlsplit
-except ImportError:  # pragma: no cover - Python 2 is not supported by the collection
-    from urllib import quote  # type: ignore
-    from urlparse import urlsplit  # type: ignore
+from urllib.parse import quote, urlsplit
 
 from ansible.errors import AnsibleFilterError
 
