@@ -580,7 +580,8 @@ def _options(trigger_events, self_test_line):
               % (trigger_events,))
     if not isinstance(self_test_line, str) or not self_test_line:
         _fail('grafana dashboards: self_test_line must be the self-test line name, not %r.' % (self_test_line,))
-    return [str(event) for event in trigger_events], self_test_line
+    # The pipeline lower-cases event names and its trigger list (ming_pipeline.js), so the tag holds lower case.
+    return [str(event).lower() for event in trigger_events], self_test_line
 
 
 def grafana_dashboards(data_layer, cameras, datasource_uid, frigate_public_url, stream_proxy_url,

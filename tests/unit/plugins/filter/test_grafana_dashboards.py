@@ -8,7 +8,7 @@ fallback without a roll-up, HTML escaping, and every bad input as AnsibleFilterE
 Mutations tried (each made a test here fail, then was undone): settings.event_rate_threshold not used (10 always);
 service_down_after not reaching relativeTimeRange; the window of the clip rule written as 1h always; unknown
 settings accepted; clip_missing_ratio above 1 accepted; a camera name with a quote accepted; a frigate URL with a
-query accepted; trigger_events ignored (stop/fault always); the roll-up required (no fallback to the raw series);
+query accepted; trigger_events ignored (stop/fault always); trigger_events not lower-cased as the pipeline does; the roll-up required (no fallback to the raw series);
 api_version 3 accepted.
 """
 
@@ -66,7 +66,7 @@ def test_the_frigate_url_loses_its_trailing_slash_in_links():
 
 
 def test_the_pipeline_names_reach_the_queries():
-    queries = [target["query"] for board in boards(trigger_events=["jam"], self_test_line="selftest-x").values()
+    queries = [target["query"] for board in boards(trigger_events=["JAM"], self_test_line="selftest-x").values()
                for panel in board["panels"] for target in panel.get("targets", [])]
     rate = [query for query in queries if "machine_events_1h" in query]
     assert rate and all("(\"event\" = 'jam')" in query and "'selftest-x'" in query for query in rate)
