@@ -23,11 +23,11 @@ import sys
 
 # (text in the output, why it fails); case-insensitive.
 FAILURE_MARKERS = (
+    ('keyerror', 'a {FRIGATE_*} variable is missing (KeyError): its secret file is not in the secrets directory'),
     ('config validation errors', 'Frigate reports config validation errors'),
     ('your config file is not valid', 'Frigate says the config file is not valid'),
     ('safe mode', 'Frigate fell back to safe mode (0.17+ then exits 0 on an invalid config)'),
     ('traceback (most recent call last)', 'Frigate crashed while loading the config'),
-    ('keyerror', 'a {FRIGATE_*} variable is missing (KeyError): its secret file is not in the secrets directory'),
 )
 VALID_MARKER = 'your config file is valid'
 
