@@ -11,9 +11,10 @@ rule shows: docs/dashboards.md. Both filters read ``influxdb_data_layer`` (the i
 (retention policies), the measurement, the fields and the tags that ``schema`` defines; the tests extract them.
 
 Own small builders (plain dicts), no grafana-foundation-sdk: an unpinned install of it gives Grafana 10.1 builders and
-it has no InfluxDB query builder. The dashboards are the classic JSON model (``schemaVersion`` 42, the latest in
-Grafana's schema migrations as read in grafana/grafana ``apps/dashboard/pkg/migration/schemaversion``; a newer Grafana
-migrates it up when it loads the file).
+it has no InfluxDB query builder. The dashboards are the classic JSON model with ``schemaVersion`` 42: grafana/grafana's
+``apps/dashboard/pkg/migration/schemaversion/README.md`` names 42 the latest and "the final version for the v1
+dashboard API"; a newer backend commit adds V43, which only rewrites ``formatTime`` transformations (none here), and
+Grafana migrates a lower version up when it loads the file.
 """
 
 # The InfluxQL below is assembled from identifiers and literals that _iql_ident and _iql_text escape, never from raw
