@@ -540,8 +540,9 @@ def _machine_events(queries, datasource, frigate_public_url):
 
 
 def _live_view(stream_proxy_url, camera):
+    """The Text panel's HTML: one <img> (the sanitizer keeps img src, alt and a style from its CSS allow-list)."""
     source = '%s/api/stream.mjpeg?src=%s' % (stream_proxy_url, quote(camera['name'] + '_dashboard', safe=''))
-    return ('<img src="%s" alt="%s" style="width:100%%;height:100%%;object-fit:contain">'
+    return ('<img src="%s" alt="%s" style="max-width:100%%;max-height:100%%">'
             % (html.escape(source, quote=True), html.escape(camera['name'], quote=True)))
 
 
