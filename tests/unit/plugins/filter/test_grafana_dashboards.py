@@ -8,8 +8,8 @@ fallback without a roll-up, HTML escaping, and every bad input as AnsibleFilterE
 Mutations tried (each made a test here fail, then was undone): settings.event_rate_threshold not used (10 always);
 service_down_after not reaching relativeTimeRange; the window of the clip rule written as 1h always; unknown
 settings accepted; clip_missing_ratio above 1 accepted; a camera name with a quote accepted; a frigate URL with a
-query accepted; trigger_events ignored (stop/fault always); trigger_events not lower-cased as the pipeline does; the roll-up required (no fallback to the raw series);
-api_version 3 accepted.
+query accepted; trigger_events ignored (stop/fault always); trigger_events not lower-cased as the pipeline does; the
+roll-up required (no fallback to the raw series); api_version 3 accepted.
 """
 
 import json
