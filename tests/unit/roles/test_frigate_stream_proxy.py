@@ -17,8 +17,8 @@ Mutations tried (each made the named test fail, then was restored):
 - template: server_tokens on -> test_headers_are_hardened_and_cors_stays_closed.
 - template: add_header Access-Control-Allow-Origin * -> test_headers_are_hardened_and_cors_stays_closed.
 - template: limit_conn with a literal 16 -> test_per_client_connection_limit_is_the_variable.
-- tasks: the stream list without the bound-camera filter (selectattr sensingcam_station) ->
-  test_streams_are_the_dashboard_streams_of_bound_cameras.
+- tasks: the stream list without the _dashboard suffix (the record streams) ->
+  test_streams_are_the_dashboard_streams_of_the_cameras_frigate_restreams.
 - tasks: the name check's pattern widened to '.*' -> test_a_stream_name_outside_the_safe_characters_fails_the_check.
 """
 
@@ -178,16 +178,9 @@ def test_writable_paths_are_all_under_tmp():
     assert len(paths) == 5 and all(path.startswith("/tmp/") for path in paths)
 
 
-CAMERAS = {
-    "cam-line1-st10": {"inventory_hostname": "cam-line1-st10", "sensingcam_line": "1", "sensingcam_station": "10"},
-    "cam-line2-st20": {"inventory_hostname": "cam-line2-st20", "sensingcam_line": "2", "sensingcam_station": "20"},
-    "cam-spare": {"inventory_hostname": "cam-spare"},
-    "cam-line3-new": {"inventory_hostname": "cam-line3-new", "sensingcam_line": "3"},
-}
-
-
-def test_streams_are_the_dashboard_streams_of_bound_cameras():
-    variables = {"groups": {"sensingcams": list(CAMERAS)}, "hostvars": CAMERAS, "frigate_stream_proxy_streams": []}
+def test_streams_are_the_dashboard_streams_of_the_cameras_frigate_restreams():
+    variables = {"__frigate_rtsp_camera_hosts": ["cam-line1-st10", "cam-line2-st20"],
+                 "frigate_stream_proxy_streams": []}
     assert evaluate("__frigate_stream_proxy_streams", variables) == STREAMS
     variables["frigate_stream_proxy_streams"] = ["yard_dashboard"]
     assert evaluate("__frigate_stream_proxy_streams", variables) == ["yard_dashboard"]
