@@ -453,7 +453,8 @@ def test_a_changed_config_is_taken_on_the_reload_signal(proxy):
     upstream = original.split("proxy_pass http://", 1)[1].split("/", 1)[0]
     try:
         live.write_text(render_config(upstream, STREAMS + ["cam-line3-st30_dashboard"]))
-        signal = yaml.safe_load(TASKS.read_text())[0]["block"][-2]["vars"]["compose_project_service_reload_signal"]
+        run = next(task for task in block_vars()["block"] if task["name"] == "Run the stream proxy")
+        signal = run["vars"]["compose_project_service_reload_signal"]
         docker("kill", "--signal", signal, proxy.container)
         wait_for(lambda: proxy.request("GET", path)[0] == 200, "the new stream is served after the reload")
     finally:
