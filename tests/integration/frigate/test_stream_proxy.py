@@ -189,10 +189,15 @@ def make_pki(tls_dir):
     key_file = tls_dir / "server.key"
     key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                            serialization.NoEncryption()))
-    # As the role installs them: the key 0600 owned by the proxy's uid, the directory readable by its group.
-    os.chmod(key_file, 0o600)
-    os.chown(key_file, 8443, 8443)
-    os.chown(tls_dir, 0, 8443)
+    # As the role installs them: the key 0600 owned by the proxy's uid, the directory readable by its group. A run
+    # without root cannot hand files to uid 8443: the throwaway key is then readable by all instead.
+    if os.geteuid() == 0:
+        os.chmod(key_file, 0o600)
+        os.chown(key_file, 8443, 8443)
+        os.chown(tls_dir, 0, 8443)
+    else:
+        os.chmod(key_file, 0o644)
+        os.chmod(tls_dir, 0o755)
     os.chmod(tls_dir.parent, 0o755)
 
 
