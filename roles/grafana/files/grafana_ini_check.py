@@ -29,17 +29,17 @@ def problems(path, secret_keys):
         with open(path, encoding='utf-8') as handle:
             parser.read_file(handle)
     except (configparser.Error, UnicodeDecodeError) as exc:
-        return ['not a valid INI file: %s' % str(exc).splitlines()[0]]
+        return [f'not a valid INI file: {str(exc).splitlines()[0]}']
     found = []
     for (section, key), value in REQUIRED.items():
         actual = parser.get(section, key, fallback=None)
         if actual != value:
-            found.append('[%s] %s must be %s, is %s' % (section, key, value, actual))
+            found.append(f'[{section}] {key} must be {value}, is {actual}')
     for name in secret_keys:
         section, _dot, key = name.rpartition('.')
         value = parser.get(section, key, fallback=None)
         if value is not None and not SECRET_REFERENCE.match(value):
-            found.append('[%s] %s is no $__file{/etc/grafana/secrets/...} reference (a literal secret?)' % (section, key))
+            found.append(f'[{section}] {key} is no $__file{{/etc/grafana/secrets/...}} reference (a literal secret?)')
     return found
 
 
@@ -49,7 +49,7 @@ def main(argv):
         return 2
     found = problems(argv[1], argv[2:])
     for problem in found:
-        sys.stderr.write('grafana.ini: %s\n' % problem)
+        sys.stderr.write(f'grafana.ini: {problem}\n')
     return 1 if found else 0
 
 
