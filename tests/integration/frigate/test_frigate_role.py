@@ -8,8 +8,10 @@ on). Every run is a real ansible-playbook run against the real role and the real
 Mutations tried (each restored, each made the named test fail):
 - the ``:ro`` of the config.yml mount removed in vars/main.yml -> test_the_config_is_mounted_read_only
 - ``mode: "0400"`` of the secret files changed to 0644 -> test_secrets_are_files_0400_and_not_in_the_config
-- ``no_log: true`` removed from "Write the {FRIGATE_*} secret files" -> test_no_secret_in_any_output
-- port 5000 added to __frigate_ports -> test_5000_and_1984_are_not_published
+- ``no_log: true`` and ``diff: false`` removed from "Write the {FRIGATE_*} secret files" (the diff then shows
+  the values) -> test_no_secret_in_any_output. ``no_log`` alone removed: nothing leaked (copy treats ``content`` as
+  no_log and the loop items are names), so it stays as defense in depth
+- a published port for container port 5000 added to __frigate_ports -> test_5000_and_1984_are_not_published
 
 Check mode on a fresh host is tested in test_frigate_role_check.py (a file of its own, to keep each file's runs few).
 """
@@ -84,10 +86,12 @@ class Rollout:
         self.base = directory / "base"
         self.outputs = []
 
-    def run(self, check=False, expect_failure=False):
+    def run(self, check=False, expect_failure=False, tags=None):
         command = [str(venv_tool("ansible-playbook")), "-i", str(self.hosts), str(PLAYBOOK), "--diff", "-vvv"]
         if check:
             command.append("--check")
+        if tags:
+            command += ["--tags", tags]
         environment = dict(os.environ, ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json", ANSIBLE_NOCOLOR="1",
                            ANSIBLE_INJECT_INVOCATION="1", ANSIBLE_CONFIG=str(REPO / "ansible.cfg"))
         done = subprocess.run(command, cwd=REPO, env=environment, capture_output=True, text=True, timeout=600,
