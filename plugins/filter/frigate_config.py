@@ -44,23 +44,61 @@ OPENVINO_MODEL = {
     'path': '/openvino-model/ssdlite_mobilenet_v2.xml',
     'labelmap_path': '/openvino-model/coco_91cl_bkgr.txt',
 }
-# Keys (dotted; '*' = any camera) a release does not have, so its models (extra="forbid") refuse them.
-_RECORD_016 = ('record.retain',)
-_RECORD_017 = ('record.continuous', 'record.motion', 'record.export.chapters')
-_GONE_018 = ('record.sync_recordings', 'record.export.timelapse_args', 'snapshots.clean_copy', 'ui.date_style',
-             'ui.time_style')
-
-
-def _both(keys):
-    return tuple(keys) + tuple('cameras.*.' + k for k in keys if not k.startswith('ui.'))
-
-
-FORBIDDEN_KEYS = {
-    '0.16.4': _both(_RECORD_017 + ('review.alerts.cutoff_time', 'review.detections.cutoff_time', 'review.genai',
-                                  'record.export.hwaccel_args', 'record.export.max_concurrent')),
-    '0.17.2': _both(_RECORD_016 + ('ui.strftime_fmt', 'record.export.hwaccel_args', 'record.export.max_concurrent')),
-    '0.18.0': _both(_RECORD_016 + _GONE_018 + ('ui.strftime_fmt',)),
+# Keys (dotted; '*' = any camera) that came or went with a release; each release's models (extra="forbid") refuse
+# the keys it does not have. Read in frigate/config/ at each release; tests/frigate_schema/models.py holds the same
+# differences and a unit test derives them from it. GLOBAL_AND_CAMERA keys are checked at the top and per camera.
+_ADDED = {
+    '0.17.2': {
+        'global_and_camera': ('record.continuous', 'record.motion', 'record.export.chapters',
+                              'review.alerts.cutoff_time', 'review.detections.cutoff_time', 'review.genai',
+                              'detect.stationary.classifier', 'ffmpeg.gpu', 'objects.genai', 'audio_transcription'),
+        'global': ('safe_mode', 'networking', 'auth.roles', 'auth.admin_first_time_login', 'proxy.header_map.role_map',
+                   'birdseye.idle_heartbeat_fps'),
+        'camera': ('friendly_name', 'semantic_search'),
+    },
+    '0.18.0': {
+        'global_and_camera': ('motion.skip_motion_threshold', 'objects.raw_mask', 'record.export.hwaccel_args',
+                              'record.export.max_concurrent', 'profiles'),
+        'global': ('networking.listen', 'active_profile'),
+        'camera': ('ui.review', 'onvif.profile'),
+    },
 }
+_REMOVED = {
+    '0.17.2': {
+        'global_and_camera': ('record.retain',),
+        'global': ('ui.strftime_fmt',),
+        'camera': ('genai',),
+    },
+    '0.18.0': {
+        'global_and_camera': ('record.sync_recordings', 'record.export.timelapse_args', 'snapshots.clean_copy',
+                              'snapshots.retain.mode'),
+        'global': ('ui.date_style', 'ui.time_style'),
+        'camera': (),
+    },
+}
+
+
+def _keys(table):
+    return (tuple(table['global_and_camera']) + tuple(table['global'])
+            + tuple('cameras.*.' + key for key in tuple(table['global_and_camera']) + tuple(table['camera'])))
+
+
+def _forbidden(version):
+    keys = []
+    for release in SUPPORTED_VERSIONS:
+        if release in _ADDED and SUPPORTED_VERSIONS.index(release) > SUPPORTED_VERSIONS.index(version):
+            keys.extend(_keys(_ADDED[release]))
+        if release in _REMOVED and SUPPORTED_VERSIONS.index(release) <= SUPPORTED_VERSIONS.index(version):
+            keys.extend(_keys(_REMOVED[release]))
+    return tuple(keys)
+
+
+FORBIDDEN_KEYS = {version: _forbidden(version) for version in SUPPORTED_VERSIONS}
+# Masks: a string or a list of strings until 0.17, a dict {id: {friendly_name, enabled, coordinates}} since 0.18.
+MASK_KEYS = tuple(prefix + key for prefix in ('', 'cameras.*.')
+                  for key in ('motion.mask', 'motion.raw_mask', 'objects.mask', 'objects.raw_mask',
+                              'objects.filters.*.mask', 'objects.filters.*.raw_mask'))
+DICT_MASKS_SINCE = '0.18.0'
 # What the role renders itself and a pass-through may not replace (secrets, the pinned version, the restream).
 MANAGED_KEYS = ('version', 'mqtt.host', 'mqtt.user', 'mqtt.password', 'mqtt.tls_ca_certs', 'mqtt.tls_insecure',
                 'go2rtc.streams', 'go2rtc.rtsp', 'detectors', 'cameras.*.ffmpeg.inputs', 'auth.enabled',
@@ -230,7 +268,8 @@ def _detector(settings):
               % (kind, ', '.join(DETECTOR_TYPES)))
     config = {'type': kind}
     if kind == 'cpu':
-        config['num_threads'] = _int(det.pop('num_threads', 3), 'detector.num_threads (frigate_detector_num_threads)', 1)
+        config['num_threads'] = _int(det.pop('num_threads', 3), 'detector.num_threads (frigate_detector_num_threads)',
+                                     1)
         det.pop('device', None)
     else:
         device = det.pop('device', None) or ('GPU' if kind == 'openvino' else 'usb')
@@ -246,20 +285,38 @@ def _detector(settings):
     return {kind: config}
 
 
-def _has_path(data, dotted):
-    parts = dotted.split('.')
-    nodes = [data]
-    for part in parts:
+def _values(data, dotted):
+    """(concrete dotted path, value) for every match of ``dotted`` ('*' = any key) in ``data``."""
+    nodes = [('', data)]
+    for part in dotted.split('.'):
         nxt = []
-        for node in nodes:
+        for path, node in nodes:
             if not isinstance(node, dict):
                 continue
             if part == '*':
-                nxt.extend(node.values())
+                nxt.extend(('%s%s.' % (path, key), value) for key, value in node.items())
             elif part in node:
-                nxt.append(node[part])
+                nxt.append(('%s%s.' % (path, part), node[part]))
         nodes = nxt
-    return bool(nodes)
+    return [(path[:-1], value) for path, value in nodes]
+
+
+def _has_path(data, dotted):
+    return bool(_values(data, dotted))
+
+
+def _mask_problems(extra, version):
+    dicts = SUPPORTED_VERSIONS.index(version) >= SUPPORTED_VERSIONS.index(DICT_MASKS_SINCE)
+    problems = []
+    for key in MASK_KEYS:
+        for path, value in _values(extra, key):
+            if dicts and not isinstance(value, dict):
+                problems.append('%s: Frigate %s takes masks as a dict {id: {friendly_name, enabled, coordinates}}'
+                                % (path, version))
+            elif not dicts and not (isinstance(value, (str, list)) or value is None and '.filters.' in key):
+                problems.append('%s: Frigate %s takes masks as a string or a list of strings, not a %s'
+                                % (path, version, type(value).__name__))
+    return problems
 
 
 def frigate_config_problems(extra, version=DEFAULT_VERSION):
@@ -272,6 +329,7 @@ def frigate_config_problems(extra, version=DEFAULT_VERSION):
         return ['frigate_version %r is not supported (%s)' % (version, ', '.join(SUPPORTED_VERSIONS))]
     problems = ['%s: Frigate %s has no such key' % (key, version)
                 for key in FORBIDDEN_KEYS[str(version)] if _has_path(extra, key)]
+    problems.extend(_mask_problems(extra, str(version)))
     problems.extend('%s: rendered by the frigate role from its variables' % key
                     for key in MANAGED_KEYS if _has_path(extra, key))
     streams = (extra.get('go2rtc') or {}).get('streams') if isinstance(extra.get('go2rtc'), dict) else None

@@ -29,8 +29,11 @@ import copy
 import pytest
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.sensingcam.ming.plugins.filter.frigate_config import frigate_config, frigate_secrets
+from ansible_collections.sensingcam.ming.plugins.filter.frigate_config import (
+    frigate_config, frigate_config_problems, frigate_secrets)
 from frigate_schema import CURRENT_CONFIG_VERSION, DETECTOR_TYPES, VERSIONS, check, placeholders
+from frigate_schema.models import build
+from frigate_schema.spec import Dict, Model, Nullable, OneOf
 
 INPUT = {"path": "rtsp://127.0.0.1:8554/cam1", "input_args": "preset-rtsp-restream", "roles": ["record", "detect"]}
 ALERTS = {"pre_capture": 5, "post_capture": 5, "retain": {"days": 30, "mode": "motion"}}
@@ -424,28 +427,109 @@ def test_websocket_ingest_is_refused_by_the_filter():
         rendered("0.18.0", cameras=[camera])
 
 
-FILTER_DEFECT = pytest.mark.xfail(strict=True, reason=(
-    "frigate_config filter defect reported to the lead: its per-release FORBIDDEN_KEYS list misses this key, so the "
-    "pass-through lets through a config the release refuses; strict, so the fix turns this into a failure to remove"))
+CAMERA = "cam-line1-st10"
 EXTRAS_THE_FILTER_ACCEPTS = [
     ("0.17.2", {"record": {"sync_recordings": True}, "snapshots": {"clean_copy": True}}),
     ("0.18.0", {"record": {"export": {"chapters": "review_items"}}}),
     ("0.16.4", {"ui": {"strftime_fmt": "%d.%m.%Y %H:%M"}}),
     ("0.18.0", {"ui": {"date_style": "short"}}),
     ("0.17.2", {"record": {"export": {"max_concurrent": 2}}}),
-    pytest.param("0.16.4", {"networking": {"ipv6": {"enabled": False}}}, marks=FILTER_DEFECT),
-    pytest.param("0.18.0", {"snapshots": {"retain": {"mode": "motion"}}}, marks=FILTER_DEFECT),
-    pytest.param("0.18.0", {"cameras": {"cam-line1-st10": {"motion": {"mask": "0,0,100,0,100,100"}}}},
-                 marks=FILTER_DEFECT),
+    ("0.16.4", {"networking": {"ipv6": {"enabled": False}}}),
+    ("0.18.0", {"snapshots": {"retain": {"mode": "motion"}}}),
+    ("0.18.0", {"cameras": {CAMERA: {"motion": {"mask": "0,0,100,0,100,100"}}}}),
+    ("0.18.0", {"objects": {"filters": {"person": {"mask": ["0,0,10,0,10,10"]}}}}),
+    ("0.17.2", {"cameras": {CAMERA: {"motion": {"mask": {"m1": {"coordinates": "0,0,100,0,100,100"}}}}}}),
+    ("0.16.4", {"safe_mode": True}),
+    ("0.16.4", {"auth": {"roles": {"viewer": [CAMERA]}}}),
+    ("0.16.4", {"cameras": {CAMERA: {"friendly_name": "Line 1 St 10"}}}),
+    ("0.16.4", {"detect": {"stationary": {"classifier": True}}}),
+    ("0.16.4", {"proxy": {"header_map": {"role_map": {"admin": ["ming-admins"]}}}}),
+    ("0.17.2", {"networking": {"listen": {"internal": 5000}}}),
+    ("0.17.2", {"cameras": {CAMERA: {"ui": {"review": False}}}}),
+    ("0.17.2", {"motion": {"skip_motion_threshold": 0.5}}),
+    ("0.18.0", {"cameras": {CAMERA: {"genai": {"enabled": False}}}}),
+    ("0.17.2", {"cameras": {CAMERA: {"genai": {"enabled": False}}}}),
 ]
 
 
 @pytest.mark.parametrize("version,extra", EXTRAS_THE_FILTER_ACCEPTS)
 def test_whatever_the_filter_accepts_the_release_accepts(version, extra):
     """The filter's pass-through (settings.extra) refuses keys a release lacks; anything it lets through must pass
-    that release's check."""
+    that release's check.
+
+    Mutations tried: 'networking' dropped from the filter's _ADDED['0.17.2'] -> [0.16.4-extra5];
+    'snapshots.retain.mode' dropped from _REMOVED['0.18.0'] -> [0.18.0-extra6]; the mask shape check removed ->
+    [0.18.0-extra7], [0.18.0-extra8], [0.17.2-extra9]; camera 'genai' dropped from _REMOVED['0.17.2'] ->
+    [0.18.0-extra18], [0.17.2-extra19]."""
     try:
         config, environment = rendered(version, extra=extra)
     except AnsibleFilterError:
         return
     assert check(config, version, environment=environment) == []
+
+
+def _key_paths(spec, prefix, out):
+    """Every dotted key a model defines; camera keys as ``cameras.*.<key>`` (other dicts are not descended)."""
+    if isinstance(spec, Nullable):
+        _key_paths(spec.inner, prefix, out)
+    elif isinstance(spec, OneOf):
+        for member in spec.members:
+            _key_paths(member, prefix, out)
+    elif isinstance(spec, Dict) and prefix == "cameras":
+        _key_paths(spec.value_spec, "cameras.*", out)
+    elif isinstance(spec, Model):
+        for key, field in spec.fields.items():
+            path = f"{prefix}.{key}" if prefix else key
+            out.add(path)
+            _key_paths(field, path, out)
+    return out
+
+
+KEY_PATHS = {version: _key_paths(build(version), "", set()) for version in VERSIONS}
+
+
+def _sample(dotted):
+    """A pass-through holding ``dotted`` (a dict value, which the type check never reaches before the key check)."""
+    value = {}
+    for part in reversed(dotted.replace("*", CAMERA).split(".")):
+        value = {part: value}
+    return value
+
+
+@pytest.mark.parametrize("version,key", sorted(
+    (version, key) for version in VERSIONS
+    for key in set().union(*(KEY_PATHS[other] for other in VERSIONS)) - KEY_PATHS[version]
+    if not any(key.startswith(parent + ".") for parent in
+               set().union(*(KEY_PATHS[other] for other in VERSIONS)) - KEY_PATHS[version])))
+def test_filter_refuses_every_key_another_release_has_and_this_one_lacks(version, key):
+    """Derived from the rule tables: every key that exists in one release's models and not in ``version``'s is
+    refused by the filter's pass-through check for ``version`` (its list names it, or a parent of it).
+
+    Mutations tried: 'networking' dropped from _ADDED['0.17.2'] -> [0.16.4-networking] fails;
+    'snapshots.retain.mode' dropped from _REMOVED['0.18.0'] -> [0.18.0-snapshots.retain.mode] and
+    [0.18.0-cameras.*.snapshots.retain.mode] fail; 'genai' dropped from _REMOVED['0.17.2']['camera'] ->
+    [0.17.2-cameras.*.genai], [0.18.0-cameras.*.genai] fail."""
+    problems = frigate_config_problems(_sample(key), version)
+    assert any(problem.startswith(key + ":") for problem in problems), problems
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_filter_refuses_masks_of_the_other_shape(version):
+    """String masks are refused for 0.18 (dicts there), dict masks before it; the release's own shape passes.
+
+    Mutation tried: the mask check removed from frigate_config_problems -> every case fails."""
+    string_mask, dict_mask = "0,0,100,0,100,100", {"m1": {"coordinates": "0,0,100,0,100,100"}}
+    good, bad = (dict_mask, string_mask) if version == "0.18.0" else (string_mask, dict_mask)
+    for where in ({"motion": {"mask": None}}, {"cameras": {CAMERA: {"objects": {"mask": None}}}},
+                  {"objects": {"filters": {"person": {"mask": None}}}}):
+        for value, refused in ((good, False), (bad, True)):
+            extra = copy.deepcopy(where)
+            node = extra
+            while any(isinstance(child, dict) for child in node.values()):
+                node = next(child for child in node.values() if isinstance(child, dict))
+            node["mask"] = value
+            problems = [problem for problem in frigate_config_problems(extra, version) if "mask" in problem]
+            assert bool(problems) is refused, (extra, problems)
+            if not refused:
+                config, environment = rendered(version, extra=extra)
+                assert check(config, version, environment=environment) == []
