@@ -13,6 +13,10 @@ Mutations tried (each restored, each made the named case fail):
 - 5000/1984 check removed -> [port-5000], [port-1984]
 - the per-camera RTSP path check removed -> [no-rtsp-path] (the filter then fails naming the camera without the
   preflight's "Camera cam-nopath:" message)
+- the stream proxy's checks (tasks/stream_proxy_preflight.yml) no longer imported by preflight.yml (they then ran
+  only in stream_proxy.yml, after Frigate's deployment) -> [proxy-url-with-path], [proxy-stream-name],
+  [proxy-pki-files]; the public-URL pattern loosened to '^https://' -> [proxy-url-with-path]
+The good host runs with the stream proxy enabled (the role's default), so its checks pass on good input.
 """
 
 import json
@@ -28,7 +32,7 @@ PLAYBOOK = REPO / "tests" / "integration" / "frigate" / "frigate_rollout.yml"
 
 GOOD = {
     "frigate_restream_password": "restream-password-1234", "frigate_mqtt_password": "mqtt-password-12345",
-    "frigate_cameras": ["cam-ok"], "frigate_stream_proxy_enabled": False,
+    "frigate_cameras": ["cam-ok"], "frigate_stream_proxy_enabled": True,
 }
 CASES = {
     "unsupported-version": ({"frigate_version": "0.15.2", "frigate_image": "ghcr.io/blakeblackshear/frigate:0.15.2"},
@@ -47,6 +51,11 @@ CASES = {
     "port-1984": ({"frigate_extra_ports": [{"port": 11984, "container_port": 1984}]}, ["frigate_extra_ports", "1984"]),
     "no-rtsp-path": ({"frigate_cameras": ["cam-nopath"]}, ["Camera cam-nopath", "sensingcam_rtsp_paths", "video1"]),
     "no-restream-password": ({"frigate_restream_password": ""}, ["frigate_restream_password"]),
+    "proxy-url-with-path": ({"frigate_stream_proxy_public_url": "https://nvr1.plant.example:8443/live"},
+                            ["frigate_stream_proxy_public_url", "without a path"]),
+    "proxy-stream-name": ({"frigate_stream_proxy_streams": ["cam.line1_dashboard"]},
+                          ["frigate_stream_proxy_streams", "cam.line1_dashboard"]),
+    "proxy-pki-files": ({"frigate_stream_proxy_tls_source": "files"}, ["frigate_stream_proxy_tls_cert_file"]),
 }
 
 

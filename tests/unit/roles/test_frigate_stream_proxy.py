@@ -33,6 +33,8 @@ from ansible.template import Templar, trust_as_template
 REPO = Path(__file__).resolve().parents[3]
 TEMPLATE = REPO / "roles" / "frigate" / "templates" / "stream_proxy.conf.j2"
 TASKS = REPO / "roles" / "frigate" / "tasks" / "stream_proxy.yml"
+PREFLIGHT = REPO / "roles" / "frigate" / "tasks" / "stream_proxy_preflight.yml"
+ROLE_VARS = REPO / "roles" / "frigate" / "vars" / "main.yml"
 
 STREAMS = ["cam-line1-st10_dashboard", "cam-line2-st20_dashboard"]
 UPSTREAM = "ming-frigate:1984"
@@ -81,8 +83,8 @@ def stream_proxy_vars():
 
 
 def evaluate(expression_name, variables):
-    """Evaluate one of the block's vars, as Ansible would, with ``variables`` and the block's other vars."""
-    block_vars = stream_proxy_vars()
+    """Evaluate one of the block's or the role's vars, as Ansible would, with ``variables`` and the other vars."""
+    block_vars = dict(yaml.safe_load(ROLE_VARS.read_text()), **stream_proxy_vars())
     context = {name: trust_as_template(value) if isinstance(value, str) else value
                for name, value in block_vars.items()}
     context.update(variables)
@@ -187,8 +189,8 @@ def test_streams_are_the_dashboard_streams_of_the_cameras_frigate_restreams():
 
 
 def test_a_stream_name_outside_the_safe_characters_fails_the_check():
-    tasks = yaml.safe_load(TASKS.read_text())
-    check = next(task for task in tasks[0]["block"] if task["name"] == "Check the stream names the proxy admits")
+    tasks = yaml.safe_load(PREFLIGHT.read_text())
+    check = next(task for task in tasks if task["name"] == "Check the stream names the proxy admits")
     condition = check["ansible.builtin.assert"]["that"][0]
     templar = Templar(loader=DataLoader(), variables={})
     for streams, expected in ((STREAMS, True), (["cam.line1_dashboard"], False), (['x";return 200;#'], False),
