@@ -4,24 +4,33 @@ compose_project renders and validates the service (``docker compose config``) an
 JSON parsers and by cross-reference; Grafana itself does not read these files in this test. The data host's
 ``influxdb_data_layer`` is given in the inventory (as the influxdb role records it), not made by a real InfluxDB.
 
-Steps: check mode on a fresh host (nothing written, on the host or the controller) -> apply -> an idempotent re-run
+The certificate comes from a plant PKI stand-in (``grafana_tls_source: files``, made with openssl) until the change
+step moves it to the plant CA on the controller (``managed``, compose_project's certificate entry point).
+
+Steps: check mode on a fresh host (nothing written) -> apply -> an idempotent re-run
 -> check mode on the converged host (no change) -> a change: the data layer moves to InfluxDB 1.x (the InfluxQL
 datasource, the password from the data host's influxdb_clients), single sign-on off and the webhook removed (their
-secrets and provisioning go). Every run is ``-v --diff`` with ANSIBLE_INJECT_INVOCATION=1 and scanned for every
-secret.
+secrets and provisioning go), TLS from the plant CA. Every run is ``-v --diff`` with ANSIBLE_INJECT_INVOCATION=1
+and scanned for every secret.
 
-Mutations tried (each made a test here fail, then was undone):
-- ``no_log: true`` removed from "Write the secret files" -> test_no_secret_in_any_run_output
-- grafana.ini's admin_password rendered as the literal password -> the validate check refused it (apply failed)
-- the stale-file removal task deleted -> test_the_change_switches_to_influxql_and_removes_what_is_no_longer_written
-- ``:ro`` dropped from the configuration volume -> test_the_compose_service_keeps_the_baseline
-- the CA copy's ``when`` check-mode guard removed -> still passes (the copy skips missing sources); kept as it is
+Mutations tried (each with this file's roll-out playbook and inventory shape, checking the effect the named test
+asserts; each undone):
+- ``no_log: true`` and ``diff: false`` removed from "Write the secret files" -> the administrator's password is in
+  the ``-v --diff`` output (test_no_secret_in_any_run_output). ``no_log`` alone does not show it: the copy module
+  hides ``content`` and ``diff: false`` hides the diff; both stay as defence in depth.
+- grafana.ini's admin_password rendered as the literal password -> files/grafana_ini_check.py refused the file, the
+  apply failed (every test here), and the password was not in the output
+- the stale-file removal disabled (``when: false``) -> the OIDC client secret stayed after single sign-on was turned
+  off (test_the_change_switches_to_influxql_and_removes_what_is_no_longer_written)
+- ``:ro`` dropped from the configuration volume -> the fragment mounts /etc/grafana writable
+  (test_the_compose_service_keeps_the_baseline)
 """
 
 import configparser
 import json
 import os
 import re
+import shutil
 import stat
 import subprocess
 import uuid
@@ -66,10 +75,15 @@ class Rollout:
         self.base = self.directory / "base"
         self.ca = self.directory / "ca"
         self.config = self.base / "grafana" / "config"
+        self.pki = self.directory / "pki"
+        self.tls = {"grafana_tls_source": "files", "grafana_tls_ca_file": str(self.pki / "ca.crt"),
+                    "grafana_tls_cert_file": str(self.pki / "server.crt"),
+                    "grafana_tls_key_file": str(self.pki / "server.key")}
+        make_pki(self.pki)
 
     def data_layer(self):
         layer = {"api_version": self.api_version, "url": "https://data-1.plant.example:8086",
-                 "ca_file": str(self.ca / "ca.crt"), "org": "ming" if self.api_version == 2 else "",
+                 "ca_file": str(self.pki / "ca.crt"), "org": "ming" if self.api_version == 2 else "",
                  "database": "ming", "measurement": "machine_events",
                  "buckets": ["machine_events", "machine_events_1h"], "schema": SCHEMA}
         layer["credentials"] = {"grafana": (
@@ -87,6 +101,7 @@ class Rollout:
             "grafana_port": 13000, "grafana_listen_addresses": ["127.0.0.1"],
             "grafana_domain": "grafana.plant.example",
             "grafana_tls_managed_ca_dir": str(self.ca), "grafana_tls_managed_ca_allow_unencrypted_key": True,
+            **self.tls,
             "grafana_admin_password": self.secrets["admin"],
             "grafana_oidc": {
                 "name": "Plant SSO", "client_id": "grafana", "client_secret": self.secrets["oidc"],
@@ -154,6 +169,23 @@ class Rollout:
         return self.config / container_path[len("/etc/grafana/"):]
 
 
+def make_pki(directory):
+    """A plant PKI stand-in: a CA and a server certificate for localhost and grafana, made with openssl."""
+    require(shutil.which("openssl") is not None, "needs the openssl command (Debian package openssl)")
+    directory.mkdir()
+
+    def openssl(*arguments):
+        subprocess.run(["openssl", *arguments], cwd=directory, check=True, capture_output=True)
+
+    openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout",
+            "ca.key", "-out", "ca.crt", "-days", "2", "-subj", "/CN=test plant CA")
+    openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", "server.key",
+            "-out", "server.csr", "-subj", "/CN=grafana")
+    (directory / "san.ext").write_text("subjectAltName=DNS:localhost,DNS:grafana,DNS:grafana.plant.example\n")
+    openssl("x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-out",
+            "server.crt", "-days", "2", "-extfile", "san.ext")
+
+
 def docker_ready():
     return subprocess.run(["docker", "info"], capture_output=True, check=False).returncode == 0
 
@@ -165,7 +197,7 @@ def rollout(tmp_path_factory):
                             "fragment with docker compose config")
     run = Rollout(tmp_path_factory.mktemp("grafana-role"))
     run.results = {"check_fresh": run.run(check=True)}
-    run.fresh_left_nothing = not run.base.exists() and not run.ca.exists()
+    run.fresh_left_nothing = not run.base.exists()
     run.results["apply"] = run.run()
     run.results["rerun"] = run.run()
     run.results["check_converged"] = run.run(check=True)
@@ -175,8 +207,10 @@ def rollout(tmp_path_factory):
 @pytest.fixture(scope="module")
 def changed(rollout):
     """The change step, on the converged host: the data layer moves to InfluxDB 1.x (InfluxQL, the data host's
-    influxdb_clients password), single sign-on is turned off and the webhook contact point removed."""
+    influxdb_clients password), single sign-on is turned off, the webhook contact point removed, and the certificate
+    now comes from the plant CA on the controller (compose_project's certificate entry point)."""
     rollout.api_version = 1
+    rollout.tls = {"grafana_tls_source": "managed"}
     points = [point for point in rollout.variables()["grafana_contact_points"] if point["type"] == "email"]
     return rollout.run(grafana_oidc={}, grafana_contact_points=points)
 
@@ -194,7 +228,7 @@ def ini(rollout):
 
 def test_check_mode_on_a_fresh_host_writes_nothing(rollout):
     assert rollout.results["check_fresh"].changed > 0  # it predicts the roll-out ...
-    assert rollout.fresh_left_nothing  # ... and writes nothing, neither on the host nor the controller's CA
+    assert rollout.fresh_left_nothing  # ... and writes nothing
 
 
 def test_the_run_says_grafana_is_rendered_only(rollout):
@@ -215,7 +249,7 @@ def test_files_have_their_modes_and_owners(rollout):
         "provisioning/alerting/rules.yaml": (0o440, 0, 472),
         "provisioning/alerting/contact-points.yaml": (0o440, 0, 472),
         "provisioning/alerting/policies.yaml": (0o440, 0, 472), "ca/influxdb-ca.crt": (0o444, 0, 472),
-        "tls/server.crt": (0o644, 0, 472), "tls/ca.crt": (0o644, 0, 472),
+        "tls/server.crt": (0o644, 0, 472), "tls/ca.crt": (0o644, 0, 472), "tls/server.key": (0o400, 472, 472),
     }
     for name in ("admin_password", "secret_key", "influxdb_token", "oidc_client_secret", "smtp_password",
                  "webhook-ming-mes"):
@@ -260,7 +294,7 @@ def test_every_secret_reference_names_a_file_with_the_secret(rollout):
     for reference, value in expected.items():
         assert rollout.host_path(reference).read_text().strip() == value
     assert len(rollout.host_path("/etc/grafana/secrets/secret_key").read_text().strip()) >= 32
-    assert rollout.host_path("/etc/grafana/ca/influxdb-ca.crt").read_text() == (rollout.ca / "ca.crt").read_text()
+    assert rollout.host_path("/etc/grafana/ca/influxdb-ca.crt").read_text() == (rollout.pki / "ca.crt").read_text()
 
 
 def test_no_secret_in_a_rendered_file_other_than_its_own(rollout):
@@ -355,6 +389,13 @@ def test_the_change_switches_to_influxql_and_removes_what_is_no_longer_written(r
     assert secrets == ["admin_password", "influxdb_password", "secret_key", "smtp_password"]
     points = load_yaml(rollout.config / "provisioning" / "alerting" / "contact-points.yaml")["contactPoints"]
     assert [point["name"] for point in points] == ["shift leads"]
+
+
+def test_the_change_to_the_plant_ca_issues_the_certificate(rollout, changed):
+    assert (rollout.config / "tls" / "ca.crt").read_text() == (rollout.ca / "ca.crt").read_text()
+    issuer = subprocess.run(["openssl", "x509", "-noout", "-issuer", "-in", str(rollout.config / "tls" / "server.crt")],
+                            capture_output=True, text=True, check=True).stdout
+    assert "test plant CA" not in issuer and "sensingcam.ming" in issuer
 
 
 def test_no_secret_in_any_run_output(rollout, changed):

@@ -5,7 +5,7 @@ Grafana.
 Mutations tried (each made a test here fail, then was undone):
 - the secret-reference check removed (``if False and ...``) -> test_a_literal_secret_is_refused
 - ``strict=True`` dropped from the parser -> test_a_duplicate_key_is_refused
-- the sanitizer entry removed from REQUIRED -> test_each_required_setting_is_enforced[panels]
+- the sanitizer entry removed from REQUIRED -> test_each_required_setting_is_enforced[panels-...]
 - ``no_log: true`` removed from grafana_smtp_password in meta/argument_specs.yml
   -> test_every_secret_option_is_no_log
 """
