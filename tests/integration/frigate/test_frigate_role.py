@@ -4,6 +4,9 @@ starting and Frigate's own ``--validate-config`` cannot run; the run says so. Wh
 writes: config.yml for the pinned release, the Compose fragment (checked by ``docker compose config`` in
 compose_project), the secret files, and that no secret shows in any output (``--diff -vvv``, module invocations
 on). Every run is a real ansible-playbook run against the real role and the real Docker engine; no double.
+The module shares one converged roll-out (two runs: the first, and the second that must change nothing), with the
+live-stream proxy on: its image ming/stream-proxy:lab is built here, so its nginx.conf is checked with nginx -t, and
+it is rendered only because Frigate is (nothing is started).
 
 Mutations tried (each restored, each made the named test fail):
 - the ``:ro`` of the config.yml mount removed in vars/main.yml -> test_the_config_is_mounted_read_only
@@ -11,7 +14,11 @@ Mutations tried (each restored, each made the named test fail):
 - ``no_log: true`` and ``diff: false`` removed from "Write the {FRIGATE_*} secret files" (the diff then shows
   the values) -> test_no_secret_in_any_output. ``no_log`` alone removed: nothing leaked (copy treats ``content`` as
   no_log and the loop items are names), so it stays as defense in depth
-- a published port for container port 5000 added to __frigate_ports -> test_5000_and_1984_are_not_published
+- a published port for container port 5000 added to __frigate_ports -> test_5000_and_1984_are_not_published,
+  test_no_fragment_publishes_5000_or_1984
+- the secret files' copy looping over every name again (no skip of current files) ->
+  test_a_second_run_changes_nothing (the loop then has results; which files are current is pinned in
+  tests/unit/roles/test_frigate_secret_files.py)
 
 Check mode on a fresh host is tested in test_frigate_role_check.py (a file of its own, to keep each file's runs few).
 """
@@ -39,7 +46,10 @@ SECRETS = {"camera": CAMERA_PASSWORD, "camera (encoded)": "%24%40foo%25%2F" + CA
            "mqtt": MQTT_PASSWORD, "restream": RESTREAM_PASSWORD}
 
 
-def inventory(directory, version="0.18.0", **nvr_vars):
+def inventory(directory, version="0.18.0", other_nvrs=None, **nvr_vars):
+    """This host as the NVR ``localhost`` (``nvr_vars`` override its settings), and, for runs that test several
+    inputs at once, ``other_nvrs`` (name -> overrides): more NVRs on this host, each with its own base directory
+    (``<directory>/<name>``) and Compose project; the plant CA (controller side, made once per run) is shared."""
     ca = directory / "broker-ca.crt"
     ca.write_text("-----BEGIN CERTIFICATE-----\nnot a real CA, only copied\n-----END CERTIFICATE-----\n")
     nvr = {
@@ -54,10 +64,14 @@ def inventory(directory, version="0.18.0", **nvr_vars):
         "frigate_stream_proxy_enabled": False,
     }
     nvr.update(nvr_vars)
+    nvrs = {"localhost": nvr}
+    for name, overrides in (other_nvrs or {}).items():
+        nvrs[name] = dict(nvr, ming_base_dir=str(directory / name),
+                          ming_compose_project=f"{nvr['ming_compose_project']}-{name}", **overrides)
     camera = {"sensingcam_line": "line1", "sensingcam_username": "Service", "sensingcam_password": CAMERA_PASSWORD,
               "sensingcam_rtsp_paths": {"video0": "/live/0", "video1": "/live/1"}}
     data = {"all": {"children": {
-        "ming_nvr": {"hosts": {"localhost": nvr}},
+        "ming_nvr": {"hosts": nvrs},
         "ming_brokers": {"hosts": {"broker-t": {
             "ansible_host": "mqtt.test.example", "mosquitto_tls_port": 8883,
             "mosquitto_tls_source": "files", "mosquitto_tls_ca_file": str(ca),
@@ -87,6 +101,8 @@ class Rollout:
         self.outputs = []
 
     def run(self, check=False, expect_failure=False, tags=None):
+        """One ansible-playbook run; its PlaybookResult (for ``localhost``), or with ``expect_failure`` its output
+        (the run must fail), or with ``expect_failure=None`` the pair (return code, report): hosts may fail."""
         command = [str(venv_tool("ansible-playbook")), "-i", str(self.hosts), str(PLAYBOOK), "--diff", "-vvv"]
         if check:
             command.append("--check")
@@ -97,6 +113,8 @@ class Rollout:
         done = subprocess.run(command, cwd=REPO, env=environment, capture_output=True, text=True, timeout=600,
                               check=False)
         self.outputs.append(done.stdout + done.stderr)
+        if expect_failure is None:
+            return done.returncode, json_report(done.stdout)
         if expect_failure:
             assert done.returncode != 0, done.stdout[-6000:]
             return done.stdout + done.stderr
@@ -104,13 +122,22 @@ class Rollout:
         return PlaybookResult(json_report(done.stdout))
 
 
+PROXY_PORT = 18443 + int(uuid.uuid4().int % 1000)
+
+
 @pytest.fixture(scope="module")
 def rollout(tmp_path_factory):
+    """One converged roll-out for the whole module: the first run, then the second (idempotence), both kept."""
     directory = tmp_path_factory.mktemp("frigate-role")
-    subject = Rollout(directory, inventory(directory))
-    subject.first = subject.run()
-    yield subject
-    remove_compose_project(PROJECT, services=("frigate",))
+    subject = Rollout(directory, inventory(directory, frigate_stream_proxy_enabled=True,
+                                           frigate_stream_proxy_port=PROXY_PORT,
+                                           frigate_stream_proxy_listen_addresses=["127.0.0.1"]))
+    try:
+        subject.first = subject.run()
+        subject.second = subject.run()
+        yield subject
+    finally:
+        remove_compose_project(PROJECT, services=("frigate", "frigate-stream-proxy"))
 
 
 def config_of(rollout):
@@ -193,8 +220,43 @@ def test_5000_and_1984_are_not_published(rollout):
 
 
 def test_a_second_run_changes_nothing(rollout):
-    again = rollout.run()
-    assert again.changed == 0, again.changed_tasks()
+    assert rollout.second.changed == 0, rollout.second.changed_tasks()
+    skipped = rollout.second.task_result("Write the {FRIGATE_*} secret files (0400)")
+    assert skipped.get("skipped") is True and not skipped.get("results"), "a converged host rewrites no secret file"
+
+
+def proxy_fragment_of(rollout):
+    return yaml.safe_load((rollout.base / "compose.d" / "frigate-stream-proxy.yml").read_text())
+
+
+def test_the_stream_proxy_is_rendered_checked_and_render_only_with_frigate(rollout):
+    """With Frigate rendered only, the proxy (its image ming/stream-proxy:lab is built here) is rendered only too:
+    its certificate, nginx.conf (checked with nginx -t in its image) and Compose fragment are written, nothing is
+    started; it admits the dashboard streams of the RTSP cameras only.
+
+    Mutation tried: the proxy's ``validate:`` set to omit -> the module_args assertion fails."""
+    assert containers_of(PROJECT) == []
+    report = rollout.first.task_result("Say where the live streams are served")["msg"]
+    assert "rendered only: Frigate is rendered only" in report and "checked with nginx -t" in report
+    template = rollout.first.task_result("Write the stream proxy's nginx.conf (validated with nginx -t)")
+    assert template["changed"] is True
+    assert "/usr/sbin/nginx -t" in template["invocation"]["module_args"]["validate"]
+    config_dir = rollout.base / "frigate-stream-proxy" / "config"
+    nginx = (config_dir / "nginx.conf").read_text()
+    assert "cam-line1-st10_dashboard" in nginx and "cam-line1-st20_dashboard" in nginx
+    assert "cam-line2-st10" not in nginx, "the websocket camera has no restream"
+    assert (config_dir / "tls" / "server.crt").is_file()
+    service = proxy_fragment_of(rollout)["services"]["frigate-stream-proxy"]
+    assert [(int(port["target"]), int(port["published"]), port["host_ip"]) for port in service["ports"]] == [
+        (8443, PROXY_PORT, "127.0.0.1")]
+
+
+def test_no_fragment_publishes_5000_or_1984(rollout):
+    fragments = {path.name: yaml.safe_load(path.read_text()) for path in (rollout.base / "compose.d").glob("*.yml")}
+    assert {"frigate.yml", "frigate-stream-proxy.yml"} <= set(fragments)
+    published = [(name, int(port["target"])) for name, fragment in fragments.items()
+                 for service in (fragment.get("services") or {}).values() for port in service.get("ports") or []]
+    assert [item for item in published if item[1] in (5000, 1984)] == [], published
 
 
 def test_no_secret_in_any_output(rollout):

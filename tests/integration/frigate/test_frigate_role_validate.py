@@ -4,13 +4,17 @@ cannot run on this machine. The stand-in behaves as ``frigate/__main__.py`` does
 it reads /config/config.yml, refuses to go on if the file is writable (a real Frigate would migrate it), prints a
 bare ``KeyError`` traceback for a ``{FRIGATE_*}`` without its file under /run/secrets, and for a config marked
 invalid prints the validation errors, "Starting Frigate in safe mode." and "Your config file is valid." with exit
-code 0. Runs use ``--tags frigate_configure`` (render mode, configuration and validation; nothing is started).
+code 0. One run with ``--tags frigate_configure`` (render mode, configuration and validation; nothing is started)
+and two NVRs on this host: ``localhost`` with a valid config, ``nvr-invalid`` with a config the stand-in refuses and
+a live config.yml already in place (as a previous roll-out leaves it), which must survive.
 
 Mutations tried (each restored, each made the named test fail):
 - the config template's ``validate:`` set to ``omit`` always -> test_an_invalid_config_does_not_replace_the_live_one
+  (re-tried after the two runs were merged into one: nvr-invalid then has no failure and its live config is replaced)
 - the secrets mount left out of frigate_validate.py's command -> test_a_valid_config_is_checked_and_written (KeyError)
 """
 
+import json
 import os
 import subprocess
 import uuid
@@ -18,9 +22,12 @@ import uuid
 import pytest
 import yaml
 from mosquitto_broker import remove_compose_project
+from playbook_report import PlaybookResult
 from test_frigate_role import Rollout, inventory
 
 PROJECT = f"frigate-v-{uuid.uuid4().hex[:6]}"
+INVALID = "nvr-invalid"
+LIVE_CONFIG = "# the live config of an earlier roll-out\nversion: 0.18-0\n"
 IMAGE = f"localhost/frigate-standin-{uuid.uuid4().hex[:6]}:0.18.0"
 BASE_IMAGE = "ming/debian-base:bookworm"
 STARS = "*" * 61
@@ -65,12 +72,32 @@ def standin(tmp_path_factory):
     docker("image", "rm", "--force", IMAGE)
 
 
+class HostResult(PlaybookResult):
+    """The run's report seen from one of its hosts."""
+
+    def __init__(self, report, host):
+        self.host = host
+        super().__init__(report)
+
+
 @pytest.fixture(scope="module")
 def rollout(tmp_path_factory, standin):
     directory = tmp_path_factory.mktemp("frigate-validate")
-    subject = Rollout(directory, inventory(directory, ming_compose_project=PROJECT, frigate_image=standin))
-    yield subject
-    remove_compose_project(PROJECT, services=("frigate",))
+    invalid = {"frigate_extra_config": {"objects": {"track": ["person", "stand-in-invalid"]}}}
+    subject = Rollout(directory, inventory(directory, ming_compose_project=PROJECT, frigate_image=standin,
+                                           other_nvrs={INVALID: invalid}))
+    live = directory / INVALID / "frigate" / "config" / "config.yml"
+    live.parent.mkdir(parents=True)
+    live.write_text(LIVE_CONFIG)
+    os.chmod(live, 0o644)
+    try:
+        subject.returncode, report = subject.run(tags="frigate_configure", expect_failure=None)
+        subject.valid, subject.invalid = HostResult(report, "localhost"), HostResult(report, INVALID)
+        subject.live = live
+        yield subject
+    finally:
+        remove_compose_project(PROJECT, services=("frigate",))
+        remove_compose_project(f"{PROJECT}-{INVALID}", services=("frigate",))
 
 
 def config_path(rollout):
@@ -78,21 +105,21 @@ def config_path(rollout):
 
 
 def test_a_valid_config_is_checked_and_written(rollout):
-    result = rollout.run(tags="frigate_configure")
-    report = result.task_result("Report how the config was checked")["msg"]
+    assert rollout.valid.failures() == [] and rollout.valid.stats["failures"] == 0
+    report = rollout.valid.task_result("Report how the config was checked")["msg"]
     assert "checked with frigate --validate-config on a read-only mount" in report
     assert yaml.safe_load(config_path(rollout).read_text())["version"] == "0.18-0"
     assert (rollout.base / "frigate" / "frigate_validate.py").is_file()
 
 
 def test_an_invalid_config_does_not_replace_the_live_one(rollout):
-    before = config_path(rollout).read_text()
-    hosts = rollout.hosts
-    data = yaml.safe_load(hosts.read_text())
-    nvr = data["all"]["children"]["ming_nvr"]["hosts"]["localhost"]
-    nvr["frigate_extra_config"] = {"objects": {"track": ["person", "stand-in-invalid"]}}
-    hosts.write_text(yaml.safe_dump(data))
-    output = rollout.run(tags="frigate_configure", expect_failure=True)
-    assert "safe mode" in output
-    assert config_path(rollout).read_text() == before
-    assert os.stat(config_path(rollout)).st_mode & 0o777 == 0o644
+    assert rollout.returncode != 0
+    failures = rollout.invalid.failures()
+    assert [name for name, _message in failures] == [
+        "Write config.yml (validated by the Frigate image where it is on the host)"], failures
+    failed = rollout.invalid.task_result("Write config.yml (validated by the Frigate image where it is on the host)")
+    assert "safe mode" in json.dumps(failed), "the failure is the stand-in's safe-mode output, read by the check"
+    assert "safe mode" not in json.dumps(rollout.valid.task_result(
+        "Write config.yml (validated by the Frigate image where it is on the host)"))
+    assert rollout.live.read_text() == LIVE_CONFIG
+    assert os.stat(rollout.live).st_mode & 0o777 == 0o644
