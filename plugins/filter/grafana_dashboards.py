@@ -157,7 +157,9 @@ def _cameras(cameras):
         if name in names:
             _fail('grafana dashboards: camera %s is listed twice.' % name)
         names.add(name)
-        found.append({'name': name, 'line': str(camera['line']), 'station': str(camera.get('station') or '')})
+        proxy = camera.get('stream_proxy_url')
+        found.append({'name': name, 'line': str(camera['line']), 'station': str(camera.get('station') or ''),
+                      'stream_proxy_url': _url(proxy, 'cameras[%d].stream_proxy_url' % index) if proxy else None})
     return sorted(found, key=lambda item: (item['line'], item['station'], item['name']))
 
 
@@ -541,7 +543,9 @@ def _machine_events(queries, datasource, frigate_public_url):
 
 def _live_view(stream_proxy_url, camera):
     """The Text panel's HTML: one <img> (the sanitizer keeps img src, alt and a style from its CSS allow-list)."""
-    source = '%s/api/stream.mjpeg?src=%s' % (stream_proxy_url, quote(camera['name'] + '_dashboard', safe=''))
+    # A camera recorded by another NVR than the first has its own proxy (the grafana role passes it per camera).
+    source = '%s/api/stream.mjpeg?src=%s' % (camera['stream_proxy_url'] or stream_proxy_url,
+                                             quote(camera['name'] + '_dashboard', safe=''))
     return ('<img src="%s" alt="%s" style="max-width:100%%;max-height:100%%">'
             % (html.escape(source, quote=True), html.escape(camera['name'], quote=True)))
 

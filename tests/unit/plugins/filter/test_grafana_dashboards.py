@@ -167,3 +167,18 @@ def test_an_empty_datasource_uid_is_refused():
 def test_bad_alert_settings_are_refused(settings, message):
     with pytest.raises(AnsibleFilterError, match=message):
         grafana_alert_rules(data_layer(1), "ds", settings)
+
+
+def test_a_camera_of_another_nvr_is_shown_through_that_nvrs_proxy():
+    """A camera with its own stream_proxy_url (the grafana role passes the proxy of the NVR in sensingcam_nvr) is
+    shown from it; the others from the default proxy; a bad per-camera URL fails naming the camera's entry.
+
+    Mutation tried: _live_view always using the default proxy: the nvr-2 camera's image pointed at nvr.example."""
+    cameras = [dict(CAMERAS[0]), dict(CAMERAS[1], stream_proxy_url="https://nvr-2.example:8443/")]
+    live = boards(cameras=cameras)["ming-live-lines.json"]
+    images = [panel["options"]["content"] for panel in live["panels"] if panel["type"] == "text"]
+    assert any(f'src="{PROXY}/api/stream.mjpeg?src={CAMERAS[0]["name"]}_dashboard"' in image for image in images)
+    assert any(f'src="https://nvr-2.example:8443/api/stream.mjpeg?src={CAMERAS[1]["name"]}_dashboard"' in image
+               for image in images)
+    with pytest.raises(AnsibleFilterError, match=r"cameras\[1\]\.stream_proxy_url"):
+        boards(cameras=[CAMERAS[0], dict(CAMERAS[1], stream_proxy_url="ftp://x")])
