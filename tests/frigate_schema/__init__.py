@@ -24,7 +24,7 @@ RESTRICTED_GO2RTC_PREFIXES = ("echo:", "expr:", "exec:")
 
 def placeholders(text):
     """The ``{name}`` fields of ``text`` as ``str.format`` reads them; ValueError on unbalanced braces."""
-    return [field for _, field, _, _ in string.Formatter().parse(text) if field is not None]
+    return [field for _literal, field, _spec, _conversion in string.Formatter().parse(text) if field is not None]
 
 
 def frigate_format(text, environment):

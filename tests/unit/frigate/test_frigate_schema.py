@@ -209,7 +209,7 @@ WRONG_VALUES = [
 @pytest.mark.parametrize("version", VERSIONS)
 @pytest.mark.parametrize("case", WRONG_VALUES, ids=[case[0] for case in WRONG_VALUES])
 def test_wrong_enum_or_range_fails(version, case):
-    _, dotted, value, message = case
+    _name, dotted, value, message = case
     config = with_key(minimal(version), dotted, value)
     errors = model_errors(config, version)
     assert len(errors) == 1 and errors[0].endswith(message), errors
@@ -268,7 +268,7 @@ MULTI_INPUT_CASES = [
 @pytest.mark.parametrize("version", VERSIONS)
 @pytest.mark.parametrize("case", MULTI_INPUT_CASES, ids=[case[0] for case in MULTI_INPUT_CASES])
 def test_multi_input_roles_are_validated(version, case):
-    _, roles, message = case
+    _name, roles, message = case
     config = minimal(version)
     config["cameras"]["cam1"]["ffmpeg"]["inputs"] = [
         {"path": f"rtsp://127.0.0.1:8554/s{index}", "roles": item} for index, item in enumerate(roles)]
@@ -395,14 +395,14 @@ def used_placeholders(node):
 
 
 def test_rendered_016_config_is_refused_by_newer_releases():
-    config, _ = rendered("0.16.4")
+    config, _secrets = rendered("0.16.4")
     for version in ("0.17.2", "0.18.0"):
         assert model_errors(config, version) == ["record.retain: Extra inputs are not permitted"]
 
 
 def test_rendered_017_and_018_configs_are_refused_by_016():
     for version in ("0.17.2", "0.18.0"):
-        config, _ = rendered(version)
+        config, _secrets = rendered(version)
         assert sorted(model_errors(config, "0.16.4")) == ["record.continuous: Extra inputs are not permitted",
                                                           "record.motion: Extra inputs are not permitted"]
 
@@ -411,7 +411,7 @@ def test_rendered_017_and_018_configs_differ_only_in_version():
     """The rendered subset is common to 0.17.2 and 0.18 (nothing 0.18 removed is rendered), so the model checks
     pass across the pair; only ``version:`` tells them apart, and the project rule refuses the other release's."""
     config17, environment = rendered("0.17.2")
-    config18, _ = rendered("0.18.0")
+    config18, _secrets = rendered("0.18.0")
     assert model_errors(config17, "0.18.0") == [] and model_errors(config18, "0.17.2") == []
     assert check(config17, "0.18.0", environment=environment) == [
         "version: should be '0.18-0' for Frigate 0.18.0: any other value makes Frigate migrate the file on start (or "

@@ -34,8 +34,8 @@ FRIGATE = "https://nvr.example:8971/"
 PROXY = "https://nvr.example:8443"
 
 
-def boards(layer=None, cameras=CAMERAS, **extra):
-    return grafana_dashboards(layer or data_layer(1), cameras, "ds", FRIGATE, PROXY, **extra)
+def boards(layer=None, cameras=None, **extra):
+    return grafana_dashboards(layer or data_layer(1), CAMERAS if cameras is None else cameras, "ds", FRIGATE, PROXY, **extra)
 
 
 def rules_of(document):
