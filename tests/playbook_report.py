@@ -3,11 +3,33 @@ that run playbooks: the broker and InfluxDB roll-outs and compose_project's cert
 
 ``json_report(stdout)`` finds the report in the output (``-vvv`` prints lines before it); ``PlaybookResult`` reads
 it: the host's stats, and which tasks ran, changed or failed. Task names are compared without the ``<role> : ``
-prefix the callback adds to role tasks.
+prefix the callback adds to role tasks. ``run_json_playbook`` makes such a run the way the role tests do.
 """
 
 import json
+import os
 import re
+import subprocess
+from pathlib import Path
+
+from mosquitto_broker import venv_tool
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def run_json_playbook(arguments, check=False, tags=None, timeout=600):
+    """``ansible-playbook <arguments> --diff -vvv [--check] [--tags T]`` from the checkout with its ansible.cfg, the
+    JSON callback and every result's module arguments (ANSIBLE_INJECT_INVOCATION), so a secret in an argument, a
+    diff or a result shows in the output the tests scan; the CompletedProcess, whatever its return code."""
+    command = [str(venv_tool("ansible-playbook")), *arguments, "--diff", "-vvv"]
+    if check:
+        command.append("--check")
+    if tags:
+        command += ["--tags", tags]
+    environment = dict(os.environ, ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json", ANSIBLE_NOCOLOR="1",
+                       ANSIBLE_INJECT_INVOCATION="1", ANSIBLE_CONFIG=str(REPO / "ansible.cfg"))
+    return subprocess.run(command, cwd=REPO, env=environment, capture_output=True, text=True,  # noqa: S603
+                          timeout=timeout, check=False)
 
 
 def json_report(stdout):

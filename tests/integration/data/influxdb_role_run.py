@@ -6,12 +6,9 @@ arguments shown), so a task without ``no_log`` that handles a password or a toke
 whole output of every run for every secret the test handed in or the role stored (token files)."""
 
 import json
-import os
-import subprocess
 from pathlib import Path
 
-from mosquitto_broker import venv_tool
-from playbook_report import PlaybookResult, json_report
+from playbook_report import PlaybookResult, json_report, run_json_playbook
 
 REPO = Path(__file__).resolve().parents[3]
 HERE = Path(__file__).resolve().parent
@@ -34,16 +31,8 @@ class RoleRun:
         extra_vars = self.directory / "extra-vars.json"
         extra_vars.write_text(json.dumps(dict(self.variables, **overrides)))
         extra_vars.chmod(0o600)
-        command = [str(venv_tool("ansible-playbook")), "-i", "localhost,", str(self.playbook), "-e", f"@{extra_vars}",
-                   "--diff", "-vvv"]
-        if check:
-            command.append("--check")
-        if tags:
-            command += ["--tags", tags]
-        environment = dict(os.environ, ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json", ANSIBLE_NOCOLOR="1",
-                           ANSIBLE_INJECT_INVOCATION="1", ANSIBLE_CONFIG=str(REPO / "ansible.cfg"))
-        done = subprocess.run(command, cwd=REPO, env=environment, capture_output=True, text=True, timeout=900,
-                              check=False)
+        done = run_json_playbook(["-i", "localhost,", str(self.playbook), "-e", f"@{extra_vars}"], check=check,
+                                 tags=tags, timeout=900)
         self.outputs.append(done.stdout + done.stderr)
         if expect_failure:
             assert done.returncode != 0, done.stdout[-6000:]

@@ -25,16 +25,14 @@ Check mode on a fresh host is tested in test_frigate_role_check.py (a file of it
 
 import json
 import math
-import os
 import stat
-import subprocess
 import uuid
 from pathlib import Path
 
 import pytest
 import yaml
-from mosquitto_broker import containers_of, remove_compose_project, venv_tool
-from playbook_report import PlaybookResult, json_report
+from mosquitto_broker import containers_of, remove_compose_project
+from playbook_report import PlaybookResult, json_report, run_json_playbook
 
 REPO = Path(__file__).resolve().parents[3]
 PLAYBOOK = Path(__file__).resolve().parent / "frigate_rollout.yml"
@@ -103,15 +101,7 @@ class Rollout:
     def run(self, check=False, expect_failure=False, tags=None):
         """One ansible-playbook run; its PlaybookResult (for ``localhost``), or with ``expect_failure`` its output
         (the run must fail), or with ``expect_failure=None`` the pair (return code, report): hosts may fail."""
-        command = [str(venv_tool("ansible-playbook")), "-i", str(self.hosts), str(PLAYBOOK), "--diff", "-vvv"]
-        if check:
-            command.append("--check")
-        if tags:
-            command += ["--tags", tags]
-        environment = dict(os.environ, ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json", ANSIBLE_NOCOLOR="1",
-                           ANSIBLE_INJECT_INVOCATION="1", ANSIBLE_CONFIG=str(REPO / "ansible.cfg"))
-        done = subprocess.run(command, cwd=REPO, env=environment, capture_output=True, text=True, timeout=600,
-                              check=False)
+        done = run_json_playbook(["-i", str(self.hosts), str(PLAYBOOK)], check=check, tags=tags)
         self.outputs.append(done.stdout + done.stderr)
         if expect_failure is None:
             return done.returncode, json_report(done.stdout)

@@ -7,14 +7,11 @@ arguments shown), so a task without ``no_log`` that handles a password or a toke
 whole output of every run for every secret the test handed in."""
 
 import json
-import os
-import subprocess
 from pathlib import Path
 
 import pytest
 import yaml
-from mosquitto_broker import venv_tool
-from playbook_report import PlaybookResult, json_report
+from playbook_report import PlaybookResult, json_report, run_json_playbook
 from role_settings import CAMERAS
 
 REPO = Path(__file__).resolve().parents[3]
@@ -55,16 +52,8 @@ class NoderedRoleRun:
         extra_vars = self.directory / "extra-vars.json"
         extra_vars.write_text(json.dumps(dict(self.variables, **overrides)))
         extra_vars.chmod(0o600)
-        command = [str(venv_tool("ansible-playbook")), "-i", str(inventory), str(ROLLOUT), "-e", f"@{extra_vars}",
-                   "--diff", "-vvv"]
-        if check:
-            command.append("--check")
-        if tags:
-            command += ["--tags", tags]
-        environment = dict(os.environ, ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json", ANSIBLE_NOCOLOR="1",
-                           ANSIBLE_INJECT_INVOCATION="1", ANSIBLE_CONFIG=str(REPO / "ansible.cfg"))
-        done = subprocess.run(command, cwd=REPO, env=environment, capture_output=True, text=True, timeout=900,
-                              check=False)
+        done = run_json_playbook(["-i", str(inventory), str(ROLLOUT), "-e", f"@{extra_vars}"], check=check, tags=tags,
+                                 timeout=900)
         self.outputs.append(done.stdout + done.stderr)
         if expect_failure:
             assert done.returncode != 0, done.stdout[-6000:]
