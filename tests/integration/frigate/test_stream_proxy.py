@@ -118,7 +118,8 @@ def docker(*args, check=True, timeout=120):
 
 
 def require_image():
-    if shutil.which("docker") is None or subprocess.run(["docker", "info"], capture_output=True, check=False).returncode != 0:
+    engine = shutil.which("docker") and subprocess.run(["docker", "info"], capture_output=True, check=False)
+    if not engine or engine.returncode != 0:
         pytest.fail(f"no Docker engine answers: {HINT}")
     build = subprocess.run(["bash", str(REPO / "scripts" / "build-lab-images.sh"), "stream-proxy"],
                            capture_output=True, text=True, timeout=900, check=False)

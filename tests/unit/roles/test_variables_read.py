@@ -144,8 +144,8 @@ def documented_ming_variables():
 
 # What one role may read of another: the options it passes (include_role vars are checked against that role's spec
 # by Ansible itself) and the outputs a role documents for its callers.
-ROLE_OUTPUTS = {"compose_project": {"compose_project_services", "compose_project_certificates", "compose_project_render_only",
-                                    "compose_project_render_only_reason"}}
+ROLE_OUTPUTS = {"compose_project": {"compose_project_services", "compose_project_certificates",
+                                    "compose_project_render_only", "compose_project_render_only_reason"}}
 
 
 def allowed_from_other_roles(role):

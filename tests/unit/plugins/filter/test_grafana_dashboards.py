@@ -35,7 +35,8 @@ PROXY = "https://nvr.example:8443"
 
 
 def boards(layer=None, cameras=None, **extra):
-    return grafana_dashboards(layer or data_layer(1), CAMERAS if cameras is None else cameras, "ds", FRIGATE, PROXY, **extra)
+    cameras = CAMERAS if cameras is None else cameras
+    return grafana_dashboards(layer or data_layer(1), cameras, "ds", FRIGATE, PROXY, **extra)
 
 
 def rules_of(document):
