@@ -29,8 +29,9 @@ STREAM_FIELDS = {"resolution": ("Resolution", RESOLUTIONS.__getitem__), "fps": (
                  "rtsp_enabled": ("EnableRtsp", int)}
 EVENT_RECORDING = {"enabled": ("EventEnableRecording", int), "pre_trigger_seconds": ("EventTimeBeforeTrigger", int),
                    "post_trigger_seconds": ("EventTimeAfterTrigger", int), "naming": ("EventNaming", str)}
-# Where the scenario differs from the lab on purpose: its own ports and secrets dir.
-SCENARIO_ONLY = {"sensingcam_port", "ming_lab_secrets_dir"}
+# Where the scenario differs from the lab on purpose: its own ports and secrets dir. (The lab's RTSP ports follow its
+# camera ports, the simulator's port + 1000; the scenario's simulator serves no RTSP and Frigate is rendered only.)
+SCENARIO_ONLY = {"sensingcam_port", "sensingcam_rtsp_port", "ming_lab_secrets_dir"}
 
 
 @pytest.fixture(scope="module")
