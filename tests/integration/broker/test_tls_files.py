@@ -9,77 +9,18 @@ run is ``--diff -vvv`` with ``ANSIBLE_INJECT_INVOCATION=1``; its whole output is
 every body line of the plant's private keys. The tests run in file order and share one broker.
 """
 
-import datetime
 import time
 import uuid
 
 import pytest
 from broker_rollout import Rollout, remove_project, require_docker_and_lab_image
 from mosquitto_broker import handshake, login_code, requires_mosquitto, tls_context
+from plant_pki import PlantPki
 
 PROJECT = f"tlsfiles-{uuid.uuid4().hex[:6]}"
 CONTAINER = f"{PROJECT}-mosquitto"
 
 pytestmark = [requires_mosquitto, pytest.mark.mosquitto]
-
-
-class PlantPki:
-    """A CA and a server certificate for localhost / 127.0.0.1, written as PEM files like a plant PKI hands out."""
-
-    def __init__(self, directory):
-        from cryptography.hazmat.primitives.asymmetric import ec
-
-        self.directory = directory
-        self.ca_key = ec.generate_private_key(ec.SECP256R1())
-        self.ca_cert = self._certificate("Plant test CA", self.ca_key.public_key(), ca=True)
-        self._write("ca.crt", self._pem(self.ca_cert))
-
-    def _certificate(self, common_name, public_key, ca=False):
-        import ipaddress
-
-        from cryptography import x509
-        from cryptography.hazmat.primitives import hashes
-        from cryptography.x509.oid import NameOID
-
-        now = datetime.datetime.now(datetime.UTC)
-        builder = (
-            x509.CertificateBuilder()
-            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)]))
-            .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Plant test CA")]))
-            .public_key(public_key)
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(hours=1))
-            .not_valid_after(now + datetime.timedelta(days=365))
-            .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
-        )
-        if not ca:
-            builder = builder.add_extension(x509.SubjectAlternativeName(
-                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
-        return builder.sign(self.ca_key, hashes.SHA256())
-
-    @staticmethod
-    def _pem(cert):
-        from cryptography.hazmat.primitives import serialization
-
-        return cert.public_bytes(serialization.Encoding.PEM)
-
-    def _write(self, name, data):
-        path = self.directory / name
-        path.write_bytes(data)
-        path.chmod(0o600)
-        return path
-
-    def issue_server(self):
-        """A new key and certificate for the broker (first issue or renewal); returns the certificate's serial."""
-        from cryptography.hazmat.primitives import serialization
-        from cryptography.hazmat.primitives.asymmetric import ec
-
-        key = ec.generate_private_key(ec.SECP256R1())
-        cert = self._certificate("localhost", key.public_key())
-        self._write("server.key", key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                                    serialization.NoEncryption()))
-        self._write("server.crt", self._pem(cert))
-        return cert.serial_number
 
 
 def serial_of(der):

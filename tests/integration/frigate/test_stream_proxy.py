@@ -42,6 +42,8 @@ import pytest
 import yaml
 from ansible.parsing.dataloader import DataLoader
 from ansible.template import Templar, trust_as_template
+from mosquitto_broker import docker
+from plant_pki import PlantPki
 
 REPO = Path(__file__).resolve().parents[3]
 TEMPLATE = REPO / "roles" / "frigate" / "templates" / "stream_proxy.conf.j2"
@@ -110,13 +112,6 @@ ThreadingHTTPServer(("0.0.0.0", 1984), Go2rtcDouble).serve_forever()
 '''
 
 
-def docker(*args, check=True, timeout=120):
-    result = subprocess.run(["docker", *args], capture_output=True, text=True, timeout=timeout, check=False)
-    if check and result.returncode != 0:
-        raise AssertionError(f"docker {' '.join(args)} failed: {result.stderr.strip()}")
-    return result
-
-
 def require_image():
     engine = shutil.which("docker") and subprocess.run(["docker", "info"], capture_output=True, check=False)
     if not engine or engine.returncode != 0:
@@ -158,38 +153,13 @@ def render_config(upstream, streams=tuple(STREAMS)):
 
 
 def make_pki(tls_dir):
-    """A test CA and a server certificate for localhost/127.0.0.1, as compose_project's certificate entry point
-    lays them out (server.key, server.crt, ca.crt)."""
-    import datetime
-    import ipaddress
-
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    now = datetime.datetime.now(datetime.UTC)
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "stream proxy test CA")])
-    ca = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name).public_key(ca_key.public_key())
-          .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=5))
-          .not_valid_after(now + datetime.timedelta(days=2))
-          .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-          .sign(ca_key, hashes.SHA256()))
-    key = ec.generate_private_key(ec.SECP256R1())
-    cert = (x509.CertificateBuilder().subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")]))
-            .issuer_name(ca_name).public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + datetime.timedelta(days=2))
-            .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost"),
-                                                        x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-                           critical=False)
-            .sign(ca_key, hashes.SHA256()))
+    """A test CA and a server certificate for localhost/127.0.0.1 (the plant PKI stand-in), laid out as
+    compose_project's certificate entry point lays them out (server.key, server.crt, ca.crt)."""
     tls_dir.mkdir(mode=0o750)
-    (tls_dir / "ca.crt").write_bytes(ca.public_bytes(serialization.Encoding.PEM))
-    (tls_dir / "server.crt").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    PlantPki(tls_dir).issue_server()
+    for name in ("ca.crt", "server.crt"):
+        (tls_dir / name).chmod(0o644)
     key_file = tls_dir / "server.key"
-    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
     # As the role installs them: the key 0600 owned by the proxy's uid, the directory readable by its group. A run
     # without root cannot hand files to uid 8443: the throwaway key is then readable by all instead.
     if os.geteuid() == 0:

@@ -4,20 +4,20 @@ compose_project renders and validates the service (``docker compose config``) an
 JSON parsers and by cross-reference; Grafana itself does not read these files in this test. The data host's
 ``influxdb_data_layer`` is given in the inventory (as the influxdb role records it), not made by a real InfluxDB.
 
-The certificate comes from a plant PKI stand-in (``grafana_tls_source: files``, made with openssl): the plant CA path
+The certificate comes from a plant PKI stand-in (``grafana_tls_source: files``, tests/plant_pki.py): the plant CA path
 (``managed``) is compose_project's certificate entry point, tested with it; issuing a CA here would double this
 file's time.
 
 Steps: check mode on a fresh host (nothing written) -> apply -> an idempotent re-run
 -> check mode on the converged host (no change) -> a change: the data layer moves to InfluxDB 1.x (the InfluxQL
 datasource, the password from the data host's influxdb_clients), single sign-on off and the webhook removed (their
-secrets and provisioning go). Every run is ``-v --diff`` with ANSIBLE_INJECT_INVOCATION=1
+secrets and provisioning go). Every run is ``-vvv --diff`` with ANSIBLE_INJECT_INVOCATION=1
 and scanned for every secret.
 
 Mutations tried (each with this file's roll-out playbook and inventory shape, checking the effect the named test
 asserts; each undone):
 - ``no_log: true`` and ``diff: false`` removed from "Write the secret files" -> the administrator's password is in
-  the ``-v --diff`` output (test_no_secret_in_any_run_output). ``no_log`` alone does not show it: the copy module
+  the ``-vvv --diff`` output (test_no_secret_in_any_run_output). ``no_log`` alone does not show it: the copy module
   hides ``content`` and ``diff: false`` hides the diff; both stay as defence in depth.
 - grafana.ini's admin_password rendered as the literal password -> files/grafana_ini_check.py refused the file, the
   apply failed (every test here), and the password was not in the output
@@ -29,9 +29,7 @@ asserts; each undone):
 
 import configparser
 import json
-import os
 import re
-import shutil
 import stat
 import subprocess
 import uuid
@@ -39,8 +37,9 @@ from pathlib import Path
 
 import pytest
 import yaml
-from mosquitto_broker import require, venv_tool
-from playbook_report import PlaybookResult, json_report
+from mosquitto_broker import require
+from plant_pki import PlantPki
+from playbook_report import PlaybookResult, json_report, run_json_playbook
 
 REPO = Path(__file__).resolve().parents[3]
 ROLLOUT = Path(__file__).resolve().parent / "grafana_rollout.yml"
@@ -147,15 +146,7 @@ class Rollout:
         extra = self.directory / "extra-vars.json"
         extra.write_text(json.dumps(self.variables(**overrides)))
         extra.chmod(0o600)
-        command = [str(venv_tool("ansible-playbook")), "-i", str(inventory), str(ROLLOUT), "-e", f"@{extra}",
-                   "--diff", "-v"]
-        if check:
-            command.append("--check")
-        environment = dict(os.environ, ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json", ANSIBLE_NOCOLOR="1",
-                           ANSIBLE_INJECT_INVOCATION="1", ANSIBLE_PIPELINING="1",
-                           ANSIBLE_CONFIG=str(REPO / "ansible.cfg"))
-        done = subprocess.run(command, cwd=REPO, env=environment, capture_output=True, text=True, timeout=300,
-                              check=False)
+        done = run_json_playbook(["-i", str(inventory), str(ROLLOUT), "-e", f"@{extra}"], check=check, timeout=300)
         self.outputs.append(done.stdout + done.stderr)
         assert done.returncode == 0, done.stdout[-8000:] + done.stderr[-3000:]
         return PlaybookResult(json_report(done.stdout))
@@ -171,20 +162,9 @@ class Rollout:
 
 
 def make_pki(directory):
-    """A plant PKI stand-in: a CA and a server certificate for localhost and grafana, made with openssl."""
-    require(shutil.which("openssl") is not None, "needs the openssl command (Debian package openssl)")
+    """A plant PKI stand-in (tests/plant_pki.py): a CA and a server certificate for grafana and localhost."""
     directory.mkdir()
-
-    def openssl(*arguments):
-        subprocess.run(["openssl", *arguments], cwd=directory, check=True, capture_output=True)
-
-    openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout",
-            "ca.key", "-out", "ca.crt", "-days", "2", "-subj", "/CN=test plant CA")
-    openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", "server.key",
-            "-out", "server.csr", "-subj", "/CN=grafana")
-    (directory / "san.ext").write_text("subjectAltName=DNS:localhost,DNS:grafana,DNS:grafana.plant.example\n")
-    openssl("x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-out",
-            "server.crt", "-days", "2", "-extfile", "san.ext")
+    PlantPki(directory, names=("grafana", "localhost", "grafana.plant.example")).issue_server()
 
 
 def docker_ready():
@@ -391,6 +371,6 @@ def test_the_change_switches_to_influxql_and_removes_what_is_no_longer_written(r
 
 
 def test_no_secret_in_any_run_output(rollout, changed):
-    """Every run of this file, check mode and diff included (-v --diff, module arguments shown)."""
+    """Every run of this file, check mode and diff included (-vvv --diff, module arguments shown)."""
     assert len(rollout.outputs) == 5
     assert rollout.leaked() == []
