@@ -378,6 +378,15 @@ def venv_tool(name):
     return path
 
 
+def docker(*args, check=True, timeout=120):
+    """``docker <args>``, output captured as text; with ``check``, a non-zero exit raises naming the command and
+    docker's error."""
+    done = subprocess.run(["docker", *args], capture_output=True, text=True, check=False, timeout=timeout)
+    if check and done.returncode != 0:
+        raise RuntimeError(f"docker {' '.join(args)} failed ({done.returncode}): {done.stderr.strip()}")
+    return done
+
+
 def remove_firewall_chain(chain):
     """Remove the iptables chain compose_project keeps for a service (named after its container) and its jumps from
     DOCKER-USER; nothing when there is none."""

@@ -31,6 +31,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from mosquitto_broker import docker
 
 IMAGE = "ming/nodered:lab"
 NODE_RED_VERSION = "4.1.15"
@@ -123,13 +124,6 @@ module.exports = {{
 """
 
 
-def _docker(*args, check=True, timeout=120):
-    done = subprocess.run(["docker", *args], capture_output=True, text=True, check=False, timeout=timeout)
-    if check and done.returncode != 0:
-        raise RuntimeError(f"docker {' '.join(args)} failed ({done.returncode}): {done.stderr.strip()}")
-    return done
-
-
 def require_docker():
     """Fail (never skip) when there is no docker CLI or no engine answers."""
     hint = "run scripts/docker-engine.sh (starts the engine), then scripts/build-lab-images.sh nodered"
@@ -169,11 +163,11 @@ class NodeRed:
         self.url = f"{scheme}://127.0.0.1:{port}"
 
     def logs(self, tail=200):
-        done = _docker("logs", "--tail", str(tail), self.container, check=False)
+        done = docker("logs", "--tail", str(tail), self.container, check=False)
         return (done.stdout + done.stderr).strip()
 
     def state(self):
-        done = _docker("inspect", "--format", "{{json .State}}", self.container, check=False)
+        done = docker("inspect", "--format", "{{json .State}}", self.container, check=False)
         return json.loads(done.stdout) if done.returncode == 0 else {}
 
     def request(self, method, path, token=None, body=None, headers=None, timeout=10):
@@ -224,21 +218,21 @@ class NodeRed:
 
     def kill(self):
         """SIGKILL the container: no shutdown hook of Node-RED runs."""
-        _docker("kill", "--signal", "KILL", self.container)
+        docker("kill", "--signal", "KILL", self.container)
         deadline = time.monotonic() + 30
         while self.state().get("Running", False) and time.monotonic() < deadline:
             time.sleep(0.1)
 
     def start(self):
         """Start the stopped or killed container again (same /config, same /data) and wait until it answers."""
-        _docker("start", self.container)
+        docker("start", self.container)
         return self.wait_ready()
 
     def stop(self):
-        _docker("stop", "--time", "10", self.container)
+        docker("stop", "--time", "10", self.container)
 
     def remove(self):
-        _docker("rm", "--force", "--volumes", self.container, check=False)
+        docker("rm", "--force", "--volumes", self.container, check=False)
 
 
 def _write_files(config_dir, settings_js, files):
@@ -288,12 +282,12 @@ def nodered_container(tmp_path, settings_js, files=None, network_host=True, name
     network = ["--network", "host"] if network_host else ["--publish", f"127.0.0.1:{port}:{port}"]
     node_red = NodeRed(name, port, config_dir, data_dir, scheme="https" if https else "http")
     try:
-        _docker("run", "--detach", "--name", name, *network,
-                "--read-only", "--tmpfs", "/tmp:rw,nosuid,nodev,size=64m",
-                "--cap-drop", "ALL", "--security-opt", "no-new-privileges", "--user", RUN_AS,
-                "--memory", "512m", "--pids-limit", "256",
-                "--volume", f"{config_dir}:/config:ro", "--volume", f"{data_dir}:/data",
-                "--label", "ming.test=nodered", IMAGE)
+        docker("run", "--detach", "--name", name, *network,
+               "--read-only", "--tmpfs", "/tmp:rw,nosuid,nodev,size=64m",
+               "--cap-drop", "ALL", "--security-opt", "no-new-privileges", "--user", RUN_AS,
+               "--memory", "512m", "--pids-limit", "256",
+               "--volume", f"{config_dir}:/config:ro", "--volume", f"{data_dir}:/data",
+               "--label", "ming.test=nodered", IMAGE)
         node_red.wait_ready(startup_timeout)
         yield node_red
     finally:
