@@ -33,6 +33,7 @@ PLAYBOOK = """
         compose_project_service_definition: "{{ item.definition }}"
         compose_project_service_volumes: "{{ item.volumes | default([]) }}"
         compose_project_service_loosen: "{{ item.loosen | default({}) }}"
+        compose_project_render_only_follows: "{{ item.follows | default('') }}"
       loop: "{{ services }}"
       loop_control:
         label: "{{ item.name }}"
@@ -131,14 +132,17 @@ def test_check_then_deploy_then_nothing_to_change(project):
 def test_render_only_service_is_validated_but_not_started(project):
     """A service listed in ming_render_only_services is rendered and validated but not started, even when its image
     is on the host; one listed in ming_render_only_when_image_missing is rendered only while its image is missing
-    (grafana: never pulled) and started when the image is there (probe); the run says which and why, in one line.
+    (grafana: never pulled) and started when the image is there (probe); one that follows another
+    (compose_project_render_only_follows: grafana) is rendered only with it although its own image is present
+    (viewer); the run says which and why, in one line.
 
     Mutations tried: render_mode ignoring the image probe (probe was not started); the explicit list no longer
-    winning over a present image (frigate started)."""
+    winning over a present image (frigate started); the follows branch removed (viewer started)."""
     grafana = service("grafana")
     grafana["definition"]["image"] = "grafana/grafana:12.0.0"  # not on this machine, and never pulled
     frigate = service("frigate")  # its image (the lab base) is present, but the explicit list wins
-    run = project([service("probe"), grafana, frigate], render_only=["frigate"],
+    viewer = dict(service("viewer"), follows="grafana")  # its image is present too, but grafana is rendered only
+    run = project([service("probe"), grafana, frigate, viewer], render_only=["frigate"],
                   render_only_when_image_missing=["grafana", "probe"])
     assert run.returncode == 0, run.stdout
     said = " ".join(run.stdout.split())  # the callback wraps long messages
@@ -146,8 +150,10 @@ def test_render_only_service_is_validated_but_not_started(project):
             "grafana/grafana:12.0.0 is not on this host: compose_project_render_only_when_image_missing)") in said
     assert ("frigate: configuration rendered and validated; not started on this host (listed in "
             "compose_project_render_only_services)") in said
+    assert ("viewer: configuration rendered and validated; not started on this host (grafana is rendered only: its "
+            "image grafana/grafana:12.0.0 is not on this host") in said
     assert "probe: configuration rendered" not in said
-    for name in ("grafana", "frigate"):
+    for name in ("grafana", "frigate", "viewer"):
         assert (project.base_dir / "compose.d" / f"{name}.yml").exists()
         assert container_state(f"{project.name}-{name}") is None
     fragment = yaml.safe_load((project.base_dir / "compose.d" / "grafana.yml").read_text())

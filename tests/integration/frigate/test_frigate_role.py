@@ -227,7 +227,7 @@ def test_the_stream_proxy_is_rendered_checked_and_render_only_with_frigate(rollo
     Mutation tried: the proxy's ``validate:`` set to omit -> the module_args assertion fails."""
     assert containers_of(PROJECT) == []
     report = rollout.first.task_result("Say where the live streams are served")["msg"]
-    assert "rendered only: Frigate is rendered only" in report and "checked with nginx -t" in report
+    assert "rendered only: frigate is rendered only" in report and "checked with nginx -t" in report
     template = rollout.first.task_result("Write the stream proxy's nginx.conf (validated with nginx -t)")
     assert template["changed"] is True
     assert "/usr/sbin/nginx -t" in template["invocation"]["module_args"]["validate"]
