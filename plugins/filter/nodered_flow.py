@@ -128,6 +128,63 @@ return [events.map((e) => ({event: e, payload: e}))];
 '''
 
 
+def _suffix(index):
+    """Names of the first broker's nodes stay as they were with one broker (same ids: a re-run changes nothing)."""
+    return '' if index == 0 else ' %d' % index
+
+
+def _brokers(pipeline):
+    """pipeline.mqtt.brokers (one entry per broker of the plant), or the single pipeline.mqtt.broker."""
+    mqtt = _require(pipeline, 'mqtt')
+    brokers = mqtt.get('brokers') if isinstance(mqtt, dict) else None
+    single = brokers is None or brokers == []
+    if single:
+        brokers = [_require(pipeline, 'mqtt.broker')]
+    if not isinstance(brokers, list) or not all(isinstance(broker, dict) for broker in brokers):
+        raise AnsibleFilterError('nodered_correlation_flow: pipeline.mqtt.brokers must be a list of brokers '
+                                 '{host, port, client_id, ...}, not %r' % (brokers,))
+    for index, broker in enumerate(brokers):
+        for key in ('host', 'port', 'client_id'):
+            if broker.get(key) in (None, ''):
+                raise AnsibleFilterError('nodered_correlation_flow: pipeline.%s.%s is missing; the nodered role '
+                                         'builds it from nodered_mqtt_hosts (docs/pipeline.md)'
+                                         % ('mqtt.broker' if single else 'mqtt.brokers[%d]' % index, key))
+    for key, what in (('client_id', 'client ids'), ('address', 'addresses')):
+        values = [broker['client_id'] if key == 'client_id' else '%s:%s' % (broker['host'], broker['port'])
+                  for broker in brokers]
+        twice = sorted(set(value for value in values if values.count(value) > 1))
+        if twice:
+            raise AnsibleFilterError('nodered_correlation_flow: pipeline.mqtt.brokers repeat %s %s: one connection '
+                                     'per broker, each with its own client id (nodered_mqtt_hosts, '
+                                     'nodered_mqtt_client_id)' % (what, ', '.join(str(value) for value in twice)))
+    return brokers
+
+
+def _broker_nodes(broker, index, ids):
+    """The mqtt-broker config node (and its tls-config node) of one broker."""
+    tls = bool(broker.get('tls', True))
+    host, port = broker['host'], broker['port']
+    node = {
+        'id': ids['broker'][index], 'type': 'mqtt-broker', 'name': 'Ming broker %s:%s' % (host, port),
+        'broker': host, 'port': str(port), 'clientid': broker['client_id'], 'autoConnect': True, 'usetls': tls,
+        'protocolVersion': '4', 'keepalive': '60',
+        # A persistent session: the broker keeps QoS 1 messages for this client id while Node-RED is down.
+        'cleansession': False, 'autoUnsubscribe': False,
+        'birthTopic': '', 'birthQos': '0', 'birthRetain': 'false', 'birthPayload': '', 'birthMsg': {},
+        'closeTopic': '', 'closeQos': '0', 'closeRetain': 'false', 'closePayload': '', 'closeMsg': {},
+        'willTopic': '', 'willQos': '0', 'willRetain': 'false', 'willPayload': '', 'willMsg': {},
+        'userProps': '', 'sessionExpiry': '',
+    }
+    if not tls:
+        return [node]
+    node['tls'] = ids['tls'][index]
+    return [{
+        'id': ids['tls'][index], 'type': 'tls-config', 'name': 'Ming broker CA' + _suffix(index), 'cert': '',
+        'key': '', 'ca': broker.get('ca_file') or '', 'certname': '', 'keyname': '', 'caname': '', 'servername': '',
+        'verifyservercert': True, 'alpnprotocol': '',
+    }, node]
+
+
 def _function(name, label, code, outputs, wires, x, y, tab, config_path):
     return {
         'id': node_id(name), 'type': 'function', 'z': tab, 'name': label, 'func': _pipeline_call(config_path, code),
@@ -141,10 +198,7 @@ def nodered_correlation_flow(pipeline, config_path=DEFAULT_CONFIG_PATH):
     if not isinstance(pipeline, dict):
         raise AnsibleFilterError('nodered_correlation_flow: the input must be the pipeline configuration (a dict), '
                                  'not %s' % type(pipeline).__name__)
-    broker = _require(pipeline, 'mqtt.broker')
-    host = _require(pipeline, 'mqtt.broker.host')
-    port = _require(pipeline, 'mqtt.broker.port')
-    client_id = _require(pipeline, 'mqtt.broker.client_id')
+    brokers = _brokers(pipeline)
     subscriptions = _require(pipeline, 'mqtt.subscriptions')
     if not isinstance(subscriptions, list) or not all(isinstance(topic, str) and topic for topic in subscriptions):
         raise AnsibleFilterError('nodered_correlation_flow: pipeline.mqtt.subscriptions must be a list of topic '
@@ -152,59 +206,48 @@ def nodered_correlation_flow(pipeline, config_path=DEFAULT_CONFIG_PATH):
     qos = pipeline['mqtt'].get('qos', 1)
     if qos not in (0, 1, 2):
         raise AnsibleFilterError('nodered_correlation_flow: pipeline.mqtt.qos must be 0, 1 or 2, not %r' % (qos,))
-    tls = bool(broker.get('tls', True))
 
     tab = node_id('tab')
     ids = dict((name, node_id(name)) for name in (
-        'broker', 'tls', 'receive', 'correlate', 'outbox', 'drain', 'drain timer', 'resume', 'resume at start',
-        'ack out', 'dead letter out'))
+        'receive', 'correlate', 'outbox', 'drain', 'drain timer', 'resume', 'resume at start'))
+    # One broker connection per broker (the same subscriptions on each); acknowledgements and dead letters go to
+    # every broker, so a client on the plant's VIP gets them whichever broker holds it.
+    for kind in ('broker', 'tls', 'ack out', 'dead letter out'):
+        ids[kind] = [node_id(kind + _suffix(index)) for index in range(len(brokers))]
     flows = [{
         'id': tab, 'type': 'tab', 'label': TAB_LABEL, 'disabled': False,
         'info': 'Generated by sensingcam.ming.nodered_correlation_flow from the inventory: PLC event -> camera '
                 'trigger and Frigate event -> durable outbox -> InfluxDB. Edit the inventory, not this tab '
                 '(docs/pipeline.md).',
     }]
-    broker_node = {
-        'id': ids['broker'], 'type': 'mqtt-broker', 'name': 'Ming broker %s:%s' % (host, port),
-        'broker': host, 'port': str(port), 'clientid': client_id, 'autoConnect': True, 'usetls': tls,
-        'protocolVersion': '4', 'keepalive': '60',
-        # A persistent session: the broker keeps QoS 1 messages for this client id while Node-RED is down.
-        'cleansession': False, 'autoUnsubscribe': False,
-        'birthTopic': '', 'birthQos': '0', 'birthRetain': 'false', 'birthPayload': '', 'birthMsg': {},
-        'closeTopic': '', 'closeQos': '0', 'closeRetain': 'false', 'closePayload': '', 'closeMsg': {},
-        'willTopic': '', 'willQos': '0', 'willRetain': 'false', 'willPayload': '', 'willMsg': {},
-        'userProps': '', 'sessionExpiry': '',
-    }
-    if tls:
-        broker_node['tls'] = ids['tls']
-        flows.append({
-            'id': ids['tls'], 'type': 'tls-config', 'name': 'Ming broker CA', 'cert': '', 'key': '',
-            'ca': broker.get('ca_file') or '', 'certname': '', 'keyname': '', 'caname': '', 'servername': '',
-            'verifyservercert': True, 'alpnprotocol': '',
-        })
-    flows.append(broker_node)
+    for index, broker in enumerate(brokers):
+        flows.extend(_broker_nodes(broker, index, ids))
 
     # receive comes before the mqtt in nodes: Node-RED creates nodes in this order, so its On Start code installs
-    # the PUBACK-after-journal hook before an mqtt in node makes the broker node connect.
+    # the PUBACK-after-journal hook before an mqtt in node makes a broker node connect.
     receive = _function('receive', 'receive: normalise, dedup, journal', RECEIVE, 2,
-                        [[ids['correlate']], [ids['dead letter out']]], COLUMNS[1], ROW, tab, config_path)
+                        [[ids['correlate']], list(ids['dead letter out'])], COLUMNS[1], ROW, tab, config_path)
     receive['initialize'] = INSTALL_HOOK % json.dumps(config_path)
     flows.append(receive)
-    for index, topic in enumerate(subscriptions):
-        flows.append({
-            'id': node_id('mqtt in %s' % topic), 'type': 'mqtt in', 'z': tab, 'name': 'PLC events %s' % topic,
-            # buffer: the exact bytes, so the hook's result is found again by its digest
-            'topic': topic, 'qos': str(qos), 'datatype': 'buffer', 'broker': ids['broker'], 'nl': False,
-            'rap': True, 'rh': 0, 'inputs': 0, 'x': COLUMNS[0], 'y': ROW * (index + 1), 'wires': [[ids['receive']]],
-        })
-    last_row = ROW * (len(subscriptions) + 1)
+    row = 0
+    for index, broker in enumerate(brokers):
+        for topic in subscriptions:
+            row += 1
+            flows.append({
+                'id': node_id('mqtt in%s %s' % (_suffix(index), topic)), 'type': 'mqtt in', 'z': tab,
+                'name': 'PLC events %s' % topic if index == 0 else 'PLC events %s (%s)' % (topic, broker['host']),
+                # buffer: the exact bytes, so the hook's result is found again by its digest
+                'topic': topic, 'qos': str(qos), 'datatype': 'buffer', 'broker': ids['broker'][index], 'nl': False,
+                'rap': True, 'rh': 0, 'inputs': 0, 'x': COLUMNS[0], 'y': ROW * row, 'wires': [[ids['receive']]],
+            })
+    last_row = ROW * (row + 1)
     flows.extend([
         _function('correlate', 'correlate: trigger, Frigate event, clip', CORRELATE, 1,
                   [[ids['outbox']]], COLUMNS[2], ROW, tab, config_path),
         _function('outbox', 'record: durable outbox', OUTBOX, 1,
                   [[ids['drain']]], COLUMNS[3], ROW, tab, config_path),
         _function('drain', 'drain: InfluxDB, then ack', DRAIN, 2,
-                  [[ids['ack out']], [ids['dead letter out']]], COLUMNS[3], last_row + ROW, tab, config_path),
+                  [list(ids['ack out']), list(ids['dead letter out'])], COLUMNS[3], last_row + ROW, tab, config_path),
         _function('resume', 'resume: journal after a restart', RESUME, 1,
                   [[ids['correlate']]], COLUMNS[1], last_row + 2 * ROW, tab, config_path),
         {
@@ -219,18 +262,25 @@ def nodered_correlation_flow(pipeline, config_path=DEFAULT_CONFIG_PATH):
             'topic': '', 'payload': '', 'payloadType': 'date', 'x': COLUMNS[0], 'y': last_row + 2 * ROW,
             'wires': [[ids['resume']]],
         },
-        {
-            'id': ids['ack out'], 'type': 'mqtt out', 'z': tab, 'name': 'acknowledgements', 'topic': '', 'qos': '1',
-            'retain': 'false', 'respTopic': '', 'contentType': '', 'userProps': '', 'correl': '', 'expiry': '',
-            'broker': ids['broker'], 'x': COLUMNS[4], 'y': last_row + ROW, 'wires': [],
-        },
-        {
-            'id': ids['dead letter out'], 'type': 'mqtt out', 'z': tab, 'name': 'dead letters', 'topic': '',
-            'qos': '1', 'retain': 'false', 'respTopic': '', 'contentType': '', 'userProps': '', 'correl': '',
-            'expiry': '', 'broker': ids['broker'], 'x': COLUMNS[4], 'y': ROW, 'wires': [],
-        },
     ])
-    credentials = {ids['broker']: {'user': broker.get('user') or '', 'password': MQTT_PASSWORD_REFERENCE}}
+    for index, broker in enumerate(brokers):
+        where = '' if index == 0 else ' (%s)' % broker['host']
+        flows.extend([
+            {
+                'id': ids['ack out'][index], 'type': 'mqtt out', 'z': tab, 'name': 'acknowledgements' + where,
+                'topic': '', 'qos': '1', 'retain': 'false', 'respTopic': '', 'contentType': '', 'userProps': '',
+                'correl': '', 'expiry': '', 'broker': ids['broker'][index], 'x': COLUMNS[4],
+                'y': last_row + ROW * (index + 1), 'wires': [],
+            },
+            {
+                'id': ids['dead letter out'][index], 'type': 'mqtt out', 'z': tab, 'name': 'dead letters' + where,
+                'topic': '', 'qos': '1', 'retain': 'false', 'respTopic': '', 'contentType': '', 'userProps': '',
+                'correl': '', 'expiry': '', 'broker': ids['broker'][index], 'x': COLUMNS[4], 'y': ROW * (index + 1),
+                'wires': [],
+            },
+        ])
+    credentials = dict((ids['broker'][index], {'user': broker.get('user') or '', 'password': MQTT_PASSWORD_REFERENCE})
+                       for index, broker in enumerate(brokers))
     return {'flows': flows, 'credentials': credentials}
 
 

@@ -32,6 +32,7 @@ const MAX_RESPONSE_BYTES = 1024 * 1024;
 const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/;
 const EVENT_PATTERN = /^[a-z0-9][a-z0-9_.-]{0,63}$/;
 const PLC_ID_PATTERN = /^[\x21-\x7e]{1,128}$/;
+const TARGET_NAME_PATTERN = /^[a-z0-9][a-z0-9_-]{0,30}$/;
 const CONTROL_CHARACTERS = /[\x00-\x1f\x7f]/;
 // Payload keys each field is read from (compared case-insensitively), first match wins.
 const FIELD_ALIASES = {
@@ -439,12 +440,28 @@ class Pipeline {
       this.stations.set(`${entry.line}\u0000${entry.station}`, entry.camera);
     }
     this.selfTest = config.self_test || {};
+    this.plant = config.plant ? String(config.plant) : '';
     const dir = config.outbox.dir;
     this.dirs = {
       journal: path.join(dir, 'journal'), outbox: path.join(dir, 'outbox'), seen: path.join(dir, 'seen'),
       deadLetter: path.join(dir, 'dead_letter'), temp: path.join(dir, 'tmp'),
     };
-    for (const sub of Object.values(this.dirs)) {
+    // One outbox per InfluxDB target: the primary (influxdb, the local data layer) in outbox/ as before, each
+    // secondary (influxdb_secondary[], e.g. central) in outbox-<name>/. Each has its own drain and backoff.
+    this.targets = [this.makeTarget(config.influxdb.name || 'local', config.influxdb, this.dirs.outbox, true)];
+    for (const [index, secondary] of (Array.isArray(config.influxdb_secondary) ? config.influxdb_secondary : []).entries()) {
+      const name = secondary && secondary.name;
+      if (!TARGET_NAME_PATTERN.test(String(name || '')) || this.targets.some((target) => target.name === name)) {
+        throw new Error(`pipeline.json: influxdb_secondary[${index}].name ${JSON.stringify(name)} must be a unique name `
+          + '(a-z, 0-9, _ and -, at most 31; not the primary\'s); the nodered role writes it from nodered_influxdb_targets');
+      }
+      if (!secondary.url) {
+        throw new Error(`pipeline.json: influxdb_secondary[${index}].url is missing; the nodered role writes it from nodered_influxdb_targets`);
+      }
+      const influx = Object.assign({ measurement: config.influxdb.measurement }, secondary);
+      this.targets.push(this.makeTarget(name, influx, path.join(dir, `outbox-${name}`), false));
+    }
+    for (const sub of Object.values(this.dirs).concat(this.targets.map((target) => target.dir))) {
       fs.mkdirSync(sub, { recursive: true, mode: 0o700 });
     }
     for (const stale of fs.readdirSync(this.dirs.temp)) {
@@ -455,10 +472,7 @@ class Pipeline {
     this.windows = new Map();
     this.challenges = new Map();
     this.frigateToken = null;
-    this.draining = false;
-    this.drainAgain = false;
-    this.backoffMs = 0;
-    this.nextAttemptAt = 0;
+    this.secondaryDeadLetters = [];
     this.lastPrune = 0;
     this.stats = { received: 0, duplicates: 0, dead_letters: 0, triggers: 0, joined: 0, stored: 0, write_failures: 0 };
     this.loadIndex();
@@ -467,16 +481,53 @@ class Pipeline {
     this.seenCommit = new GroupCommit((keys) => this.flushSeen(keys));
   }
 
+  makeTarget(name, influx, dir, primary) {
+    return {
+      name, influx, dir, primary, index: { files: new Map(), keys: new Map() }, draining: false, drainAgain: false,
+      backoffMs: 0, nextAttemptAt: 0, lastWriteError: null, stats: { stored: 0, write_failures: 0, dead_letters: 0 },
+      // the secrets of this target: influxdb_password / influxdb_token, a secondary's with ':<name>'
+      secretSuffix: primary ? '' : `:${name}`,
+    };
+  }
+
+  // The primary target's state under the names it had before there were several targets.
+  get outbox() {
+    return this.targets[0].index;
+  }
+
+  get backoffMs() {
+    return this.targets[0].backoffMs;
+  }
+
+  get nextAttemptAt() {
+    return this.targets[0].nextAttemptAt;
+  }
+
+  get draining() {
+    return this.targets[0].draining;
+  }
+
+  get lastWriteError() {
+    return this.targets[0].lastWriteError;
+  }
+
+  // Per target: {name, pending, stored, write_failures, dead_letters, last_error}.
+  targetStats() {
+    return this.targets.map((target) => Object.assign({ name: target.name, pending: target.index.keys.size,
+      last_error: target.lastWriteError }, target.stats));
+  }
+
   // The on-disk state, indexed in memory once (this process is the only writer): journal batches (accepted, not
   // yet in the outbox), outbox batches (not yet stored), seen batches (stored or dead-lettered, kept dedup.ttl_s).
   loadIndex() {
     this.journal = { files: new Map(), keys: new Map() };
-    this.outbox = { files: new Map(), keys: new Map() };
     this.seen = { files: new Map(), keys: new Map() };
     this.resumable = [];
-    for (const [kind, index] of [['journal', this.journal], ['outbox', this.outbox]]) {
-      for (const name of fs.readdirSync(this.dirs[kind]).filter((file) => /\.jsonl?$/.test(file)).sort()) {
-        const file = path.join(this.dirs[kind], name);
+    const indexes = [['journal', this.dirs.journal, this.journal]]
+      .concat(this.targets.map((target) => [`outbox ${target.name}`, target.dir, target.index]));
+    for (const [kind, dir, index] of indexes) {
+      for (const name of fs.readdirSync(dir).filter((file) => /\.jsonl?$/.test(file)).sort()) {
+        const file = path.join(dir, name);
         let entries;
         try {
           entries = readEntries(file);
@@ -491,13 +542,6 @@ class Pipeline {
         }
       }
     }
-    for (const [key, file] of Array.from(this.journal.keys)) {
-      if (this.outbox.keys.has(key)) {
-        this.forget(this.journal, key, file); // the outbox holds it: the journal removal was all that was left
-      } else {
-        this.resumable.push(this.journal.files.get(file).get(key));
-      }
-    }
     for (const name of fs.readdirSync(this.dirs.seen)) {
       const file = path.join(this.dirs.seen, name);
       // a batch (.txt, one key a line) or an empty marker file named by the key (an older version)
@@ -506,6 +550,38 @@ class Pipeline {
       for (const key of keys) {
         this.seen.keys.set(key, file);
       }
+    }
+    // A journal entry whose record every outbox holds (or the primary stored: then every outbox had it, since a
+    // record enters the indexes only once all its outbox files are on disk) goes; one that only some outboxes hold
+    // (a kill between two outbox writes) is copied into the others; one no outbox holds is correlated again.
+    const repairs = new Map(this.targets.map((target) => [target, []]));
+    for (const [key, file] of Array.from(this.journal.keys)) {
+      const holders = this.targets.filter((target) => target.index.keys.has(key));
+      if (this.seen.keys.has(key) || holders.length === this.targets.length) {
+        this.forget(this.journal, key, file);
+      } else if (holders.length) {
+        const entry = holders[0].index.files.get(holders[0].index.keys.get(key)).get(key);
+        for (const target of this.targets.filter((other) => !holders.includes(other))) {
+          repairs.get(target).push(entry);
+        }
+        this.forget(this.journal, key, file);
+      } else {
+        this.resumable.push(this.journal.files.get(file).get(key));
+      }
+    }
+    for (const [target, entries] of repairs) {
+      if (entries.length) {
+        const name = batchName(this.now(), '.jsonl');
+        writeDurable(target.dir, this.dirs.temp, name, entries.map((entry) => JSON.stringify(entry)).join('\n') + '\n');
+        this.indexBatch(target.index, path.join(target.dir, name), entries);
+      }
+    }
+  }
+
+  indexBatch(index, file, entries) {
+    index.files.set(file, new Map(entries.map((entry) => [entry.key, entry])));
+    for (const entry of entries) {
+      index.keys.set(entry.key, file);
     }
   }
 
@@ -535,14 +611,16 @@ class Pipeline {
     }
   }
 
+  // The batch goes into every target's outbox; the indexes (and so the drains) see it only once all are on disk.
   async flushOutbox(entries) {
     const name = batchName(this.now(), '.jsonl');
-    await writeDurableAsync(this.dirs.outbox, this.dirs.temp, name, entries.map((entry) => JSON.stringify(entry)).join('\n') + '\n');
-    const file = path.join(this.dirs.outbox, name);
-    this.outbox.files.set(file, new Map(entries.map((entry) => [entry.key, entry])));
+    const text = entries.map((entry) => JSON.stringify(entry)).join('\n') + '\n';
+    await Promise.all(this.targets.map((target) => writeDurableAsync(target.dir, this.dirs.temp, name, text)));
+    for (const target of this.targets) {
+      this.indexBatch(target.index, path.join(target.dir, name), entries);
+    }
     const now = this.now();
     for (const entry of entries) {
-      this.outbox.keys.set(entry.key, file);
       entry.hops.outbox_written = now;
     }
   }
@@ -758,7 +836,8 @@ class Pipeline {
   }
 
   isDuplicate(key) {
-    return this.inflight.has(key) || this.seen.keys.has(key) || this.journal.keys.has(key) || this.outbox.keys.has(key);
+    return this.inflight.has(key) || this.seen.keys.has(key) || this.journal.keys.has(key)
+      || this.targets.some((target) => target.index.keys.has(key));
   }
 
   // Seen batches older than dedup.ttl_s go; returns how many keys went with them.
@@ -1157,6 +1236,9 @@ class Pipeline {
       fields.duration_seconds = Number(record.duration_seconds) || 0;
     }
     const tags = { line: event.line, station: event.station, camera: record.camera, event: event.event, severity: event.severity };
+    if (this.plant) {
+      tags.plant = this.plant; // central tells the plants apart by it (an empty one is left out)
+    }
     return lineProtocol(this.config.influxdb.measurement, tags, fields, event.timestamp_ns);
   }
 
@@ -1185,61 +1267,82 @@ class Pipeline {
   }
 
   // --- 4. drain ---------------------------------------------------------------------------------------------------
-  async writePoints(lines) {
-    const influx = this.config.influxdb;
+  async writePoints(target, lines) {
+    const influx = target.influx;
     const base = influx.url.replace(/\/+$/, '');
     const headers = { 'Content-Type': 'text/plain; charset=utf-8' };
-    let target;
+    let url;
     if (Number(influx.api_version) === 2) {
-      const token = this.secret('influxdb_token');
+      const key = `influxdb_token${target.secretSuffix}`;
+      const token = this.secret(key);
       if (token === null) {
-        throw new Error('no token: secrets lack influxdb_token (the nodered role writes it)');
+        throw new Error(`no token: secrets lack ${key} (the nodered role writes it)`);
       }
       headers.Authorization = `Token ${token}`;
-      target = `${base}/api/v2/write?org=${encodeURIComponent(influx.org)}&bucket=${encodeURIComponent(influx.bucket)}&precision=ns`;
+      url = `${base}/api/v2/write?org=${encodeURIComponent(influx.org)}&bucket=${encodeURIComponent(influx.bucket)}&precision=ns`;
     } else {
-      const password = this.secret('influxdb_password');
+      const key = `influxdb_password${target.secretSuffix}`;
+      const password = this.secret(key);
       if (password === null) {
-        throw new Error('no password: secrets lack influxdb_password (the nodered role writes it)');
+        throw new Error(`no password: secrets lack ${key} (the nodered role writes it)`);
       }
       headers.Authorization = `Basic ${Buffer.from(`${influx.user}:${password}`).toString('base64')}`;
       const rp = influx.retention_policy ? `&rp=${encodeURIComponent(influx.retention_policy)}` : '';
-      target = `${base}/write?db=${encodeURIComponent(influx.database)}${rp}&precision=ns`;
+      url = `${base}/write?db=${encodeURIComponent(influx.database)}${rp}&precision=ns`;
     }
-    const answer = await httpRequest(target, {
+    const answer = await httpRequest(url, {
       method: 'POST', headers, body: lines.join('\n'), caFile: influx.ca_file || undefined,
       validateCerts: influx.validate_certs !== false, timeoutMs: (influx.timeout_s || 10) * 1000,
     });
     return { status: answer.status, text: answer.body.toString('utf8').slice(0, 300) };
   }
 
-  backoff(reason) {
+  backoff(target, reason) {
     const outbox = this.config.outbox;
     const min = (outbox.backoff_min_s || 1) * 1000;
     const max = (outbox.backoff_max_s || 30) * 1000;
-    this.backoffMs = this.backoffMs ? Math.min(this.backoffMs * 2, max) : min;
-    this.nextAttemptAt = this.now() + this.backoffMs;
-    this.stats.write_failures += 1;
-    this.lastWriteError = reason;
-    this.log(`InfluxDB write failed (${reason}); next attempt in ${this.backoffMs / 1000} s, the records stay in the outbox`);
+    target.backoffMs = target.backoffMs ? Math.min(target.backoffMs * 2, max) : min;
+    target.nextAttemptAt = this.now() + target.backoffMs;
+    target.stats.write_failures += 1;
+    target.lastWriteError = reason;
+    if (target.primary) {
+      this.stats.write_failures += 1;
+    }
+    this.log(`InfluxDB ${target.name} write failed (${reason}); next attempt in ${target.backoffMs / 1000} s, `
+      + `the records stay in its outbox (${target.index.keys.size} pending)`);
   }
 
-  async deadLetterRecord(entry, reason, result) {
+  // A record the target refused (400/422): kept in dead_letter/ (a secondary's as <name>-<key>.json) and published.
+  async deadLetterRecord(target, entry, reason, result) {
     const { hops, ...kept } = entry; // eslint-disable-line no-unused-vars
-    writeDurable(this.dirs.deadLetter, this.dirs.temp, `${entry.key}.json`, JSON.stringify(kept));
-    await this.seenCommit.add(entry.key);
-    this.forget(this.outbox, entry.key, this.outbox.keys.get(entry.key));
-    this.stats.dead_letters += 1;
-    result.dead_letters.push(this.deadLetterMessage(reason, null, entry.line_protocol, new Date(this.now()).toISOString()));
+    const name = target.primary ? `${entry.key}.json` : `${target.name}-${entry.key}.json`;
+    writeDurable(this.dirs.deadLetter, this.dirs.temp, name, JSON.stringify(Object.assign(kept, { target: target.name })));
+    if (target.primary) {
+      await this.seenCommit.add(entry.key);
+      this.stats.dead_letters += 1;
+    }
+    this.forget(target.index, entry.key, target.index.keys.get(entry.key));
+    target.stats.dead_letters += 1;
+    result.dead_letters.push(this.deadLetterMessage(target.primary ? reason : `InfluxDB ${target.name}: ${reason}`, null,
+      entry.line_protocol, new Date(this.now()).toISOString()));
   }
 
-  // Stored: the keys go into the seen-set (durably, one batch), then out of the outbox; then the acks.
-  async acknowledge(entries, result) {
+  // Stored in the primary: the keys go into the seen-set (durably, one batch), then out of the outbox; then the acks.
+  // Stored in a secondary: out of its outbox, nothing else (the ack belongs to the primary).
+  async acknowledge(target, entries, result) {
+    if (!target.primary) {
+      for (const entry of entries) {
+        this.forget(target.index, entry.key, target.index.keys.get(entry.key));
+      }
+      target.stats.stored += entries.length;
+      return;
+    }
     await Promise.all(entries.map((entry) => this.seenCommit.add(entry.key)));
     const stored = this.now();
     for (const entry of entries) {
-      this.forget(this.outbox, entry.key, this.outbox.keys.get(entry.key));
+      this.forget(target.index, entry.key, target.index.keys.get(entry.key));
       this.stats.stored += 1;
+      target.stats.stored += 1;
       const hops = Object.assign({}, entry.hops, { stored });
       const payload = {
         event_id: entry.event_id, stored: true, correlation: entry.correlation, line: entry.line, station: entry.station,
@@ -1253,9 +1356,9 @@ class Pipeline {
     }
   }
 
-  pendingEntries(limit) {
+  pendingEntries(target, limit) {
     const entries = [];
-    for (const remaining of this.outbox.files.values()) {
+    for (const remaining of target.index.files.values()) {
       for (const entry of remaining.values()) {
         if (entries.length >= limit) {
           return entries;
@@ -1266,31 +1369,19 @@ class Pipeline {
     return entries;
   }
 
-  // Returns {acks, dead_letters, stored, pending}. Records stay in the outbox until InfluxDB answered 204 for them.
-  // At most one drain runs; a call meanwhile makes it go round once more (a record() kicks a drain at once).
+  // Returns {acks, dead_letters, stored, pending} of the primary target (the local data layer); records stay in an
+  // outbox until that target answered 204 for them. Each target drains on its own: at most one drain per target
+  // runs, a call meanwhile makes it go round once more (a record() kicks a drain at once), and a secondary target
+  // (central) is only started here, never awaited, so its outage or slowness never holds the primary's writes and
+  // acks; its dead letters come with the next call's result.
   async drain() {
     const result = { acks: [], dead_letters: [], stored: [], pending: 0 };
-    if (this.draining) {
-      this.drainAgain = true;
-      return result;
+    for (const target of this.targets.slice(1)) {
+      this.runDrain(target, { acks: [], dead_letters: this.secondaryDeadLetters, stored: [] })
+        .catch((err) => this.log(`InfluxDB ${target.name} drain: ${err.message}`));
     }
-    if (this.now() < this.nextAttemptAt) {
-      return result;
-    }
-    this.draining = true;
-    this.stats.drains = (this.stats.drains || 0) + 1;
-    try {
-      do {
-        this.drainAgain = false;
-        await this.drainBatches(result);
-      } while (this.drainAgain && this.now() >= this.nextAttemptAt);
-      if (this.now() - this.lastPrune > 60000) {
-        this.lastPrune = this.now();
-        this.pruneSeen();
-      }
-    } finally {
-      this.draining = false;
-    }
+    result.dead_letters.push(...this.secondaryDeadLetters.splice(0, this.secondaryDeadLetters.length));
+    await this.runDrain(this.targets[0], result);
     result.pending = this.outbox.keys.size;
     if (result.stored.length && this.config.webhook && this.config.webhook.url) {
       this.callWebhook(result.stored.map((entry) => entry.webhook)).catch((err) => this.log(`webhook: ${err.message}`));
@@ -1298,14 +1389,40 @@ class Pipeline {
     return result;
   }
 
-  async drainBatches(result) {
+  async runDrain(target, result) {
+    if (target.draining) {
+      target.drainAgain = true;
+      return;
+    }
+    if (this.now() < target.nextAttemptAt) {
+      return;
+    }
+    target.draining = true;
+    if (target.primary) {
+      this.stats.drains = (this.stats.drains || 0) + 1;
+    }
+    try {
+      do {
+        target.drainAgain = false;
+        await this.drainBatches(target, result);
+      } while (target.drainAgain && this.now() >= target.nextAttemptAt);
+      if (target.primary && this.now() - this.lastPrune > 60000) {
+        this.lastPrune = this.now();
+        this.pruneSeen();
+      }
+    } finally {
+      target.draining = false;
+    }
+  }
+
+  async drainBatches(target, result) {
     const batch = this.config.outbox.batch || 500;
     for (let round = 0; round < 100; round += 1) {
-      const entries = this.pendingEntries(batch);
+      const entries = this.pendingEntries(target, batch);
       if (!entries.length) {
         return;
       }
-      const ok = await this.writeEntries(entries, result);
+      const ok = await this.writeEntries(target, entries, result);
       if (!ok) {
         return;
       }
@@ -1313,35 +1430,35 @@ class Pipeline {
   }
 
   // true when every entry was stored or dead-lettered; false after a failure that backs off.
-  async writeEntries(entries, result) {
+  async writeEntries(target, entries, result) {
     let answer;
     try {
-      answer = await this.writePoints(entries.map((entry) => entry.line_protocol));
+      answer = await this.writePoints(target, entries.map((entry) => entry.line_protocol));
     } catch (err) {
-      this.backoff(err.message);
+      this.backoff(target, err.message);
       return false;
     }
     if (answer.status === 204) {
-      this.backoffMs = 0;
-      this.nextAttemptAt = 0;
-      await this.acknowledge(entries, result);
+      target.backoffMs = 0;
+      target.nextAttemptAt = 0;
+      await this.acknowledge(target, entries, result);
       return true;
     }
     // 400/422 name a bad record (parse error, field type conflict): find it one by one, dead-letter it, keep the rest.
     // Every other answer (auth, missing database, 5xx) is about the server: back off, lose nothing.
     if (answer.status === 400 || answer.status === 422) {
       if (entries.length === 1) {
-        await this.deadLetterRecord(entries[0], `InfluxDB refused the record: HTTP ${answer.status} ${answer.text}`, result);
+        await this.deadLetterRecord(target, entries[0], `InfluxDB refused the record: HTTP ${answer.status} ${answer.text}`, result);
         return true;
       }
       for (const entry of entries) {
-        if (!await this.writeEntries([entry], result)) {
+        if (!await this.writeEntries(target, [entry], result)) {
           return false;
         }
       }
       return true;
     }
-    this.backoff(`HTTP ${answer.status} ${answer.text}`);
+    this.backoff(target, `HTTP ${answer.status} ${answer.text}`);
     return false;
   }
 
