@@ -14,7 +14,9 @@ On the transport of ``_api``. Shapes and status codes from InfluxData's OpenAPI 
   status, InfluxDB's code and message; 401 names the option that holds the token to check.
 - Lists: ``GET /api/v2/orgs?org=`` -> ``{orgs}``, ``/api/v2/buckets?name=&orgID=`` -> ``{buckets}``,
   ``/api/v2/authorizations?orgID=`` -> ``{authorizations}``, ``/api/v2/dbrps?orgID=`` -> ``{content}``,
-  ``/api/v2/tasks?orgID=&name=`` -> ``{tasks}``.
+  ``/api/v2/tasks?orgID=&name=`` -> ``{tasks}``, ``/api/v2/remotes?orgID=&name=`` -> ``{remotes}``,
+  ``/api/v2/replications?orgID=&name=`` -> ``{replications}`` (influxdata/openapi ``src/oss/paths``; ``orgID`` is
+  required there, and neither list pages).
 
 ``InfluxDBModule`` adds the shared connection options (doc fragment ``sensingcam.ming.influxdb``: host, port 8086,
 use_tls, validate_certs, ca_path, timeout, retries, token, org) and the organization lookup every module needs.
@@ -207,6 +209,34 @@ class InfluxDBClient(TokenApiClient):
         """Every authorization of the organization ``org_id`` (``token`` is absent or hashed since 2.9)."""
         return self.get_list('/api/v2/authorizations', 'authorizations', 'list the API tokens',
                              query={'orgID': org_id})
+
+    # -- remote connections and replications (edge data replication) -------------------------------------------
+    def remotes(self, org_id, name=None):
+        """The remote connections of the organization ``org_id`` (``name``: only that one). Never a token: the API
+        does not return it."""
+        query = {'orgID': org_id}
+        if name is not None:
+            query['name'] = name
+        obj = quoted('remote connection', name)
+        return self.get_list('/api/v2/remotes', 'remotes', 'look up the %s' % obj if name else 'list the remote '
+                             'connections', query=query, obj=obj if name else None)
+
+    def remote(self, name, org_id):
+        """The remote connection ``name`` (dict), or None."""
+        return next((r for r in self.remotes(org_id, name) if r.get('name') == name), None)
+
+    def replications(self, org_id, name=None):
+        """The replications of the organization ``org_id`` (``name``: only that one)."""
+        query = {'orgID': org_id}
+        if name is not None:
+            query['name'] = name
+        obj = quoted('replication', name)
+        return self.get_list('/api/v2/replications', 'replications', 'look up the %s' % obj if name else
+                             'list the replications', query=query, obj=obj if name else None)
+
+    def replication(self, name, org_id):
+        """The replication ``name`` (dict), or None."""
+        return next((r for r in self.replications(org_id, name) if r.get('name') == name), None)
 
 
 def influxdb_argument_spec():

@@ -15,6 +15,9 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
+from . import replication
+from .replication import Forwarder, ReplicationApi, ReplicationState
+
 DEFAULT_VERSION = "2.9.1"
 # Permission.resource.type enum of the OpenAPI document (schemas Resource / Permission)
 RESOURCE_TYPES = (
@@ -132,7 +135,7 @@ def render_task_options(options):
     return "option task = {" + ", ".join(parts) + "}"
 
 
-class State:
+class State(ReplicationState):
     """Every object of the double; one lock serialises requests (ThreadingHTTPServer runs one thread each)."""
 
     def __init__(self, version=DEFAULT_VERSION):
@@ -149,6 +152,7 @@ class State:
         self.token_index = {}  # stored token (plaintext, or its hash when hashed) -> authorization id
         self.scheduled_run_cancellations = {}  # task id -> times a PATCH/DELETE/inactive cancelled its runs
         self.requests = []
+        self.init_replication()  # remotes, replications, their queues (replication.py)
 
     # -- helpers -----------------------------------------------------------------------------------------------
     @property
@@ -394,7 +398,7 @@ class State:
             return self.task_json(task)
 
 
-class Api:
+class Api(ReplicationApi):
     """The operations; each method gets (state, auth, match, query, body) and returns (status, json or None)."""
 
     # -- health ----------------------------------------------------------------------------------------------
@@ -862,6 +866,7 @@ class Api:
                 raise ApiFailure(400, "invalid", f"unable to parse '{line}': invalid line protocol", line=number)
             lines.append(line)
         state.points[bucket["id"]].extend(lines)
+        state.enqueue(bucket["id"], lines)  # replications reading this bucket (replication.py)
         return 204, None
 
     # -- shared ----------------------------------------------------------------------------------------------------
@@ -901,7 +906,7 @@ ROUTES = [
     (r"/api/v2/dbrps", {"GET": "get_dbrps", "POST": "post_dbrp"}),
     (r"/api/v2/dbrps/(?P<id>[^/]+)", {"GET": "get_dbrp", "PATCH": "patch_dbrp", "DELETE": "delete_dbrp"}),
     (r"/api/v2/write", {"POST": "post_write"}),
-]
+] + replication.ROUTES
 COMPILED_ROUTES = [(re.compile(f"^{pattern}/?$"), methods) for pattern, methods in ROUTES]
 
 
@@ -982,7 +987,7 @@ class Handler(BaseHTTPRequestHandler):
                 raise ApiFailure(405, "method not allowed", f"allow: {', '.join(sorted(methods))}")
             name = methods[method]
             auth = None if name in PUBLIC else state.authenticate(self.headers.get("Authorization"))
-            if body is None and method in ("POST", "PATCH") and name != "post_write":
+            if body is None and method in ("POST", "PATCH") and name not in ("post_write", "validate_replication"):
                 raise invalid("failed to decode request body: request body is required")
             return getattr(Api, name)(state, auth, match, query, body if body is not None else {})
         raise not_found("path not found")
@@ -1006,9 +1011,13 @@ class InfluxDB2Double:
     """A running double: ``host``, ``port``, ``url``, ``version``, ``state``, ``requests``, ``writes()``,
     ``onboard()``."""
 
-    def __init__(self, host="127.0.0.1", port=0, version=DEFAULT_VERSION, ssl_context=None):
-        """``ssl_context``: an ``ssl.SSLContext`` (server side) to serve HTTPS, as the role's TLS set-up does."""
-        self.state = State(version)
+    def __init__(self, host="127.0.0.1", port=0, version=DEFAULT_VERSION, ssl_context=None, state=None,
+                 forward_interval=0.05):
+        """``ssl_context``: an ``ssl.SSLContext`` (server side) to serve HTTPS, as the role's TLS set-up does.
+        ``state``: the ``State`` of a stopped double, to bring "the same server" back on the same port after an
+        outage. ``forward_interval``: seconds between passes of the replication forwarder (replication.py)."""
+        self.state = state if state is not None else State(version)
+        self.forwarder = Forwarder(self.state, forward_interval)
         self.httpd = ThreadingHTTPServer((host, port), Handler)
         self.httpd.daemon_threads = True
         self.httpd.state = self.state
@@ -1040,9 +1049,11 @@ class InfluxDB2Double:
                                        name=f"influxdb2-double-{self.port}",
                                        daemon=True)
         self.thread.start()
+        self.forwarder.start()
         return self
 
     def stop(self):
+        self.forwarder.stop()
         self.httpd.shutdown()
         self.httpd.server_close()
         if self.thread is not None:
