@@ -26,6 +26,7 @@ Mutations tried (each made a test here fail, then was restored):
   (test_bad_redundancy_input_stops_the_preflight).
 """
 
+import itertools
 import json
 import os
 import subprocess
@@ -196,7 +197,8 @@ def test_role_derives_brokers_targets_and_plant(derived):
     north = passed(derived, "app-north")
     brokers = north["pipeline"]["mqtt"]["brokers"]
     assert [(b["host"], b["port"]) for b in brokers] == [("10.21.0.11", 8883), ("10.21.0.12", 8884)]
-    assert [b["client_id"] for b in brokers] == ["ming-nodered-app-north-10.21.0.11", "ming-nodered-app-north-10.21.0.12"]
+    assert [b["client_id"] for b in brokers] == ["ming-nodered-app-north-10.21.0.11",
+                                                 "ming-nodered-app-north-10.21.0.12"]
     assert north["pipeline"]["plant"] == "north"
     assert north["pipeline"]["influxdb"]["name"] == "local"
     assert north["pipeline"]["influxdb"]["url"] == "https://data-north.example:8086"
@@ -244,3 +246,289 @@ def test_no_secret_in_the_role_output(derived):
     everything = derived["_output"]
     secrets = (*SECRETS, SOUTH_TOKEN, FALLBACK_PASSWORD)
     assert [secret for secret in secrets if secret in everything] == []
+
+
+# --- part 2: real Node-RED, two brokers, two InfluxDB ----------------------------------------------------------
+PLC_PASSWORD = "plc-" + uuid.uuid4().hex[:10]
+NODERED_MQTT_PASSWORD = "nr-" + uuid.uuid4().hex[:10]
+INFLUX_LOCAL_PASSWORD = "nr-local-" + uuid.uuid4().hex[:10]
+INFLUX_CENTRAL_PASSWORD = "nr-central-" + uuid.uuid4().hex[:10]
+SECRETS_PREAMBLE = """const mingSecrets = JSON.parse(require("fs").readFileSync("/config/secrets.json", "utf8"));
+for (const [key, value] of Object.entries(mingSecrets)) {
+    process.env["MING_SECRET_" + key.toUpperCase().replace(/[^A-Z0-9]/g, "_")] = value;
+}"""
+
+
+class Stack:
+    pass
+
+
+def wait_until(check, timeout, what, stack=None):
+    """Bounded poll: the value of check() once truthy; fails naming ``what`` (with Node-RED's log tail)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            detail = f"; Node-RED log tail:\n{stack.node_red.logs(200)[-4000:]}" if stack is not None else ""
+            pytest.fail(f"timed out after {timeout} s waiting for {what}{detail}")
+        time.sleep(0.2)
+
+
+def start_broker_on_its_port(broker):
+    """Start a stopped or killed Broker again on the port Node-RED knows (Broker.start picks a free one)."""
+    port = broker.port
+    with mock.patch.object(mosquitto_broker, "free_port", lambda: port):
+        broker.start(attempts=5)
+
+
+def start_influxdb_on_its_port(server):
+    """Start a stopped InfluxDBServer again on its HTTP port, with its data (InfluxDBServer.start picks a free one)."""
+    ports = iter([server.port, free_port()])
+    with mock.patch("influxdb_v1_server.free_port", lambda: next(ports)):
+        server.start(attempts=1)
+
+
+def create_database(influx, user, password):
+    quoted = ADMIN_AUTH[1].replace("\\", "\\\\").replace("'", "\\'")
+    status, body = influx.query(f"CREATE USER {ADMIN_AUTH[0]} WITH PASSWORD '{quoted}' WITH ALL PRIVILEGES", None)
+    assert status == 200, body
+    for statement in ("CREATE DATABASE ming", f"CREATE USER \"{user}\" WITH PASSWORD '{password}'",
+                      f"GRANT WRITE ON ming TO \"{user}\""):
+        status, body = influx.query(statement, ADMIN_AUTH)
+        assert status == 200, body
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory):
+    """Brokers A and B (the pair), the edge's local InfluxDB and central's, Node-RED with the generated flow
+    connected to both brokers and writing to both databases (local primary, central secondary)."""
+    require_mosquitto()
+    base = tmp_path_factory.mktemp("nodered-redundancy")
+    passwords = PasswordFile("")
+    passwords.set_password("plc", PLC_PASSWORD)
+    passwords.set_password("nodered", NODERED_MQTT_PASSWORD)
+    (base / "passwd").write_text(passwords.render())
+    for name in ("broker-a", "broker-b", "local", "central"):
+        (base / name).mkdir()
+    with (
+        Broker(base / "broker-a", base / "passwd") as broker_a,
+        Broker(base / "broker-b", base / "passwd") as broker_b,
+        running_influxdb(base / "local") as local,
+        running_influxdb(base / "central") as central,
+    ):
+        create_database(local, "nodered", INFLUX_LOCAL_PASSWORD)
+        create_database(central, "nodered-north", INFLUX_CENTRAL_PASSWORD)
+        client_id = "ming-nodered-test-" + uuid.uuid4().hex[:6]
+        pipeline = {
+            "version": 1,
+            "mqtt": {
+                "brokers": [{"host": "127.0.0.1", "port": broker.port, "tls": False, "ca_file": None,
+                             "client_id": f"{client_id}-{name}", "user": "nodered"}
+                            for name, broker in (("a", broker_a), ("b", broker_b))],
+                "subscriptions": ["factory/line/+/event"], "qos": 1,
+                "ack_topic": "factory/line/{line}/event/ack", "dead_letter_topic": "factory/dead_letter",
+            },
+            "events": ["stop", "fault"], "stations": [], "cameras": {},
+            # only non-trigger events here: Frigate is never called
+            "frigate": {"url": "https://127.0.0.1:9", "user": "ming-nodered", "label": "plc_event", "version": "0.18.0",
+                        "duration_s": 1, "pre_capture_s": 0, "public_url": "https://nvr.plant.example:8971",
+                        "ca_file": None, "validate_certs": True, "clip_wait_s": 2, "clip_poll_s": 1,
+                        "clip_settle_s": 0},
+            "recording_window_s": 1,
+            "influxdb": {"name": "local", "api_version": 1, "url": local.url, "database": "ming",
+                         "retention_policy": "", "measurement": "machine_events", "user": "nodered", "ca_file": None,
+                         "timeout_s": 3},
+            "influxdb_secondary": [{"name": "central", "api_version": 1, "url": central.url, "database": "ming",
+                                    "retention_policy": "", "measurement": "machine_events", "user": "nodered-north",
+                                    "ca_file": None, "timeout_s": 3}],
+            "plant": "north",
+            "outbox": {"dir": "/data/ming", "batch": 500, "backoff_min_s": 1, "backoff_max_s": 2},
+            "dedup": {"ttl_s": 86400},
+            "self_test": {"line": "ming-selftest", "station": "ming-selftest", "camera": None},
+            "webhook": None,
+        }
+        secrets = {"mqtt_password": NODERED_MQTT_PASSWORD, "influxdb_password": INFLUX_LOCAL_PASSWORD,
+                   "influxdb_password:central": INFLUX_CENTRAL_PASSWORD,
+                   "frigate_password": "unused-" + uuid.uuid4().hex}
+        token, token_sha256 = service_token()
+        settings = minimal_settings_js(free_port(), token_sha256, preamble=SECRETS_PREAMBLE,
+                                       extra='    functionGlobalContext: {ming: require("/config/ming_pipeline.js")},')
+        files = {"pipeline.json": json.dumps(pipeline), "secrets.json": json.dumps(secrets),
+                 "ming_pipeline.js": LIBRARY.read_text()}
+        listener_a = Listener(broker_a.port, "nodered", NODERED_MQTT_PASSWORD, topics=("factory/#",))
+        listener_b = Listener(broker_b.port, "nodered", NODERED_MQTT_PASSWORD, topics=("factory/#",))
+        try:
+            with nodered_container(base, settings, files, name_hint="redundancy") as node_red:
+                flow = nodered_correlation_flow(pipeline)
+                status, body = node_red.request("POST", "/flows", token=token, headers={"Node-RED-API-Version": "v2"},
+                                                body={"flows": flow["flows"], "credentials": flow["credentials"]})
+                assert status == 200, body
+                result = Stack()
+                result.broker_a, result.broker_b, result.local, result.central = broker_a, broker_b, local, central
+                result.node_red, result.listener_a, result.listener_b = node_red, listener_a, listener_b
+                result.outbox_central = node_red.data_dir / "ming" / "outbox-central"
+                for broker in (broker_a, broker_b):
+                    warm_up(result, broker)
+                yield result
+        finally:
+            listener_a.close()
+            listener_b.close()
+
+
+EVENT_NUMBER = itertools.count()
+
+
+def event(prefix):
+    """A non-trigger PLC event with an id and a timestamp (ms) of its own: two points with the same tags and time
+    would overwrite each other in InfluxDB."""
+    stamp_ms = int(time.time() * 1000) - 300000 + next(EVENT_NUMBER)
+    return {"event": "start", "line": "line1", "station": "st10", "timestamp": stamp_ms,
+            "id": f"{prefix}-{uuid.uuid4().hex[:8]}"}
+
+
+def publish(broker, events):
+    publish_all(broker.port, "plc", PLC_PASSWORD, [("factory/line/line1/event", json.dumps(e)) for e in events])
+
+
+def acks(listener, event_id):
+    return [json.loads(payload) for topic, payload in list(listener.messages)
+            if topic.endswith("/event/ack") and json.loads(payload).get("event_id") == event_id]
+
+
+def rows(influx, event_id):
+    return influx.rows(f"SELECT * FROM machine_events WHERE event_id = '{event_id}'", ADMIN_AUTH, database="ming")
+
+
+def warm_up(stack, broker):
+    """Deploy returns before a broker node has connected and subscribed (its first persistent session holds
+    nothing yet): publish through ``broker`` until an event is acknowledged (bounded)."""
+    listener = stack.listener_a if broker is stack.broker_a else stack.listener_b
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        marker = event("warm-up")
+        publish(broker, [marker])
+        poll_end = time.monotonic() + 2
+        while time.monotonic() < poll_end:
+            if acks(listener, marker["id"]):
+                return
+            time.sleep(0.1)
+    pytest.fail(f"Node-RED never acknowledged a warm-up event through the broker on port {broker.port}; "
+                f"log tail:\n{stack.node_red.logs(80)}")
+
+
+def settle(stack):
+    """A marker of its own through each broker, acknowledged: every message published earlier through that broker has
+    been received (and a duplicate among them dropped) by then, since one connection delivers in order."""
+    markers = [(broker, event("marker")) for broker in (stack.broker_a, stack.broker_b)]
+    for broker, marker in markers:
+        publish(broker, [marker])
+    for _broker, marker in markers:
+        wait_until(lambda marker=marker: acks(stack.listener_a, marker["id"]), 30, f"the ack of {marker['id']}", stack)
+
+
+def test_event_on_a_on_b_and_on_both_stored_once(stack):
+    """An event published on broker A only, one on B only and one on both: each is stored once in the local InfluxDB
+    (one row, one ack on each broker), with the plant tag, and reaches central once."""
+    only_a, only_b, both = event("only-a"), event("only-b"), event("both")
+    publish(stack.broker_a, [only_a, both])
+    publish(stack.broker_b, [only_b, both])
+    settle(stack)
+    for e in (only_a, only_b, both):
+        assert len(acks(stack.listener_a, e["id"])) == 1, (e["id"], acks(stack.listener_a, e["id"]))
+        assert len(acks(stack.listener_b, e["id"])) == 1, (e["id"], acks(stack.listener_b, e["id"]))
+        found = rows(stack.local, e["id"])
+        assert len(found) == 1 and found[0]["plant"] == "north", found
+    for e in (only_a, only_b, both):
+        found = wait_until(lambda e=e: rows(stack.central, e["id"]), 30, f"{e['id']} at central", stack)
+        assert len(found) == 1 and found[0]["plant"] == "north", found
+
+
+def test_late_duplicate_from_the_other_broker_dropped(stack):
+    """A copy arriving from broker B after the event from broker A was stored (within nodered_dedup_ttl_s) is dropped:
+    no second ack."""
+    late = event("late")
+    publish(stack.broker_a, [late])
+    wait_until(lambda: acks(stack.listener_a, late["id"]), 30, "the first ack", stack)
+    publish(stack.broker_b, [late])
+    settle(stack)
+    assert len(acks(stack.listener_a, late["id"])) == 1
+    assert len(acks(stack.listener_b, late["id"])) == 1
+    assert len(rows(stack.local, late["id"])) == 1
+
+
+def test_central_down_local_at_once_central_after(stack):
+    """Central InfluxDB stopped while events flow: the local database has every event (acknowledged) while central is
+    still down, the central backlog waits in its own outbox; once central is back every event arrives there, once."""
+    stack.central.stop()
+    try:
+        events = [event(f"central-down-{n}") for n in range(10)]
+        publish(stack.broker_a, events)
+        for e in events:
+            wait_until(lambda e=e: acks(stack.listener_a, e["id"]), 30, f"the local ack of {e['id']}", stack)
+            assert len(rows(stack.local, e["id"])) == 1
+        assert stack.central.process.poll() is not None  # still down: local never waited for it
+        pending = outbox_ids(stack)
+        assert {e["id"] for e in events} <= pending
+    finally:
+        start_influxdb_on_its_port(stack.central)
+    for e in events:
+        found = wait_until(lambda e=e: rows(stack.central, e["id"]), 60, f"{e['id']} at central after its return",
+                           stack)
+        assert len(found) == 1, found
+    wait_until(lambda: not outbox_ids(stack), 30, "central's outbox to empty", stack)
+    assert all(len(acks(stack.listener_a, e["id"])) == 1 for e in events)
+
+
+def outbox_ids(stack):
+    """Event ids waiting in central's outbox (batch files, one JSON entry a line)."""
+    found = set()
+    for path in stack.outbox_central.glob("*.jsonl"):
+        for line in path.read_text().splitlines():
+            if line.strip():
+                found.add(json.loads(line)["event_id"])
+    return found
+
+
+def test_nodered_restart_while_central_down_backlog_survives(stack):
+    """Node-RED killed (SIGKILL) and started again while central is down: the central backlog (its outbox on the data
+    volume) survives and reaches central once it is back; local had every event before the kill."""
+    stack.central.stop()
+    try:
+        events = [event(f"restart-{n}") for n in range(8)]
+        publish(stack.broker_b, events)
+        for e in events:
+            wait_until(lambda e=e: acks(stack.listener_b, e["id"]), 30, f"the local ack of {e['id']}", stack)
+        assert {e["id"] for e in events} <= outbox_ids(stack)
+        stack.node_red.kill()
+        stack.node_red.start()
+        assert {e["id"] for e in events} <= outbox_ids(stack)
+    finally:
+        start_influxdb_on_its_port(stack.central)
+    for e in events:
+        found = wait_until(lambda e=e: rows(stack.central, e["id"]), 90, f"{e['id']} at central after the restart",
+                           stack)
+        assert len(found) == 1 and found[0]["plant"] == "north", found
+        assert len(rows(stack.local, e["id"])) == 1
+
+
+def test_broker_a_killed_events_via_b_stored(stack):
+    """Broker A killed (SIGKILL) while events are published to broker B: every event is stored (and acknowledged on
+    B). Broker A comes back on its port afterwards and Node-RED's connection to it works again."""
+    stack.broker_a.process.kill()
+    stack.broker_a.process.wait(timeout=10)
+    try:
+        events = [event(f"a-dead-{n}") for n in range(20)]
+        for e in events:
+            publish(stack.broker_b, [e])
+        for e in events:
+            wait_until(lambda e=e: acks(stack.listener_b, e["id"]), 30, f"the ack of {e['id']} on B", stack)
+            assert len(rows(stack.local, e["id"])) == 1
+    finally:
+        stack.broker_a.stop()
+        start_broker_on_its_port(stack.broker_a)
+    warm_up(stack, stack.broker_a)
+    for e in events:
+        found = wait_until(lambda e=e: rows(stack.central, e["id"]), 30, f"{e['id']} at central", stack)
+        assert len(found) == 1
