@@ -3,7 +3,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 VENV ?= .venv
 
-.PHONY: help lab test lint sanity unit pytest molecule bench build clean-lab
+.PHONY: help lab test lint sanity unit pytest molecule bench build clean-lab ee
 
 help:
 	@echo "make lab    - set up this machine (venv, Docker engine, lab images) and roll out the lab (site.yml)"
@@ -40,3 +40,8 @@ build:
 
 clean-lab:
 	bash scripts/lab.sh stop
+
+# The AWX / Automation Platform execution environment ming/ee:<version> (docs/awx.md); needs ming/debian-base:bookworm.
+ee:
+	bash scripts/bootstrap-venv.sh
+	bash scripts/build-ee.sh
