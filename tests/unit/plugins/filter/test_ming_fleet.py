@@ -15,7 +15,8 @@ each; the priority tie check removed; the priority range widened to 0..255; the 
 the router id range check removed; the two-site-groups check removed; the ``ming_site_role`` value check removed; the
 missing ``ming_plant`` check removed; the plant name pattern check removed; the homeless-host check removed;
 ``ONE_HOST_AT_A_TIME`` emptied (brokers rolled per plant batch); the central wave moved after the plants; the
-``play_hosts`` filter dropped (a --limit ignored).
+``play_hosts`` filter dropped (a --limit ignored); the single-site pair check skipped; the VIP-disagreement check
+removed; the ``ming_fleet_batch`` range check removed; the plant-group membership check removed.
 """
 
 import copy
