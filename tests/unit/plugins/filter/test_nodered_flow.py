@@ -3,6 +3,7 @@
 Pure Python, no Node-RED; the flow running in real Node-RED 4.1 is tests/integration/nodered/test_pipeline_flow.py.
 
 Mutations tried (each made a test here fail, then was restored): clean session true; ids from a random uuid;
+only the first broker of pipeline.mqtt.brokers; the repeated client id / address check removed;
 receive's dead-letter output unwired; the password placed in the credentials instead of the environment reference;
 the mqtt.subscriptions check removed.
 """
@@ -174,3 +175,66 @@ def test_record_kicks_the_drain_without_the_timer():
     assert 'node.send({payload: "drain"})' in outbox["func"]
     assert timer["wires"] == [[drain["id"]]] and timer["repeat"] == "1"
     assert "pipeline.receive(msg.topic, msg.payload).then(" in nodes["receive: normalise, dedup, journal"]["func"]
+
+
+PAIR = copy.deepcopy(PIPELINE)
+PAIR["mqtt"]["brokers"] = [
+    dict(PIPELINE["mqtt"]["broker"], host="10.21.0.11", client_id="ming-nodered-app1-10.21.0.11"),
+    dict(PIPELINE["mqtt"]["broker"], host="10.21.0.12", port=8884, client_id="ming-nodered-app1-10.21.0.12"),
+]
+del PAIR["mqtt"]["broker"]
+
+
+def test_broker_pair_one_connection_each_same_subscriptions():
+    """pipeline.mqtt.brokers (a plant's broker pair): one broker node per broker with its own client id, clean
+    session off and its CA; the same subscriptions on each, all into receive (dedup by event id across both);
+    acknowledgements and dead letters go out through every broker. Mutation tried: only the first broker's nodes
+    (the filter sliced to one broker) - the second broker's node and mqtt in nodes are missing."""
+    flow = nodered_correlation_flow(PAIR)
+    brokers = [node for node in flow["flows"] if node["type"] == "mqtt-broker"]
+    assert [(node["broker"], node["port"], node["clientid"]) for node in brokers] == [
+        ("10.21.0.11", "8883", "ming-nodered-app1-10.21.0.11"), ("10.21.0.12", "8884", "ming-nodered-app1-10.21.0.12")]
+    assert all(node["cleansession"] is False and node["usetls"] is True for node in brokers)
+    tls = {node["id"]: node for node in flow["flows"] if node["type"] == "tls-config"}
+    assert all(tls[node["tls"]]["ca"] == "/config/ca.crt" for node in brokers) and len(tls) == 2
+    receive = node_id("receive")
+    mqtt_in = [node for node in flow["flows"] if node["type"] == "mqtt in"]
+    by_broker = {node["id"]: sorted(m["topic"] for m in mqtt_in if m["broker"] == node["id"]) for node in brokers}
+    assert list(by_broker.values()) == [sorted(PIPELINE["mqtt"]["subscriptions"])] * 2
+    assert all(node["wires"] == [[receive]] and node["qos"] == "1" for node in mqtt_in)
+    outs = [node for node in flow["flows"] if node["type"] == "mqtt out"]
+    acks = [node["id"] for node in outs if node["name"].startswith("acknowledgements")]
+    dead = [node["id"] for node in outs if node["name"].startswith("dead letters")]
+    assert sorted(node["broker"] for node in outs) == sorted([node["id"] for node in brokers] * 2)
+    nodes = by_name(flow)
+    assert nodes["drain: InfluxDB, then ack"]["wires"] == [acks, dead]
+    assert nodes["receive: normalise, dedup, journal"]["wires"][1] == dead
+    assert set(flow["credentials"]) == {node["id"] for node in brokers}
+    assert all(value["password"] == MQTT_PASSWORD_REFERENCE for value in flow["credentials"].values())
+    order = [node["id"] for node in flow["flows"]]
+    assert all(order.index(receive) < order.index(node["id"]) for node in mqtt_in)
+
+
+def test_first_broker_keeps_its_ids():
+    """The first broker's nodes have the ids of the one-broker flow, so adding a second broker leaves them (and the
+    persistent session) as they were; a one-entry brokers list is the one-broker flow."""
+    single = nodered_correlation_flow(PIPELINE)
+    pair = nodered_correlation_flow(PAIR)
+    pair_ids = {node["id"] for node in pair["flows"]}
+    assert {node["id"] for node in single["flows"]} <= pair_ids
+    one = copy.deepcopy(PIPELINE)
+    one["mqtt"]["brokers"] = [one["mqtt"].pop("broker")]
+    assert nodered_correlation_flow(one) == single
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"client_id": "ming-nodered-app1-10.21.0.11"}, "repeat client ids ming-nodered-app1-10.21.0.11"),
+    ({"host": "10.21.0.11", "port": 8883}, "repeat addresses 10.21.0.11:8883"),
+    ({"host": ""}, r"pipeline.mqtt.brokers\[1\].host is missing"),
+])
+def test_bad_broker_pair_named(change, message):
+    """Two connections with one client id would take each other's session; the same broker twice is a mistake."""
+    pipeline = copy.deepcopy(PAIR)
+    pipeline["mqtt"]["brokers"][1].update(change)
+    with pytest.raises(AnsibleFilterError, match=message):
+        nodered_correlation_flow(pipeline)
