@@ -28,7 +28,7 @@ need() {
     case "$what" in
       docker) bash scripts/docker-engine.sh ;;
       # Only the images a test runs: the broker and InfluxDB 1.6.7. (images/camera-simulator is for plants' dry runs.)
-      images) need docker; bash scripts/build-lab-images.sh mosquitto influxdb nodered stream-proxy ;;
+      images) need docker; bash scripts/build-lab-images.sh mosquitto influxdb nodered stream-proxy keepalived ;;
       test-packages) bash scripts/install-test-deps.sh runtime ;;
       shellcheck) bash scripts/install-test-deps.sh sanity ;;
       *) echo "ERROR: run-tests.sh: nothing known as '$what' to prepare" >&2; exit 2 ;;
