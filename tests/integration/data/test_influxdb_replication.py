@@ -16,16 +16,16 @@ arrive at central -> with central down they are held and arrive after it returns
 bound and an edge whose central has not run (--limit north-data: no token recorded) fail before any write.
 Every run is --diff -vvv with module arguments shown; every output is scanned for the tokens and the password.
 
-Mutations tried (roles/influxdb, each restored):
+Mutations tried (roles/influxdb, restored; those guarding different tests were applied in the same session):
 - __influxdb_replication_queue_bytes without the 33554430 floor -> test_a_changed_max_age_and_a_small_plant_are_
-  patched_in_place failed (1080000 sent); the roll-out test alone would not notice (54000000 is above the floor).
+  patched_in_place failed (the run failed: the module refuses 1080000); the roll-out test alone would not notice.
 - the remote's token from influxdb_admin_token of the edge instead of the central token store ->
-  test_points_written_at_the_edge_arrive_at_central failed (central answered 401, nothing arrived).
+  test_points_written_at_the_edge_arrive_at_central failed (nothing arrived: central refuses the edge's token).
 - __influxdb_fleet_tags always [] -> test_rollout_creates_the_remote_and_the_replications failed (no plant column).
-- the preflight's max age bound removed -> test_max_age_out_of_our_bound_fails_before_any_write failed (the run
-  went on and patched 30 s).
-- the central-token check removed -> test_an_edge_whose_central_has_not_run_fails_naming_the_fix failed (a lookup
-  error of an empty path instead of the message).
+- the preflight's max age bound removed -> test_max_age_out_of_our_bound_fails_before_any_write failed (no message
+  naming the bound).
+- the central-token check removed -> test_an_edge_whose_central_has_not_run_fails_naming_the_fix failed (no message
+  naming central-data and the fix).
 """
 
 import json

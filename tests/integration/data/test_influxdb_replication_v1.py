@@ -8,13 +8,11 @@ The user writes (/write 204) and only writes: a query is refused. A plant withou
 influxdb_fleet_nodered_passwords fails the preflight naming it, before any statement is sent. Every output is scanned
 for the passwords.
 
-Mutations tried (roles/influxdb, each restored):
-- __influxdb_fleet_clients' 1.x entries with access ``read`` -> test_the_plant_user_can_write_and_only_write failed
-  (the write was refused 403).
-- the 1.x central preflight (plants' passwords) removed -> test_a_plant_without_a_password_fails_naming_it failed (the
-  run failed later, at the generic client check, naming influxdb_clients instead).
-- __influxdb_fleet_tags always [] -> test_the_plant_user_can_write_and_only_write failed (no "plant" in the
-  continuous query's GROUP BY and the schema tags).
+Mutations tried (roles/influxdb, restored; applied in the same session, each guarding its own test):
+- __influxdb_fleet_clients' 1.x entries with access ``read`` -> test_the_plant_user_can_write_and_only_write failed.
+- the 1.x central preflight's password check replaced by ``true`` -> test_a_plant_without_a_password_fails_naming_it
+  failed (no message naming influxdb_fleet_nodered_passwords.south).
+(The plant tag's mutation is in test_influxdb_replication.py.)
 """
 
 import json
