@@ -71,7 +71,8 @@ def _check_limits(body):
 
 
 class ReplicationState:
-    """The remotes, replications and queues of one double (mixed into ``State``; same lock)."""
+    """The remotes, replications and queues of one double of the published API, not InfluxDB (mixed into ``State``;
+    same lock)."""
 
     def init_replication(self):
         self.remotes = {}
@@ -171,7 +172,8 @@ def send_write(url, token, text, timeout=2):
 
 
 class Forwarder:
-    """Drains the replication queues of one double every ``interval`` seconds (a daemon thread)."""
+    """Drains the replication queues of one double every ``interval`` seconds (a daemon thread). A double of the
+    published API's behaviour, not InfluxDB's replication code: no disk queue, no retry back-off."""
 
     def __init__(self, state, interval=0.05):
         self.state = state
@@ -214,7 +216,8 @@ class Forwarder:
 
 
 class ReplicationApi:
-    """The operations (``Api`` inherits them): (state, auth, match, query, body) -> (status, json or None)."""
+    """The operations of the double (of the published API, not InfluxDB; ``Api`` inherits them): (state, auth, match,
+    query, body) -> (status, json or None)."""
 
     # -- remotes -------------------------------------------------------------------------------------------------
     @staticmethod

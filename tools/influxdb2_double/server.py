@@ -1008,8 +1008,8 @@ class Handler(BaseHTTPRequestHandler):
 
 
 class InfluxDB2Double:
-    """A running double: ``host``, ``port``, ``url``, ``version``, ``state``, ``requests``, ``writes()``,
-    ``onboard()``."""
+    """A running double of the published InfluxDB OSS 2.x API, not InfluxDB: ``host``, ``port``, ``url``, ``version``,
+    ``state``, ``requests``, ``writes()``, ``onboard()``; ``forwarder`` drains replication queues (replication.py)."""
 
     def __init__(self, host="127.0.0.1", port=0, version=DEFAULT_VERSION, ssl_context=None, state=None,
                  forward_interval=0.05):
