@@ -186,6 +186,8 @@ class Fleet:
         # A free loopback address per host for the published port (each "host" is this machine): 127.<r>.<r>.<octet>.
         self.loopback = f"127.{random.randint(2, 250)}.{random.randint(2, 250)}"  # noqa: S311 - spreads runs
         self.extra_clients = []
+        # Variables for every broker host on top of the harness's (e.g. the keepalived timing of a comparison run).
+        self.broker_overrides = {}
         self.outputs = []
         self.inventory_path = self.directory / "hosts.yml"
 
@@ -233,6 +235,7 @@ class Fleet:
             "mosquitto_clients": self.clients(),
             # Bridge queues on disk at once: a killed edge broker keeps what it had not yet forwarded.
             "mosquitto_autosave_interval": 1,
+            **self.broker_overrides,
         }
         return {"all": {"children": {
             "ming_brokers": {"hosts": {host: self.host_vars(host) for host in HOSTS}, "vars": brokers},
@@ -253,7 +256,7 @@ class Fleet:
         self.inventory_path.chmod(0o600)
 
     # -- roll-outs -------------------------------------------------------------------------------------------------
-    def rollout(self, limit=None, extra_args=(), timeout=600, expect_success=True):
+    def rollout(self, limit=None, extra_args=(), timeout=1200, expect_success=True):
         """``ansible-playbook site.yml -i <inventory>`` with the JSON callback; a HostRun. Not -vvv: the JSON report
         holds every result, and a roll-out of three hosts at -vvv is several MB."""
         self.write_inventory()
@@ -285,6 +288,11 @@ class Fleet:
             return None
         pid, running = done.stdout.split()
         return int(pid) if running == "true" and pid != "0" else None
+
+    def started_at(self, host, service="mosquitto"):
+        """When Docker last started the container (changes with every restart or recreation)."""
+        done = docker("inspect", "--format", "{{.Id}} {{.State.StartedAt}}", self.container(host, service), check=False)
+        return done.stdout.strip() if done.returncode == 0 else None
 
     def holds_vip(self, host):
         """True when the VIP is an address of ``host``'s network namespace (read from this machine with nsenter
