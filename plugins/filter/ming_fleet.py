@@ -75,13 +75,18 @@ class _Fleet(object):
         return [to_text(host) for host in hosts]
 
     def var(self, host, key):
-        if (host, key) not in self.cache:
+        # One look-up of a host's variables per host (Ansible builds them on each hostvars[host]), one templating per
+        # variable.
+        if host not in self.cache:
             try:
                 variables = self.hostvars[host]
             except (KeyError, TypeError, AnsibleError):
                 variables = {}
-            self.cache[(host, key)] = _get(variables, key) if isinstance(variables, Mapping) else None
-        return self.cache[(host, key)]
+            self.cache[host] = (variables if isinstance(variables, Mapping) else {}, {})
+        variables, values = self.cache[host]
+        if key not in values:
+            values[key] = _get(variables, key)
+        return values[key]
 
     def error(self, message):
         self.errors.append(message)

@@ -16,7 +16,8 @@ the router id range check removed; the two-site-groups check removed; the ``ming
 missing ``ming_plant`` check removed; the plant name pattern check removed; the homeless-host check removed;
 ``ONE_HOST_AT_A_TIME`` emptied (brokers rolled per plant batch); the central wave moved after the plants; the
 ``play_hosts`` filter dropped (a --limit ignored); the single-site pair check skipped; the VIP-disagreement check
-removed; the ``ming_fleet_batch`` range check removed; the plant-group membership check removed.
+removed; the ``ming_fleet_batch`` range check removed; the plant-group membership check removed; the per-host cache
+of ``hostvars[host]`` removed (looked up once per variable).
 """
 
 import copy
@@ -397,6 +398,24 @@ def test_only_the_variables_of_the_model_are_read():
     hostvars, groups = fleet_inventory()
     guarded = dict((host, Guarded(variables, vault_secret="x")) for host, variables in hostvars.items())
     assert errors_of(guarded, groups) == []
+
+
+def test_each_hosts_variables_are_looked_up_once():
+    """Ansible builds a host's variables on every ``hostvars[host]``: the filter asks once per host, whatever the
+    number of variables it reads there (a fleet of many plants stays one pass)."""
+    hostvars, groups = fleet_inventory()
+
+    class Counting(dict):
+        fetched = {}
+
+        def __getitem__(self, host):
+            self.fetched[host] = self.fetched.get(host, 0) + 1
+            return dict.__getitem__(self, host)
+
+    counting = Counting(hostvars)
+    assert errors_of(counting, groups) == []
+    assert counting.fetched and max(counting.fetched.values()) == 1, counting.fetched
+    assert "cam-north-st10" not in counting.fetched, "the cameras' variables were read"
 
 
 # -- roll-out order ----------------------------------------------------------------------------------------------------
