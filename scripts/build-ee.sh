@@ -49,17 +49,18 @@ tar -C "$repo" -c \
   --exclude=./tests --exclude=./molecule --exclude=__pycache__ --exclude='*.tar.gz' . | tar -C "$source_copy" -x
 "$venv/bin/ansible-galaxy" collection build "$source_copy" --output-path "$source_copy/dist" >/dev/null \
   || die "ansible-galaxy collection build failed (run it on $repo to see why)"
-mv "$source_copy/dist/sensingcam-ming-$version.tar.gz" "$stage/collections/sensingcam-ming.tar.gz"
-if tar -tzf "$stage/collections/sensingcam-ming.tar.gz" | grep -E '^(inventories|\.secrets)(/|$)' >/dev/null; then
-  die "the built collection contains inventories/ or .secrets/: it must not go into an image"
-fi
 
-# 2. The dependency collections, at the versions execution-environment.yml pins. The venv's `ansible` package
+# 2. The collection tarball and its dependency collections' tarballs, written reproducibly (no time stamps, owner
+# root): the same content gives the same bytes, so Docker's layer cache keeps every build stage that does not
+# depend on a changed collection. The collection must hold no inventories/ or .secrets/.
+# The dependency collections come at the versions execution-environment.yml pins. The venv's `ansible` package
 # installs each collection without its tests and CI files, yet with the collection's FILES.json (which lists them):
 # each tarball holds the installed files, every checksum checked against FILES.json, and a FILES.json (plus the
 # MANIFEST.json checksum of it) listing exactly those files, so `ansible-galaxy collection install` accepts it.
 site=$("$venv/bin/python" -c 'import ansible, pathlib; print(pathlib.Path(ansible.__file__).parent.parent / "ansible_collections")')
-"$venv/bin/python" - "$definition" "$site" "$stage/collections" "${dependencies[@]}" <<'PYTHON' || exit 1
+"$venv/bin/python" - "$definition" "$site" "$stage/collections" "$source_copy/dist/sensingcam-ming-$version.tar.gz" \
+  "${dependencies[@]}" <<'PYTHON' || exit 1
+import gzip
 import hashlib
 import io
 import json
@@ -69,7 +70,7 @@ from pathlib import Path
 
 import yaml
 
-definition, site, out = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
+definition, site, out, built = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3]), Path(sys.argv[4])
 entries = yaml.safe_load(Path(definition).read_text(encoding="utf-8"))["dependencies"]["galaxy"]["collections"]
 pins = {entry["name"]: entry.get("version", "") for entry in entries}
 
@@ -78,13 +79,31 @@ def fail(message):
     sys.exit(f"ERROR: {message}")
 
 
-def add_bytes(tar, name, data):
-    info = tarfile.TarInfo(name)
-    info.size, info.mode = len(data), 0o644
-    tar.addfile(info, io.BytesIO(data))
+def write_tarball(path, members):
+    """members: (TarInfo, bytes or None) in order; written without time stamps or owner names."""
+    with open(path, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0, filename="") as zipped, \
+            tarfile.open(fileobj=zipped, mode="w", format=tarfile.GNU_FORMAT) as tar:
+        for info, data in members:
+            info.uid = info.gid = 0
+            info.uname = info.gname = ""
+            info.mtime = 0
+            if info.isdir():
+                info.mode = 0o755
+            elif info.isfile():
+                info.mode = 0o755 if info.mode & 0o111 else 0o644
+                info.size = len(data)
+            tar.addfile(info, io.BytesIO(data) if info.isfile() else None)
 
 
-for collection in sys.argv[4:]:
+# This collection: the tarball ansible-galaxy built, rewritten reproducibly.
+with tarfile.open(built) as tar:
+    members = [(member, tar.extractfile(member).read() if member.isfile() else None) for member in tar.getmembers()]
+leaked = [info.name for info, _data in members if info.name.split("/")[0] in ("inventories", ".secrets")]
+if leaked:
+    fail(f"the built collection contains {leaked[0]}: inventories and secrets must not go into an image")
+write_tarball(out / "sensingcam-ming.tar.gz", members)
+
+for collection in sys.argv[5:]:
     namespace, name = collection.split(".", 1)
     source, target = site / namespace / name, f"/build/collections/{namespace}-{name}.tar.gz"
     if not (source / "MANIFEST.json").is_file():
@@ -98,26 +117,22 @@ for collection in sys.argv[4:]:
              "change the pin there (or the ansible pin in requirements-dev.txt)")
     listed = json.loads((source / "FILES.json").read_text(encoding="utf-8"))
     kept = [item for item in listed["files"] if item["name"] == "." or (source / item["name"]).exists()]
-    for item in kept:
-        path = source / item["name"]
-        if item["ftype"] == "file" and hashlib.sha256(path.read_bytes()).hexdigest() != item["chksum_sha256"]:
-            fail(f"{path} differs from its checksum in {source}/FILES.json: reinstall the ansible package")
     files_json = json.dumps({**listed, "files": kept}, indent=4).encode()
     manifest["file_manifest_file"]["chksum_sha256"] = hashlib.sha256(files_json).hexdigest()
-    with tarfile.open(out / f"{namespace}-{name}.tar.gz", "w:gz") as tar:
-        add_bytes(tar, "MANIFEST.json", json.dumps(manifest, indent=4).encode())
-        add_bytes(tar, "FILES.json", files_json)
-        for item in (item for item in kept if item["name"] != "."):
-            info = tar.gettarinfo(str(source / item["name"]), item["name"])
-            info.uid = info.gid = 0
-            info.uname = info.gname = ""
-            info.mtime = 0
-            info.mode = 0o755 if info.isdir() or info.mode & 0o111 else 0o644
-            if info.isdir():
-                tar.addfile(info)
-            else:
-                with open(source / item["name"], "rb") as handle:
-                    tar.addfile(info, handle)
+    header = [(tarfile.TarInfo(name), data) for name, data in
+              (("MANIFEST.json", json.dumps(manifest, indent=4).encode()), ("FILES.json", files_json))]
+    body = []
+    for item in (item for item in kept if item["name"] != "."):
+        path, info = source / item["name"], tarfile.TarInfo(item["name"])
+        data = path.read_bytes() if item["ftype"] == "file" else None
+        if data is None:
+            info.type = tarfile.DIRTYPE
+        elif hashlib.sha256(data).hexdigest() != item["chksum_sha256"]:
+            fail(f"{path} differs from its checksum in {source}/FILES.json: reinstall the ansible package")
+        else:
+            info.mode = path.stat().st_mode & 0o777
+        body.append((info, data))
+    write_tarball(out / f"{namespace}-{name}.tar.gz", header + body)
 PYTHON
 cp "$definition" "$stage/execution-environment.yml"
 

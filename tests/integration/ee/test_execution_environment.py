@@ -7,8 +7,10 @@ Galaxy), and inside that image `ansible-playbook sensingcam.ming.firmware_audit`
 The image is built once for this module from a copy of the checkout in which the test plants a secret in
 inventories/ and .secrets/ (the places a plant keeps its inventory and vault files), tagged
 ming/ee:<version>-test-<random> and removed afterwards together with the build stages it left behind. The build is
-the cost (one to two minutes on a loaded machine; the layers of an earlier `make ee` build are reused); the build
-script's content hash label lets `make ee` skip an unchanged rebuild, the test always builds under its own tag.
+the cost: cold, 2 to 5 minutes (apt, pip); after a `make ee` its layers are reused (the collection tarballs are
+written reproducibly and the Python packages sit in the base stage), so a changed collection reruns only the galaxy
+stage and the short final steps. `make ee` itself skips an unchanged image (content hash label); the test always
+builds under its own tag and removes only what its build created.
 
 Mutations tried:
 - scripts/build-ee.sh without `--exclude=./inventories` and without its check of the built tarball: the planted secret
@@ -83,14 +85,19 @@ def parents(image_id):
     return chain
 
 
-def remove_build(tag):
-    """Remove the test image and the untagged stage images (galaxy, builder) of its build: those built on a layer
-    of this EE that the base image does not have. Nothing else is touched (other helpers' images stay)."""
+def all_images():
+    return set(docker("images", "-aq", "--no-trunc").stdout.split())
+
+
+def remove_build(tag, before):
+    """Remove the test tag and the untagged stage images (galaxy, builder) this build created: new since ``before``
+    and built on a layer of this EE that the base image does not have. Layers an earlier `make ee` left (the
+    build's cache) and other images stay; the image itself goes unless another tag (`make ee`'s) still holds it."""
     own = history_ids(tag) - history_ids(BASE_IMAGE)
     docker("rmi", tag, check=False)
     dangling = docker("images", "-q", "--no-trunc", "--filter", "dangling=true").stdout.split()
     for image_id in dangling:
-        if own & set(parents(image_id)):
+        if image_id not in before and own & set(parents(image_id)):
             docker("rmi", image_id, check=False)
 
 
@@ -121,6 +128,7 @@ def ee(tmp_path_factory):
     plant_secrets(copy, secret)
     tag = f"ming/ee:{GALAXY['version']}-test-{secrets.token_hex(4)}"
     env = dict(os.environ, MING_VENV=str(VENV), MING_EE_TAG=tag, MING_EE_STAGE=str(stage))
+    before = all_images()
     build = subprocess.run(["bash", str(copy / "scripts" / "build-ee.sh")], capture_output=True, text=True,
                            timeout=900, env=env, check=False)
     try:
@@ -129,7 +137,7 @@ def ee(tmp_path_factory):
         yield {"tag": tag, "stage": stage, "secret": secret, "output": build.stdout + build.stderr + log}
     finally:
         if docker("image", "inspect", tag, check=False).returncode == 0:
-            remove_build(tag)
+            remove_build(tag, before)
 
 
 def test_collections_in_the_image(ee):
@@ -166,7 +174,9 @@ def test_every_python_package_is_pinned(ee):
     constraints = in_image(ee["tag"], "cat", "/opt/ee/constraints.txt").stdout.split()
     pins = {line.split("==")[0].lower(): line.split("==")[1] for line in constraints}
     installed = {line.split("==")[0].lower(): line.split("==")[1] for line in frozen}
-    assert {"ansible-core", "ansible-runner", "bcrypt", "jmespath", "cryptography"} <= set(installed)
+    assert {"ansible-core", "ansible-runner", "bcrypt", "jmespath", "paho-mqtt", "cryptography"} <= set(installed)
+    # What the collection runs on the controller imports (filters, verify.yml's self-test client, community.crypto).
+    in_image(ee["tag"], "python3", "-c", "import bcrypt, jmespath, paho.mqtt.client, cryptography, yaml")
     unpinned = {name: version for name, version in installed.items()
                 if name not in {"pip", "setuptools"} and pins.get(name) != version}
     assert not unpinned, f"installed but not pinned in execution-environment.yml: {unpinned}"
