@@ -15,14 +15,15 @@ central over TLS, the bridge logged in with its own identity -> central stopped 
 arrives after central is back (the bridge's queue, cleansession false, restart_timeout "1 10") -> the derived user
 logged in directly may publish on the bridged topics only -> a second run changes nothing -> no password, CA
 passphrase or private key line in any output. Bad input (an edge without its bridge password, an edge whose central
-is not in the inventory) fails in preflight before anything is created.
+is not in the inventory, a restart_timeout with base above cap or not a number, a fixed address that is no IPv4
+address) fails in preflight before anything is created.
 
-Mutations tried (each failed a test here): the derived bridge's cleansession true (the outage test lost the
-messages queued while central was down); the central users left out of __mosquitto_clients (the bridge was refused
-on central); ming_broker_address left out of mosquitto_tls_san (the bridge's TLS host name check failed, nothing
-arrived); restart_timeout left out of the template; the bridge ACL topics set to ['#'] (the probe on frigate/ was
-delivered); the central-bridge preflight assert removed (both bad inputs got past preflight and wrote the base
-directory).
+Mutations tried (each failed a test here): the derived bridge's cleansession true (the rendered bridge test, and
+the outage test lost the 5 of 49 messages published before the edge noticed central was gone); ming_broker_address
+left out of mosquitto_tls_san (the TLS connection to central at that address failed host name verification); the
+bridge user's ACL topics ['#'] (the probe on frigate/ was delivered); the central-bridge preflight assert, the
+restart_timeout checks and the fixed address check removed (every bad-input test failed: the run got past
+preflight and wrote the base directory, or Mosquitto's own validation refused the file).
 """
 
 import ipaddress
@@ -150,9 +151,10 @@ class Fleet:
         path.chmod(0o600)
         return path
 
-    def run(self, inventory=None, expect_failure=False, tags=None):
+    def run(self, inventory=None, expect_failure=False, tags=None, limit=None):
         done = run_json_playbook(["-i", str(inventory or self.inventory()), str(PLAYBOOK),
-                                  "-e", "broker_rollout_hosts=ming_brokers"], tags=tags)
+                                  "-e", "broker_rollout_hosts=ming_brokers", *(["--limit", limit] if limit else [])],
+                                 tags=tags)
         self.outputs.append(done.stdout + done.stderr)
         for host in (EDGE, CENTRAL):
             for path in (self.ca_dir / "ca.key", self.config(host) / "certs" / "server.key"):
@@ -354,8 +356,13 @@ def test_no_secret_appeared_in_any_output(fleet):
 
 # --- bad input ---------------------------------------------------------------------------------------------------
 
+@pytest.fixture
 def bad_fleet(tmp_path):
-    return Fleet(tmp_path, None)
+    """A fleet for bad input; should a run get past preflight (a guard removed), its leftovers are removed."""
+    subject = Fleet(tmp_path, None)
+    yield subject
+    for project in subject.projects.values():
+        remove_project(project)
 
 
 def nothing_created(fleet):
@@ -365,9 +372,9 @@ def nothing_created(fleet):
     assert not fleet.ca_dir.exists()
 
 
-def test_an_edge_without_its_bridge_password_fails_in_preflight(tmp_path):
+def test_an_edge_without_its_bridge_password_fails_in_preflight(bad_fleet):
     """Both hosts fail: the edge cannot log in, the central cannot create the edge's user."""
-    subject = bad_fleet(tmp_path)
+    subject = bad_fleet
     output = subject.run(subject.inventory(edge={"mosquitto_central_bridge_password": ""}), expect_failure=True)
     assert f"mosquitto_central_bridge_password is empty for edge broker {EDGE}" in output
     assert f"central broker {CENTRAL} creates that edge's bridge user {BRIDGE_USER}" in output
@@ -375,8 +382,25 @@ def test_an_edge_without_its_bridge_password_fails_in_preflight(tmp_path):
     assert subject.leaked() == []
 
 
-def test_an_edge_whose_central_is_not_in_the_inventory_fails_in_preflight(tmp_path):
-    subject = bad_fleet(tmp_path)
+def test_an_edge_whose_central_is_not_in_the_inventory_fails_in_preflight(bad_fleet):
+    subject = bad_fleet
     output = subject.run(subject.inventory(hosts=(EDGE,)), expect_failure=True)
     assert f"ming_central_brokers of edge broker {EDGE} (plant {PLANT}) names {CENTRAL}" in output
+    nothing_created(subject)
+
+
+@pytest.mark.parametrize("edge, message", [
+    ({"mosquitto_central_bridge_restart_timeout": "10 5"},
+     "restart_timeout is '<base> <cap>' seconds with base <= cap, or one number of seconds (got '10 5')"),
+    ({"mosquitto_central_bridge_restart_timeout": "1 x"}, "(got '1 x')"),
+    ({"mosquitto_network_ipv4_address": "10.0.0.300"}, "mosquitto_network_ipv4_address '10.0.0.300' must be empty"),
+    ({"mosquitto_network_ipv4_address": "10.0.0.3/24"}, "mosquitto_network_ipv4_address '10.0.0.3/24' must be empty"),
+], ids=["restart_timeout base above cap", "restart_timeout not a number", "address out of range",
+        "address with prefix"])
+def test_bad_bridge_and_address_settings_fail_in_preflight(bad_fleet, edge, message):
+    """The edge alone (--limit), its central in the inventory: only the bad setting stops it."""
+    subject = bad_fleet
+    output = subject.run(subject.inventory(edge=edge), expect_failure=True, limit=EDGE)
+    assert message in output, output[-3000:]
+    assert "ming_central_brokers is not set" not in output and "the inventory does not hold" not in output
     nothing_created(subject)
