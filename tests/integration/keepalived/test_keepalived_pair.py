@@ -11,12 +11,13 @@ one host at a time as site.yml does. The tests run in file order and share the p
 first roll-out -> exactly one broker holds the VIP, the one with the higher keepalived_priority -> the container
 baseline (cap_add exactly [NET_ADMIN], not privileged, NET_RAW not dropped, read-only root, no-new-privileges) ->
 the health password is in no process's arguments, not in keepalived.conf and in no roll-out's output -> a second
-roll-out of keepalived (``--tags keepalived``: its tasks and the health gate) changes nothing -> the check script fails while the backup's broker does not answer (container paused)
-and passes again once it does -> a configuration keepalived refuses (advert_int 100 with VRRPv3) is kept out by
-``keepalived -t`` (the live file, the container and the VIP untouched) -> ``docker kill`` of the master's broker
-container moves the VIP to the other broker (bounded poll; the time is printed, not asserted); the dead broker's
-check fails; after the broker container is started again, the role's deploy step recreates keepalived in the
-broker's new network namespace and the higher priority takes the VIP back.
+roll-out of keepalived (``--tags keepalived``: its tasks and the health gate) changes nothing -> the check script
+fails while the backup's broker does not answer (container paused) and passes again once it does -> a configuration
+keepalived refuses (advert_int 100 with VRRPv3) is kept out by ``keepalived -t`` (the live file, the container and
+the VIP untouched) -> ``docker kill`` of the master's broker container moves the VIP to the other broker (bounded
+poll; the time is printed, not asserted); the dead broker's check fails; after the broker container is started
+again, the role's deploy step recreates keepalived in the broker's new network namespace and the higher priority
+takes the VIP back.
 test_preflight_refuses runs the keepalived role alone (keepalived_only.yml), once per bad input, and asserts the
 message names the variable and the host and that no container and no keepalived file was created.
 
