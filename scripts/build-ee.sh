@@ -145,8 +145,22 @@ if [ "$have" = "$want" ] && [ -z "${MING_EE_REBUILD:-}" ]; then
   echo "$tag is up to date"; exit 0
 fi
 echo "Building $tag with ansible-builder (sensingcam.ming $version; log: $stage/build.log) ..."
+images_before=$(docker images -aq --no-trunc | sort -u)
 DOCKER_BUILDKIT=0 "$venv/bin/ansible-builder" build --container-runtime docker \
   -f "$stage/execution-environment.yml" -c "$stage/context" -t "$tag" -v 3 \
   --extra-build-cli-args "--force-rm --label ming.content-hash=$want" >"$stage/build.log" 2>&1 \
   || { tail -n 40 "$stage/build.log" >&2; die "ansible-builder build of $tag failed (last lines above; $stage/build.log)"; }
+
+# The build leaves its galaxy and builder stages as untagged images: remove those this build created (new, and built
+# on a layer of this image that the base image does not have); other images and their caches stay.
+own=$(comm -23 <(docker history -q --no-trunc "$tag" | grep -v missing | sort -u) \
+               <(docker history -q --no-trunc "$base_image" | grep -v missing | sort -u))
+for image in $(docker images -q --no-trunc --filter dangling=true); do
+  grep -qxF "$image" <<<"$images_before" && continue
+  parent=$image
+  while [ -n "$parent" ]; do
+    if grep -qxF "$parent" <<<"$own"; then docker rmi "$image" >/dev/null 2>&1 || true; break; fi
+    parent=$(docker image inspect --format '{{ .Parent }}' "$parent" 2>/dev/null || true)
+  done
+done
 echo "$tag built"

@@ -16,10 +16,11 @@ Mutations tried:
 - scripts/build-ee.sh without `--exclude=./inventories` and without its check of the built tarball: the planted secret
   is in the collection inside the image and in the staged build context -> test_no_inventory_or_secret_in_the_image
   fails.
-- the check of the tarball alone kept, the exclude removed: the build fails with "the built collection contains
-  inventories/" (the fixture fails).
+- the check of the tarball alone kept, the exclude removed: scripts/build-ee.sh stops before any image is built with
+  "the built collection contains inventories: ..." (so the fixture fails).
 - execution-environment.yml without jmespath in the constraints list -> test_every_python_package_is_pinned fails.
 - execution-environment.yml pins community.docker ==5.3.0 -> the build fails naming the pin and the venv's 5.4.0.
+- scripts/build-ee.sh with a base image name that does not exist -> it fails naming scripts/build-lab-images.sh.
 - `user: "0"` in execution-environment.yml -> test_runs_as_non_root fails.
 - the audit's minimum version not passed -> both cameras are "unknown" and test_firmware_audit_inside_the_ee fails.
 """
