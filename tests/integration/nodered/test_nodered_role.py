@@ -199,8 +199,9 @@ def test_the_files_and_the_pipeline_from_the_inventory(role):
                                     {"line": "line2", "station": "st10", "camera": "cam-l2-s10"}]
     assert pipeline["cameras"]["cam-l2-s10"]["url"] == "https://127.0.0.1:18902"
     assert pipeline["cameras"]["cam-l1-s10"]["url"] == "http://127.0.0.1:18901"
-    assert pipeline["mqtt"]["broker"] == {"host": "127.0.0.1", "port": 18883, "tls": True, "ca_file": "/config/ca.crt",
-                                          "client_id": "ming-nodered-localhost", "user": "nodered"}
+    assert pipeline["mqtt"]["brokers"] == [{"host": "127.0.0.1", "port": 18883, "tls": True,
+                                            "ca_file": "/config/ca.crt", "client_id": "ming-nodered-localhost",
+                                            "user": "nodered"}]
     assert pipeline["events"] == ["stop", "fault"]
     assert pipeline["influxdb"]["url"] == "https://127.0.0.1:18086" and pipeline["influxdb"]["database"] == "ming"
     assert pipeline["frigate"]["version"] == "0.18.0" and pipeline["webhook"] is None
