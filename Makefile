@@ -8,6 +8,7 @@ VENV ?= .venv
 help:
 	@echo "make lab    - set up this machine (venv, Docker engine, lab images) and roll out the lab (site.yml)"
 	@echo "make test   - every test: lint, ansible-test sanity, build, benchmarks, then molecule alongside pytest"
+	@echo "make ee     - build the AWX / Automation Platform execution environment ming/ee:<version> (docs/awx.md)"
 
 lab:
 	bash scripts/lab.sh
