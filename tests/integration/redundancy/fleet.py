@@ -185,6 +185,8 @@ class Fleet:
                           ("ca", "health", "nodered", "plc-line1", "vip-probe", "bridge")}
         # A free loopback address per host for the published port (each "host" is this machine): 127.<r>.<r>.<octet>.
         self.loopback = f"127.{random.randint(2, 250)}.{random.randint(2, 250)}"  # noqa: S311 - spreads runs
+        # The plant's VRRP router id, once per fleet: another run on this machine may use another on its own bridge.
+        self.router_id = random.randint(1, 255)  # noqa: S311
         self.extra_clients = []
         # Variables for every broker host on top of the harness's (e.g. the keepalived timing of a comparison run).
         self.broker_overrides = {}
@@ -244,7 +246,7 @@ class Fleet:
                 "children": {"plant_t": {
                     "hosts": {host: {} for host in PAIR},
                     "vars": {"ming_plant": PLANT, "ming_broker_vip": self.vip,
-                             "keepalived_virtual_router_id": random.randint(1, 255)},  # noqa: S311
+                             "keepalived_virtual_router_id": self.router_id},
                 }},
             },
             "ming_central": {"hosts": {"central": {}}, "vars": {"ming_site_role": "central", "ming_plant": "central"}},
@@ -448,7 +450,9 @@ class Publisher:
             self.stop_event.wait(max(0.0, due - time.monotonic()))
 
     def stop(self, drain=5.0):
-        """Stop sending; wait (bounded) for the outstanding PUBACKs, then disconnect."""
+        """Stop sending; wait (bounded) for the outstanding PUBACKs, then disconnect. Safe to call twice."""
+        if self.stop_event.is_set():
+            return
         self.stop_event.set()
         if self.thread:
             self.thread.join(5)
@@ -524,6 +528,7 @@ class Recorder:
         for client in self.clients:
             client.disconnect()
             client.loop_stop()
+        self.clients = []
 
 
 class Probe:
@@ -572,7 +577,8 @@ class Probe:
 
     def stop(self):
         self.stop_event.set()
-        self.thread.join(5)
+        if self.thread.is_alive():
+            self.thread.join(5)
         self.client.disconnect()
         self.client.loop_stop()
         self.ended = time.monotonic()

@@ -78,21 +78,25 @@ def report(title, figures, moved):
 
 def failover(fleet, kill, victim="edge-a", survivor="edge-b"):
     """Publish through the VIP, kill ``victim`` with ``kill``, keep publishing on the survivor; the figures and the
-    VIP move time."""
+    VIP move time. The clients are stopped whatever happens (a client left running would keep taking its user's
+    session over from the next test's)."""
     assert fleet.wait_vip(victim, timeout=30) is not None, f"the VIP is not on {victim} before the kill"
-    recorder = Recorder(fleet, [fleet.addresses[host] for host in PAIR]).start()
-    publisher = Publisher(fleet, rate=RATE).start()
+    recorder = Recorder(fleet, [fleet.addresses[host] for host in PAIR])
+    publisher = Publisher(fleet, rate=RATE)
     try:
+        recorder.start()
+        publisher.start()
         time.sleep(2)  # steady publishing before the failure
         killed_at = time.monotonic()
         kill(victim)
         dead_at = time.monotonic()
         moved = fleet.wait_vip(survivor, timeout=20, since=killed_at)
         time.sleep(4)  # publishing through the survivor
+        publisher.stop()
+        recorder.wait_for(publisher.acked, timeout=15)
     finally:
         publisher.stop()
-    recorder.wait_for(publisher.acked, timeout=15)
-    recorder.stop()
+        recorder.stop()
     return failover_figures(publisher, recorder, killed_at, dead_at), moved
 
 
@@ -142,10 +146,13 @@ def test_broker_killed(fleet):
 def test_central_outage(fleet):
     """Central is down for OUTAGE_S: the plant keeps recording everything at once; when central returns, a central
     subscriber (clean_session false, subscribed before the outage) receives every event through the bridges."""
-    central = Recorder(fleet, [fleet.addresses["central"]]).start()
-    edge = Recorder(fleet, [fleet.addresses[host] for host in PAIR]).start()
-    publisher = Publisher(fleet, rate=RATE).start()
+    central = Recorder(fleet, [fleet.addresses["central"]])
+    edge = Recorder(fleet, [fleet.addresses[host] for host in PAIR])
+    publisher = Publisher(fleet, rate=RATE)
     try:
+        central.start()
+        edge.start()
+        publisher.start()
         time.sleep(1)
         fleet.stop_host("central")
         stopped = time.monotonic()
@@ -158,13 +165,14 @@ def test_central_outage(fleet):
         fleet.start_host("central")
         returned = time.monotonic()
         time.sleep(1)
+        publisher.stop()
+        edge_missing = edge.wait_for(publisher.acked, timeout=10)
+        central_missing = central.wait_for(publisher.published, timeout=60)
+        caught_up = time.monotonic() - returned
     finally:
         publisher.stop()
-    edge_missing = edge.wait_for(publisher.acked, timeout=10)
-    central_missing = central.wait_for(publisher.published, timeout=60)
-    caught_up = time.monotonic() - returned
-    edge.stop()
-    central.stop()
+        edge.stop()
+        central.stop()
     figures = failover_figures(publisher, central, stopped, stopped)
     print(f"\ncentral outage {OUTAGE_S:.0f} s: published {figures['published']}, acknowledged {figures['acked']}, "
           f"recorded at the edge {len(edge.recorded)}, at central {figures['recorded']}; the edge's largest backlog "
