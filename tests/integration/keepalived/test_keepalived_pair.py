@@ -21,15 +21,16 @@ takes the VIP back.
 test_preflight_refuses runs the keepalived role alone (keepalived_only.yml), once per bad input, and asserts the
 message names the variable and the host and that no container and no keepalived file was created.
 
-Mutations tried (each made the named test fail, then was restored):
+Mutations tried, all at once in one run of this file from a mutated copy of the collection (each named test failed,
+the three others passed; the copy was then deleted):
 - ``validate:`` removed from the keepalived.conf task -> test_a_config_keepalived_refuses_is_kept_out (the run
-  succeeded and the live file changed).
-- cap_drop NET_RAW added to the service definition (and to the loosen declaration) -> test_container_baseline.
-- the password put on the check's command line in keepalived.conf (``-P``) -> test_password_in_no_argv_config_or_output.
-- ``no_log`` removed from the login file task -> test_password_in_no_argv_config_or_output (the diff shows it).
-- the recreate step in tasks/deploy.yml removed -> test_vip_moves_when_the_master_broker_dies (A never got the VIP
-  back after its broker restarted).
-- each preflight assert removed in turn -> its test_preflight_refuses case (the run went on past the check).
+  succeeded: "changed": 1).
+- cap_add [NET_ADMIN, NET_BROADCAST] in the service definition (and its loosen declaration) -> test_container_baseline.
+- the health password written into keepalived.conf (a comment line) and ``no_log`` removed from the login file task
+  -> test_password_in_no_argv_config_or_output (and the module's output check: "['health'] appeared").
+- the step that recreates keepalived in the broker's new network namespace disabled -> test_vip_moves_when_the_master_
+  broker_dies (VIP holders: ['ka-b'] after ka-a's broker came back).
+- every preflight assert emptied -> every test_preflight_refuses case (the run went on and created keepalived).
 """
 
 import json
@@ -302,11 +303,16 @@ def test_preflight_refuses(case, tmp_path):
     overrides = {key: replace.get(value, value) if isinstance(value, str) else value
                  for key, value in overrides.items()}
     subject.write_inventory(host_overrides={"ka-a": overrides})
-    output = subject.run(playbook=KEEPALIVED_ONLY, expect_failure=True, extra=["--limit", "ka-a"])
+    try:
+        output = subject.run(playbook=KEEPALIVED_ONLY, expect_failure=True, extra=["--limit", "ka-a"])
+    finally:
+        created = containers_of(projects["ka-a"])
+        if created:
+            remove_compose_project(projects["ka-a"], services=("keepalived",))
     failures = [host.get("msg", "") for play in json_report(output)["plays"]
                 for task in play["tasks"] for host in task["hosts"].values() if host.get("failed")]
     assert len(failures) == 1, failures
     assert variable in failures[0] and "ka-a" in failures[0], failures[0]
-    assert containers_of(projects["ka-a"]) == []
+    assert created == []
     assert not (tmp_path / "ka-a" / "keepalived").exists()
     assert subject.leaked() == []
