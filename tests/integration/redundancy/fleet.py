@@ -327,6 +327,14 @@ class Fleet:
         """The broker dies and the host lives: only the mosquitto container is killed; keepalived keeps running."""
         docker("kill", self.container(host, "mosquitto"))
 
+    def hang_service(self, host):
+        """The broker stops answering while its process, its network namespace and keepalived live on (the container
+        frozen with docker pause): only keepalived's MQTT health check can notice this one."""
+        docker("pause", self.container(host, "mosquitto"))
+
+    def resume_service(self, host):
+        docker("unpause", self.container(host, "mosquitto"))
+
     def stop_host(self, host):
         docker("stop", "--time", "2", *self.containers_of(host))
 
@@ -399,9 +407,13 @@ def round_trip(address, fleet, timeout=1.0):
 
 
 class Publisher:
-    """A PLC sending ``{"event_id": n, "line": "line1", ...}`` to the VIP, QoS 1, at ``rate`` events/s.
+    """A PLC sending ``{"event_id": n, "line": "line1", ...}`` to the VIP, QoS 1, at ``rate`` events/s. Event ids are
+    unique across every publisher of the process and start from the clock (milliseconds x 1000), so an event a
+    persistent session still holds from an earlier run can never stand in for one of this run.
     ``published``: ids handed to the client (it sends them at once when connected, after the reconnect when not);
     ``acked``: ids whose PUBACK arrived. Times are ``time.monotonic()``."""
+
+    last_id = 0
 
     def __init__(self, fleet, rate=20.0, address=None):
         self.fleet = fleet
@@ -414,7 +426,7 @@ class Publisher:
         self.stop_event = threading.Event()
         self.thread = None
         self.connected = threading.Event()
-        self.next_id = 1
+        self.next_id = max(Publisher.last_id + 1, int(time.time() * 1000) * 1000)
         self.client = tls_client("plc-line1", fleet, "plc-line1")
         self.client.on_publish = self._on_publish
         self.client.on_connect = lambda _c, _u, _f, reason, _p: None if reason.is_failure else self.connected.set()
@@ -440,6 +452,7 @@ class Publisher:
         while not self.stop_event.is_set():
             event_id = self.next_id
             self.next_id += 1
+            Publisher.last_id = event_id
             payload = json.dumps({"event_id": event_id, "line": "line1", "station": "st10", "type": "part_done",
                                   "ts": time.time()})
             with self.lock:

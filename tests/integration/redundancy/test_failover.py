@@ -5,9 +5,9 @@ removes, gratuitous ARP); the clients are paho-mqtt 2.2 on this machine over TLS
 
 One stack for the whole module (one roll-out; the tests run in file order and each leaves the pair as it found it,
 the VIP on edge-a): converge, then a second run changes nothing -> the active host dies while a PLC publishes QoS 1
-events through the VIP at 20/s -> only its broker dies -> central is down for MING_OUTAGE_S (default 60) s -> a
-rolling roll-out of a broker change that restarts each broker while a probe does an MQTT round trip through the VIP
-every 200 ms.
+events through the VIP at 20/s -> only its broker dies -> its broker hangs (frozen) -> central is down for
+MING_OUTAGE_S (default 60) s -> a rolling roll-out of a broker change that restarts each broker while a probe does an
+MQTT round trip through the VIP every 200 ms.
 
 The promise asserted is "zero acknowledged events lost": every event whose PUBACK the PLC got is recorded by the
 recorder that subscribes to both brokers (Node-RED's way). Counts, the loss window (events sent but neither
@@ -15,13 +15,10 @@ acknowledged nor recorded: the PLC would send them again), the VIP move and the 
 are printed, never asserted (time on a loaded 2-core machine is noise); tests/bench/bench_failover.py measures them.
 
 Mutations tried (each made a test here fail, then was undone):
-- keepalived_check_fall 1 -> a check that never fails (script `/bin/true`): test_broker_killed fails, the VIP stays
-  on edge-a (its host lives, so VRRP alone never moves it).
+- edge-a's keepalived.conf without its track_script (reloaded by SIGHUP): test_broker_hung fails, the VIP stays on
+  the frozen broker (its host lives, so VRRP alone never moves it).
 - the recorder on edge-a only (what a single-broker Node-RED does): test_host_killed fails, acknowledged events
   missing.
-- site.yml's brokers play without serial (both brokers at once): test_rolling_rollout fails on the overlapping
-  change windows.
-- mosquitto_central_bridge_enabled false on the plant: test_central_outage fails, central receives nothing.
 """
 
 import os
@@ -67,10 +64,16 @@ def fleet(tmp_path_factory):
     assert subject.leaked() == [], f"secrets {subject.leaked()} appeared in a roll-out's output"
 
 
+def ids(found):
+    """A list of event ids as a count and its first few."""
+    return f"{len(found)} {found[:10]}{' ...' if len(found) > 10 else ''}"
+
+
 def report(title, figures, moved):
     print(f"\n{title}: published {figures['published']}, acknowledged {figures['acked']}, recorded "
-          f"{figures['recorded']}; acknowledged but lost {figures['acked_lost']}; loss window (sent, neither "
-          f"acknowledged nor recorded) {figures['loss_window']}; duplicates dropped {figures['duplicates_dropped']}")
+          f"{figures['recorded']}; acknowledged but lost {ids(figures['acked_lost'])}; loss window (sent, neither "
+          f"acknowledged nor recorded) {ids(figures['loss_window'])}; duplicates dropped "
+          f"{figures['duplicates_dropped']}")
     first = figures["first_recorded_after_kill_s"]
     print(f"{title}: VIP moved after {moved if moved is None else round(moved, 2)} s, first event recorded after "
           f"{first if first is None else round(first, 2)} s")
@@ -103,7 +106,7 @@ def failover(fleet, kill, victim="edge-a", survivor="edge-b"):
 def assert_no_acknowledged_loss(figures, moved, survivor="edge-b"):
     assert moved is not None, f"the VIP did not move to {survivor}"
     assert figures["acked"] > 0
-    assert figures["acked_lost"] == [], f"acknowledged events were never recorded: {figures['acked_lost']}"
+    assert figures["acked_lost"] == [], f"acknowledged events were never recorded: {ids(figures['acked_lost'])}"
     assert figures["first_recorded_after_kill_s"] is not None, "no event published after the kill was recorded"
 
 
@@ -135,12 +138,24 @@ def test_host_killed(fleet):
 
 
 def test_broker_killed(fleet):
-    """The active host's broker dies, the host and its keepalived live on: the health check (a real MQTT round trip)
-    fails and keepalived gives the VIP up."""
+    """The active host's broker dies, the host and its keepalived live on. keepalived shares the broker container's
+    network namespace (keepalived_network_mode service:mosquitto), so the broker's death also takes the address away
+    and keepalived goes to FAULT with its interface; test_broker_hung covers a broker that dies in place."""
     figures, moved = failover(fleet, fleet.kill_service)
     report("broker killed", figures, moved)
     assert_no_acknowledged_loss(figures, moved)
     restored(fleet)
+
+
+def test_broker_hung(fleet):
+    """The active host's broker hangs (frozen; its network namespace, its address and keepalived stay): VRRP adverts
+    keep flowing, so only the health check, a real MQTT round trip, can move the VIP."""
+    figures, moved = failover(fleet, fleet.hang_service)
+    report("broker hung", figures, moved)
+    assert_no_acknowledged_loss(figures, moved)
+    fleet.resume_service("edge-a")
+    assert fleet.wait_broker("edge-a"), "edge-a's broker did not answer again"
+    assert fleet.wait_vip("edge-a", timeout=30) is not None, "the VIP did not return to edge-a (priority 150)"
 
 
 def test_central_outage(fleet):
