@@ -112,7 +112,7 @@ def mosquitto_central_bridge(hostvars, groups, hostname, own=None):
                                  % type(hostvars).__name__)
     own = dict(own or {})
     hostname = to_text(hostname)
-    variables = hostvars[hostname] if hostname in hostvars else {}
+    variables = hostvars.get(hostname, {})
     site_role = to_text(_get(variables, 'ming_site_role', ''))
     result = {'site_role': site_role, 'bridge': None, 'users': [], 'errors': []}
     errors = result['errors']

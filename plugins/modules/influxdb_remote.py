@@ -19,7 +19,7 @@ description:
     replications using it keep their queues.
   - B(The token is write-only.) InfluxDB never returns O(remote_token), not even hashed. To notice a changed token
     without sending it on every run, the module keeps a fingerprint at the end of the connection's description,
-    C([token fingerprint <16 hex digits>]): the first 16 hex digits of a SHA-256 over the connection's name and
+    C([token fingerprint <16 hex digits>]), the first 16 hex digits of a SHA-256 over the connection's name and
     the token (the token cannot be recovered from it). A re-run whose token has the same fingerprint sends no write.
     Limits - a connection created elsewhere (no fingerprint) gets its token set once; a token changed behind the
     module's back while the fingerprint stays is not noticed (the replications then report HTTP 401 in

@@ -20,7 +20,7 @@ description:
   - The queue holds the points while the remote does not answer, up to O(max_queue_size_bytes) and
     O(max_age_seconds); it drains in order when the remote is back.
   - Only the options you set are compared; a differing replication is changed in place (C(PATCH)), keeping its
-    queue. The local bucket cannot be changed in place (the API has no field for it): such a change fails, naming
+    queue. The local bucket cannot be changed in place (the API has no field for it); such a change fails, naming
     the option.
 extends_documentation_fragment:
   - sensingcam.ming.influxdb
@@ -74,8 +74,8 @@ options:
     type: str
   validate:
     description:
-      - After a create or change, ask InfluxDB to check the replication (C(POST /api/v2/replications/{id}/validate):
-        the remote answers and takes writes to O(remote_bucket)); a failure fails the task. Off by default, so a
+      - After a create or change, ask InfluxDB to check the replication (C(POST /api/v2/replications/{id}/validate),
+        whether the remote answers and takes writes to O(remote_bucket)); a failure fails the task. Off by default, so a
         roll-out does not depend on the remote being up.
     type: bool
     default: false
