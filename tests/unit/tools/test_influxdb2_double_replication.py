@@ -185,7 +185,7 @@ def test_a_full_queue_takes_no_more_points(pair):
     edge, central = pair
     central.stop()
     line = "machine_events,plant=north payload=\"" + "x" * 1000 + "\" 1"
-    for _ in range(40):  # 40 writes of ~1 MB against the 32 MiB bound
+    for _write in range(40):  # 40 writes of ~1 MB against the 32 MiB bound
         write(edge, [line] * 1000)
     queued = edge.state.replication_json(edge.state.replications[edge.replication_id])["currentQueueSizeBytes"]
     assert 0 < queued <= 33554430
