@@ -218,7 +218,7 @@ def test_password_in_no_argv_config_or_output(pair):
     inspect = docker("inspect", "--format", "{{json .Config}}", pair.container("ka-a", "keepalived")).stdout
     assert password not in inspect
     # The check runs every second for a few ms: sample the process list while it does.
-    samples = [docker("exec", pair.container("ka-a", "keepalived"), "ps", "-eo", "args").stdout for _sample in range(25)]
+    samples = [docker("exec", pair.container("ka-a", "keepalived"), "ps", "-eo", "args").stdout for _n in range(25)]
     assert all("keepalived" in sample for sample in samples)
     assert not any(password in sample for sample in samples)
     assert pair.leaked() == []
