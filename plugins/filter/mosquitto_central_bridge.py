@@ -27,6 +27,8 @@ from ansible.module_utils.common.text.converters import to_text
 # checks they agree): another host's role defaults are not in hostvars, only its inventory variables.
 DEFAULT_TOPICS = ({'pattern': 'factory/#', 'direction': 'out', 'qos': 1},)
 DEFAULT_TLS_PORT = 8883
+# Where plants appear on central (docs/broker.md, mosquitto_topic_roots.bridge).
+DEFAULT_BRIDGE_ROOT = 'ming/bridge'
 _EMPTY = (None, '')
 
 
@@ -65,8 +67,20 @@ def _address(host, variables):
 
 
 def _topics(variables, own=None):
+    """The bridged topics; one without its own ``remote_prefix`` lands under ``ming/bridge/<ming_plant>/`` on
+    central, so plants stay apart there and each plant's bridge user may write only its own plant's topics."""
     topics = own if own is not None else _get(variables, 'mosquitto_central_bridge_topics', None)
-    return [dict(topic) for topic in (topics if topics is not None else DEFAULT_TOPICS)]
+    plant = to_text(_get(variables, 'ming_plant', ''))
+    roots = _get(variables, 'mosquitto_topic_roots', None)
+    root = to_text(roots.get('bridge') or DEFAULT_BRIDGE_ROOT) if isinstance(roots, Mapping) else DEFAULT_BRIDGE_ROOT
+    prefix = '%s/%s/' % (root.rstrip('/'), plant) if plant else ''
+    result = []
+    for topic in (topics if topics is not None else DEFAULT_TOPICS):
+        topic = dict(topic)
+        if topic.get('remote_prefix') is None:
+            topic['remote_prefix'] = prefix
+        result.append(topic)
+    return result
 
 
 def _acl_topics(topics):

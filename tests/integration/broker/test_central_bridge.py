@@ -44,6 +44,8 @@ from playbook_report import json_report, run_json_playbook
 pytestmark = [requires_mosquitto, pytest.mark.mosquitto, pytest.mark.docker, pytest.mark.slow]
 
 PLANT = "bridgetest"
+# Where the plant's topics appear on central (the bridge's default remote prefix).
+CENTRAL_PREFIX = f"ming/bridge/{PLANT}/"
 EDGE = "edge-a.plant.test"  # the short name (edge-a) goes into the bridge identity
 CENTRAL = "central-a"
 BRIDGE_USER = f"bridge-{PLANT}-edge-a"
@@ -122,7 +124,7 @@ class Fleet:
                 "mosquitto_listen_addresses": [self.network.address(1) if self.network else "127.0.0.1"],
                 "mosquitto_tls_port": 8883,
                 "mosquitto_clients": [{"name": "central-reader", "role": "nodered",
-                                       "read": ["$SYS/broker/connection/#"],
+                                       "read": ["$SYS/broker/connection/#", "ming/bridge/#"],
                                        "password": self.passwords["central-reader"]}],
                 **(central or {}),
             },
@@ -223,7 +225,7 @@ def test_the_edge_renders_the_bridge_to_central_from_the_inventory(fleet):
     assert f"address {fleet.address[CENTRAL]}:8883" in lines
     for line in ("round_robin false", f"remote_clientid {BRIDGE_USER}", f"remote_username {BRIDGE_USER}",
                  "cleansession false", "restart_timeout 1 10", "bridge_cafile /mosquitto/config/certs/ca.crt",
-                 "bridge_insecure false", "topic factory/# out 1"):
+                 "bridge_insecure false", f'topic factory/# out 1 "" {CENTRAL_PREFIX}'):
         assert line in lines, line
     assert any(line.startswith("remote_password ") for line in lines)
     assert (fleet.config(EDGE) / "conf.d" / "bridges.conf").stat().st_mode & 0o777 == 0o640
@@ -237,7 +239,7 @@ def test_the_edge_renders_the_bridge_to_central_from_the_inventory(fleet):
 def test_the_central_broker_has_the_derived_bridge_user_with_its_acl(fleet):
     acl = (fleet.config(CENTRAL) / "acl").read_text()
     block = acl.split(f"user {BRIDGE_USER}\n", 1)[1].split("\nuser ", 1)[0]
-    assert "topic readwrite factory/#" in block
+    assert f"topic readwrite {CENTRAL_PREFIX}factory/#" in block
     assert f"topic write $SYS/broker/connection/{BRIDGE_USER}/state" in block
     assert BRIDGE_USER in (fleet.config(CENTRAL) / "passwd").read_text()
     assert BRIDGE_USER not in (fleet.config(EDGE) / "passwd").read_text()
@@ -245,12 +247,13 @@ def test_the_central_broker_has_the_derived_bridge_user_with_its_acl(fleet):
 
 def test_a_message_published_on_the_edge_arrives_at_central_over_tls_as_the_bridge(fleet):
     assert wait_bridge_up(fleet), docker("logs", fleet.container(CENTRAL), check=False).stderr[-3000:]
-    reader = fleet.session(CENTRAL, "central-reader", topics=("factory/line/#",))
+    reader = fleet.session(CENTRAL, "central-reader", topics=(f"{CENTRAL_PREFIX}factory/line/#",))
     plc = fleet.session(EDGE, "plc-line1")
     try:
         assert reader.accepted and plc.accepted
         plc.publish("factory/line/line1/event", "bridged-1", qos=1)
-        delivered = reader.wait_for("factory/line/line1/event", "bridged-1", timeout=30)
+        # Under the plant's prefix on central: plants stay apart there.
+        delivered = reader.wait_for(f"{CENTRAL_PREFIX}factory/line/line1/event", "bridged-1", timeout=30)
         assert delivered and delivered[2] == 1, "not carried at QoS 1"
     finally:
         reader.close()
@@ -276,7 +279,8 @@ class PersistentReader:
         self.client.tls_set_context(tls_context(fleet.ca_dir / "ca.crt"))
         self.client.username_pw_set("central-reader", fleet.passwords["central-reader"])
         self.client.reconnect_delay_set(min_delay=1, max_delay=2)
-        self.client.on_connect = lambda client, *_: client.subscribe("factory/line/line1/outage", qos=1)
+        self.client.on_connect = lambda client, *_: client.subscribe(f"{CENTRAL_PREFIX}factory/line/line1/outage",
+                                                                     qos=1)
         self.client.on_subscribe = lambda *_: self.subscribed.set()
         self.client.on_message = self._on_message
         self.client.connect(fleet.address[CENTRAL], 8883, keepalive=10)
@@ -327,16 +331,21 @@ def test_central_down_for_a_while_the_bridge_catches_up_with_every_message(fleet
 
 def test_the_bridge_user_may_publish_on_the_bridged_topics_only(fleet):
     """Logged in directly (it takes the bridge's session for a moment; the bridge comes back by itself)."""
-    reader = fleet.session(CENTRAL, "central-reader", topics=("factory/#", "frigate/#"))
+    reader = fleet.session(CENTRAL, "central-reader", topics=("factory/#", "frigate/#", "ming/bridge/#"))
     probe = Session(8883, BRIDGE_USER, fleet.passwords["bridge"], cafile=fleet.ca_dir / "ca.crt",
                     host=fleet.address[CENTRAL])
     try:
         assert probe.accepted and reader.accepted
         # In order on one connection: once the allowed message is in, the refused one would have been too.
         probe.publish("frigate/acl-probe", "refused")
-        probe.publish("factory/line/acl/probe", "allowed")
-        assert reader.wait_for("factory/line/acl/probe", "allowed", timeout=15)
+        # Central's own topics and another plant's are not this plant's bridge's to write.
+        probe.publish("factory/line/acl/probe", "refused-unprefixed")
+        probe.publish("ming/bridge/other-plant/factory/line/acl/probe", "refused-other-plant")
+        probe.publish(f"{CENTRAL_PREFIX}factory/line/acl/probe", "allowed")
+        assert reader.wait_for(f"{CENTRAL_PREFIX}factory/line/acl/probe", "allowed", timeout=15)
         assert ("frigate/acl-probe", "refused", 1) not in reader.messages
+        assert ("factory/line/acl/probe", "refused-unprefixed", 1) not in reader.messages
+        assert ("ming/bridge/other-plant/factory/line/acl/probe", "refused-other-plant", 1) not in reader.messages
     finally:
         probe.close()
         reader.close()

@@ -196,7 +196,8 @@ class Fleet:
     # -- inventory -------------------------------------------------------------------------------------------------
     def clients(self):
         clients = [
-            {"name": "nodered", "role": "nodered", "password": self.passwords["nodered"]},
+            # On central the plant's topics arrive under ming/bridge/<plant>/ (the edge bridge's remote prefix).
+            {"name": "nodered", "role": "nodered", "read": ["ming/bridge/#"], "password": self.passwords["nodered"]},
             {"name": "plc-line1", "role": "plc", "line": "line1", "password": self.passwords["plc-line1"]},
             {"name": "vip-probe", "role": "health", "password": self.passwords["vip-probe"]},
         ]

@@ -27,6 +27,7 @@ import time
 import pytest
 from fleet import (
     PAIR,
+    PLANT,
     Fleet,
     Probe,
     Publisher,
@@ -161,7 +162,7 @@ def test_broker_hung(fleet):
 def test_central_outage(fleet):
     """Central is down for OUTAGE_S: the plant keeps recording everything at once; when central returns, a central
     subscriber (clean_session false, subscribed before the outage) receives every event through the bridges."""
-    central = Recorder(fleet, [fleet.addresses["central"]])
+    central = Recorder(fleet, [fleet.addresses["central"]], topic=f"ming/bridge/{PLANT}/factory/#")
     edge = Recorder(fleet, [fleet.addresses[host] for host in PAIR])
     publisher = Publisher(fleet, rate=RATE)
     try:

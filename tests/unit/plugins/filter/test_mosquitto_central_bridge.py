@@ -57,7 +57,8 @@ def test_an_edge_bridges_to_every_central_by_address_with_its_own_identity():
         "username": "bridge-north-north-a",
         # ming_broker_address without its prefix first, else ansible_host; each central's own TLS port.
         "addresses": ["10.9.0.11:8883", "192.0.2.2:18883"],
-        "topics": [{"pattern": "factory/#", "direction": "out", "qos": 1}],
+        # Without a remote_prefix of its own, the plant's topics land under ming/bridge/<plant>/ on central.
+        "topics": [{"pattern": "factory/#", "direction": "out", "qos": 1, "remote_prefix": "ming/bridge/north/"}],
     }
     assert result["users"] == []
 
@@ -78,7 +79,7 @@ def test_a_central_without_address_variables_is_reached_by_its_inventory_name():
 
 def test_the_hosts_own_role_values_win_over_its_hostvars():
     hostvars, groups = fleet()
-    topics = [{"pattern": "factory/line/#", "direction": "out", "qos": 1}]
+    topics = [{"pattern": "factory/line/#", "direction": "out", "qos": 1, "remote_prefix": ""}]
     result = mosquitto_central_bridge(hostvars, groups, "north-b", own(hostvars, "north-b", topics=topics))
     assert result["bridge"]["topics"] == topics
     disabled = mosquitto_central_bridge(hostvars, groups, "north-b", own(hostvars, "north-b", enabled=False))
@@ -91,8 +92,10 @@ def test_a_central_broker_gets_one_bridge_user_per_edge_broker_bridging_to_it():
     assert result["errors"] == []
     assert result["bridge"] is None
     assert result["users"] == [
-        {"name": "bridge-north-north-a", "role": "bridge", "topics": ["factory/#"], "password": "pw-north-a"},
-        {"name": "bridge-north-north-b", "role": "bridge", "topics": ["factory/#"], "password": "pw-north-b"},
+        {"name": "bridge-north-north-a", "role": "bridge", "topics": ["ming/bridge/north/factory/#"],
+         "password": "pw-north-a"},
+        {"name": "bridge-north-north-b", "role": "bridge", "topics": ["ming/bridge/north/factory/#"],
+         "password": "pw-north-b"},
         # The edge's remote prefix is part of the topic on central.
         {"name": "bridge-south-south-a", "role": "bridge", "topics": ["plants/south/factory/#"],
          "password": "pw-south-a"},
@@ -153,6 +156,18 @@ def test_a_single_site_inventory_gets_nothing():
     hostvars = {"broker": {"mosquitto_central_bridge_password": ""}}
     assert mosquitto_central_bridge(hostvars, {"ming_brokers": ["broker"]}, "broker", {"enabled": False}) == {
         "site_role": "", "bridge": None, "users": [], "errors": []}
+
+
+def test_plants_stay_apart_on_central_and_each_bridge_user_may_write_only_its_own_plant():
+    """Mutation tried: the default remote prefix left out (every plant on factory/# at central, each plant's bridge
+    user allowed to write the others' topics) -> fails."""
+    hostvars, groups = fleet()
+    users = mosquitto_central_bridge(hostvars, groups, "central-2", own(hostvars, "central-2"))["users"]
+    north = [user["topics"] for user in users if user["name"].startswith("bridge-north-")]
+    assert north == [["ming/bridge/north/factory/#"]] * 2
+    hostvars["north-b"]["mosquitto_topic_roots"] = {"bridge": "plants"}
+    result = mosquitto_central_bridge(hostvars, groups, "north-b", own(hostvars, "north-b"))
+    assert result["bridge"]["topics"][0]["remote_prefix"] == "plants/north/"
 
 
 def test_the_filters_defaults_are_the_roles():
