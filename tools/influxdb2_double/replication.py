@@ -259,14 +259,20 @@ class ReplicationApi:
         return 201, state.remote_json(remote)
 
     @staticmethod
-    def find_remote(state, auth, match, action):
+    def find(state, auth, match, action, kind):
+        """The remote or replication (``kind``: the permission resource type) the path names, if ``auth`` may
+        ``action`` it."""
         from .server import Api
 
-        remote = state.remotes.get(Api.path_id(match))
-        if remote is None:
-            raise _not_found("remote not found")  # inferred wording
-        state.require(auth, action, "remotes", remote["orgID"])
-        return remote
+        found = (state.remotes if kind == "remotes" else state.replications).get(Api.path_id(match))
+        if found is None:
+            raise _not_found(f"{kind[:-1]} not found")  # inferred wording
+        state.require(auth, action, kind, found["orgID"])
+        return found
+
+    @staticmethod
+    def find_remote(state, auth, match, action):
+        return ReplicationApi.find(state, auth, match, action, "remotes")
 
     @staticmethod
     def get_remote(state, auth, match, query, body):
@@ -346,13 +352,7 @@ class ReplicationApi:
 
     @staticmethod
     def find_replication(state, auth, match, action):
-        from .server import Api
-
-        replication = state.replications.get(Api.path_id(match))
-        if replication is None:
-            raise _not_found("replication not found")  # inferred wording
-        state.require(auth, action, "replications", replication["orgID"])
-        return replication
+        return ReplicationApi.find(state, auth, match, action, "replications")
 
     @staticmethod
     def get_replication(state, auth, match, query, body):
