@@ -195,6 +195,39 @@ def test_one_broker_holds_the_vip_and_the_higher_priority_wins(pair):
     assert pair.check("ka-b", pair.vip) == 0
 
 
+def test_a_vrrp_speaker_that_is_not_a_peer_cannot_take_the_vip_from_the_pair(pair):
+    """A third keepalived on the plant network (.13, not in the pair's unicast peers) adverts the pair's router id and
+    VIP with priority 254, unicast to both brokers, for a few advert intervals: the master keeps the VIP, because the
+    role's configuration accepts adverts from its peers only (vrrp_check_unicast_src)."""
+    assert pair.wait_for_holder("ka-a")
+    rogue = f"keepalived-rogue-{SUFFIX}"
+    config = pair.directory / "rogue.conf"
+    config.write_text(
+        "global_defs {\n    vrrp_version 3\n}\n"
+        "vrrp_instance rogue {\n    state MASTER\n    interface eth0\n"
+        f"    virtual_router_id {pair.router_id}\n    priority 254\n    advert_int 0.5\n"
+        f"    unicast_src_ip {pair.net}.13\n"
+        f"    unicast_peer {{\n        {pair.addresses['ka-a']}\n        {pair.addresses['ka-b']}\n    }}\n"
+        f"    virtual_ipaddress {{\n        {pair.vip}/24 dev eth0\n    }}\n}}\n")
+    config.chmod(0o644)
+    docker("run", "-d", "--name", rogue, "--network", pair.network, "--ip", f"{pair.net}.13", "--cap-add",
+           "NET_ADMIN", "-v", f"{config}:/etc/keepalived/rogue.conf:ro", "ming/keepalived:lab",
+           "keepalived", "-n", "-l", "-D", "-f", "/etc/keepalived/rogue.conf")
+    try:
+        deadline = time.monotonic() + 8
+        rogue_up = False
+        while time.monotonic() < deadline:
+            state = docker("exec", rogue, "ip", "-4", "-o", "addr", "show", "dev", "eth0", check=False).stdout
+            rogue_up = rogue_up or f" {pair.vip}/" in state
+            assert pair.holds_vip("ka-a"), "ka-a gave the VIP up to a VRRP speaker that is not its peer"
+            time.sleep(0.25)
+        # The speaker was really there, adverting as master with the VIP (else the test proves nothing).
+        assert rogue_up, docker("logs", rogue, check=False).stderr[-2000:]
+    finally:
+        docker("rm", "-f", rogue, check=False)
+    assert pair.wait_for_holder("ka-a")
+
+
 def test_container_baseline(pair):
     for host in HOSTS:
         config = json.loads(docker("inspect", "--format", "{{json .HostConfig}}",

@@ -423,6 +423,8 @@ class Publisher:
         self.published = {}
         self.acked = {}
         self.mids = {}
+        # PUBACKs whose mid the sender had not filed yet (the broker can answer before publish() returns).
+        self.early_acks = {}
         self.lock = threading.Lock()
         self.stop_event = threading.Event()
         self.thread = None
@@ -434,10 +436,13 @@ class Publisher:
         self.client.on_disconnect = lambda *_args: self.connected.clear()
 
     def _on_publish(self, _client, _userdata, mid, _reason, _properties):
+        now = time.monotonic()
         with self.lock:
             event_id = self.mids.pop(mid, None)
-            if event_id is not None:
-                self.acked[event_id] = time.monotonic()
+            if event_id is None:
+                self.early_acks[mid] = now
+            else:
+                self.acked[event_id] = now
 
     def start(self):
         self.client.connect_async(self.address, MQTT_PORT, keepalive=5)
@@ -457,9 +462,16 @@ class Publisher:
             payload = json.dumps({"event_id": event_id, "line": "line1", "station": "st10", "type": "part_done",
                                   "ts": time.time()})
             with self.lock:
-                info = self.client.publish(TOPIC, payload, qos=1)
                 self.published[event_id] = time.monotonic()
-                self.mids[info.mid] = event_id
+            # Never inside self.lock: paho holds its own lock while it calls _on_publish, which takes self.lock, and
+            # publish() takes paho's lock (holding both in opposite orders deadlocked a benchmark run).
+            info = self.client.publish(TOPIC, payload, qos=1)
+            with self.lock:
+                acked_at = self.early_acks.pop(info.mid, None)
+                if acked_at is None:
+                    self.mids[info.mid] = event_id
+                else:
+                    self.acked[event_id] = acked_at
             due += period
             self.stop_event.wait(max(0.0, due - time.monotonic()))
 
