@@ -12,7 +12,7 @@ Mutations tried (roles/influxdb, restored; applied in the same session, each gua
 - __influxdb_fleet_clients' 1.x entries with access ``read`` -> test_the_plant_user_can_write_and_only_write failed.
 - the 1.x central preflight's password check replaced by ``true`` -> test_a_plant_without_a_password_fails_naming_it
   failed (no message naming influxdb_fleet_nodered_passwords.south).
-(The plant tag's mutation is in test_influxdb_replication.py.)
+(The plant tag's mutation is in test_influxdb_role_replication.py.)
 """
 
 import json

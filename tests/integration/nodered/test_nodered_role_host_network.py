@@ -102,7 +102,8 @@ def test_node_red_listens_on_its_address_on_the_host_network(role):
 
 def test_the_pipeline_is_derived_from_the_broker_and_data_hosts(role):
     pipeline = json.loads((role.config / "pipeline.json").read_text())
-    broker = pipeline["mqtt"]["broker"]
+    # One broker in this inventory: one connection (pipeline.mqtt.brokers, one entry per broker of the site).
+    [broker] = pipeline["mqtt"]["brokers"]
     assert (broker["host"], broker["port"], broker["user"]) == ("127.0.0.1", 18883, "nodered")
     influxdb = pipeline["influxdb"]
     assert (influxdb["url"], influxdb["database"], influxdb["user"]) == ("https://127.0.0.1:18086", "ming", "nodered")
