@@ -64,6 +64,14 @@ def admin_password_hash(password):
     return done.stdout
 
 
+# A settings preamble that exposes /config/secrets.json (the role's secrets file) as MING_SECRET_<KEY> environment
+# variables, the way the role's settings.js does, for tests that run the pipeline with minimal_settings_js.
+SECRETS_PREAMBLE = """const mingSecrets = JSON.parse(require("fs").readFileSync("/config/secrets.json", "utf8"));
+for (const [key, value] of Object.entries(mingSecrets)) {
+    process.env["MING_SECRET_" + key.toUpperCase().replace(/[^A-Z0-9]/g, "_")] = value;
+}"""
+
+
 def minimal_settings_js(port, token_sha256, admin_hash=None, extra="", host="127.0.0.1", preamble=""):
     """A settings.js for ming/nodered:lab in tests, plain HTTP on ``host:port``.
 

@@ -41,7 +41,7 @@ import pytest
 import yaml
 from influxdb_v1_server import ADMIN_AUTH, running_influxdb
 from mosquitto_broker import Broker, Listener, free_port, publish_all, require_mosquitto, venv_tool
-from nodered_server import minimal_settings_js, nodered_container, service_token
+from nodered_server import SECRETS_PREAMBLE, minimal_settings_js, nodered_container, service_token
 from playbook_report import json_report
 
 from ansible_collections.sensingcam.ming.plugins.filter.nodered_flow import nodered_correlation_flow
@@ -254,10 +254,6 @@ PLC_PASSWORD = "plc-" + uuid.uuid4().hex[:10]
 NODERED_MQTT_PASSWORD = "nr-" + uuid.uuid4().hex[:10]
 INFLUX_LOCAL_PASSWORD = "nr-local-" + uuid.uuid4().hex[:10]
 INFLUX_CENTRAL_PASSWORD = "nr-central-" + uuid.uuid4().hex[:10]
-SECRETS_PREAMBLE = """const mingSecrets = JSON.parse(require("fs").readFileSync("/config/secrets.json", "utf8"));
-for (const [key, value] of Object.entries(mingSecrets)) {
-    process.env["MING_SECRET_" + key.toUpperCase().replace(/[^A-Z0-9]/g, "_")] = value;
-}"""
 
 
 class Stack:

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 from influxdb_v1_server import ADMIN_AUTH, running_influxdb
 from mosquitto_broker import Broker, Listener, free_port, publish_all, require_mosquitto
-from nodered_server import minimal_settings_js, nodered_container, service_token
+from nodered_server import SECRETS_PREAMBLE, minimal_settings_js, nodered_container, service_token
 
 from ansible_collections.sensingcam.ming.plugins.filter.nodered_flow import nodered_correlation_flow
 from ansible_collections.sensingcam.ming.plugins.module_utils.mosquitto_passwd import PasswordFile
@@ -39,11 +39,6 @@ PLC_PASSWORD = "plc-" + uuid.uuid4().hex[:10]
 NODERED_MQTT_PASSWORD = "nr-" + uuid.uuid4().hex[:10]
 INFLUX_PASSWORD = "nr-influx-" + uuid.uuid4().hex[:10]
 FRIGATE_PASSWORD = "frigate-" + uuid.uuid4().hex[:10]
-
-SECRETS_PREAMBLE = """const mingSecrets = JSON.parse(require("fs").readFileSync("/config/secrets.json", "utf8"));
-for (const [key, value] of Object.entries(mingSecrets)) {
-    process.env["MING_SECRET_" + key.toUpperCase().replace(/[^A-Z0-9]/g, "_")] = value;
-}"""
 
 
 def wait_until(check, timeout, what, stack=None):
